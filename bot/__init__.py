@@ -1,0 +1,1 @@
+"""The conversation with the user (Telegram and the terminal chat)."""

@@ -1,0 +1,60 @@
+"""What can go wrong in the business of NEXUS.
+
+Every error the domain raises is a ``DomainError``; adapters translate their own failures into these
+before they reach a use case, and the HTTP layer turns them into 4xx answers::
+
+    DomainError
+    ├── InvalidRequest          the caller sent something that cannot be acted on (400)
+    ├── NotFound                the thing named does not exist, or is not the caller's (404)
+    ├── NotAllowed              the action is not permitted in this call or state (409)
+    │   └── IllegalTransition   a campaign or call may not move to the state asked for
+    ├── CallClosed              the call has ended or its campaign is over (409)
+    ├── SlotConflict            the time overlaps something the user already has (409)
+    ├── ConcurrentUpdate        somebody else changed the record first; retry (409)
+    └── DependencyUnavailable   a port's outside service cannot answer right now (503)
+        └── CalendarUnavailable the user's calendar cannot be read: fail closed
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises; ``str(error)`` is a sentence for a person."""
+
+    code = "error"
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class NotAllowed(DomainError):
+    code = "not_allowed"
+
+
+class IllegalTransition(NotAllowed):
+    code = "illegal_transition"
+
+
+class CallClosed(DomainError):
+    code = "call_closed"
+
+
+class SlotConflict(DomainError):
+    code = "conflict"
+
+
+class ConcurrentUpdate(DomainError):
+    code = "concurrent_update"
+
+
+class DependencyUnavailable(DomainError):
+    code = "unavailable"
+
+
+class CalendarUnavailable(DependencyUnavailable):
+    code = "cannot_verify"

@@ -1,0 +1,300 @@
+"""The ports: what the use cases need from the world, as protocols. Adapters live outside ``domain/``.
+
+Every method that touches the outside world is ``async``. Adapters raise ``domain.errors`` exceptions
+(``SlotConflict``, ``ConcurrentUpdate``, ``CalendarUnavailable``, ``DependencyUnavailable``) instead of their
+own, so use cases never see a driver's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.intent import ParsedRequest
+from domain.models import (
+    Appointment,
+    AppointmentStatus,
+    CalendarLink,
+    CallTask,
+    Campaign,
+    CampaignStatus,
+    ChatSession,
+    GeoPoint,
+    Hold,
+    Offer,
+    Provider,
+    Reminder,
+    TimeWindow,
+    User,
+)
+from domain.notifications import Notification
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current aware time."""
+        ...
+
+
+# --- persistence -----------------------------------------------------------------------------------
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> User | None: ...
+
+    async def save(self, user: User) -> None:
+        """Insert or update."""
+        ...
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(self, campaign_id: str) -> Campaign | None: ...
+
+    async def save(self, campaign: Campaign) -> None:
+        """Update; raises ``ConcurrentUpdate`` when the stored version is not ``campaign.version``.
+        On success ``campaign.version`` is incremented."""
+        ...
+
+    async def list_for_user(
+        self, user_id: int, statuses: Collection[CampaignStatus] | None = None, limit: int = 20
+    ) -> list[Campaign]:
+        """Newest first."""
+        ...
+
+    async def list_by_status(
+        self, statuses: Collection[CampaignStatus], deadline_before: datetime | None = None, limit: int = 100
+    ) -> list[Campaign]:
+        """Oldest deadline first; with ``deadline_before`` only campaigns whose deadline is earlier."""
+        ...
+
+    async def count_created_since(self, user_id: int, since: datetime) -> int: ...
+
+
+class CallTaskRepository(Protocol):
+    async def add(self, call: CallTask) -> None: ...
+
+    async def get(self, call_id: str) -> CallTask | None: ...
+
+    async def get_by_token_hash(self, token_hash: str) -> CallTask | None: ...
+
+    async def get_by_conversation_id(self, conversation_id: str) -> CallTask | None: ...
+
+    async def save(self, call: CallTask) -> None:
+        """Update; raises ``ConcurrentUpdate`` when the stored version is not ``call.version``; increments it."""
+        ...
+
+    async def list_for_campaign(self, campaign_id: str) -> list[CallTask]:
+        """In creation order."""
+        ...
+
+    async def list_open(self, started_before: datetime | None = None, limit: int = 200) -> list[CallTask]:
+        """Calls not yet ended, oldest first; with ``started_before`` only those created earlier."""
+        ...
+
+    async def list_open_past_timeout(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        """Calls not yet ended whose ``timeout_at`` is at or before ``now``."""
+        ...
+
+
+class OfferRepository(Protocol):
+    async def add(self, offer: Offer) -> None: ...
+
+    async def get(self, offer_id: str) -> Offer | None: ...
+
+    async def save(self, offer: Offer) -> None: ...
+
+    async def list_for_campaign(self, campaign_id: str) -> list[Offer]: ...
+
+    async def find(self, call_task_id: str, start: datetime) -> Offer | None:
+        """The offer one call already reported for ``start``, if any."""
+        ...
+
+
+class AppointmentRepository(Protocol):
+    async def add(self, appointment: Appointment) -> None:
+        """Insert a booked appointment; raises ``SlotConflict`` when it overlaps another booked appointment
+        of the same user. The check holds under concurrency (the database enforces it)."""
+        ...
+
+    async def get(self, appointment_id: str) -> Appointment | None: ...
+
+    async def get_by_offer(self, offer_id: str) -> Appointment | None: ...
+
+    async def save(self, appointment: Appointment) -> None: ...
+
+    async def list_for_user(
+        self,
+        user_id: int,
+        statuses: Collection[AppointmentStatus] | None = None,
+        ending_after: datetime | None = None,
+    ) -> list[Appointment]:
+        """Earliest first."""
+        ...
+
+    async def overlapping(self, user_id: int, window: TimeWindow) -> list[Appointment]:
+        """Booked appointments of ``user_id`` that overlap ``window``."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    async def add(self, reminder: Reminder) -> None: ...
+
+    async def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        """Atomically mark due, unsent, uncancelled reminders as sent (``sent_at = now``) and return them.
+        Two processes claiming at once never get the same reminder."""
+        ...
+
+    async def cancel_for_appointment(self, appointment_id: str) -> int: ...
+
+
+class CalendarLinkRepository(Protocol):
+    async def get(self, user_id: int) -> CalendarLink | None: ...
+
+    async def save(self, link: CalendarLink) -> None:
+        """Insert or replace the user's link."""
+        ...
+
+    async def delete(self, user_id: int) -> bool: ...
+
+
+class ChatSessionRepository(Protocol):
+    async def get(self, user_id: int) -> ChatSession | None: ...
+
+    async def save(self, session: ChatSession) -> None:
+        """Insert or replace."""
+        ...
+
+    async def delete(self, user_id: int) -> None: ...
+
+
+class ProcessedEventRepository(Protocol):
+    async def remember(self, key: str, at: datetime) -> bool:
+        """Record an incoming event (a webhook) by ``key``; ``False`` when it was seen before (a replay)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
+
+    users: UserRepository
+    campaigns: CampaignRepository
+    calls: CallTaskRepository
+    offers: OfferRepository
+    appointments: AppointmentRepository
+    reminders: ReminderRepository
+    calendar_links: CalendarLinkRepository
+    chat_sessions: ChatSessionRepository
+    events: ProcessedEventRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class HoldStore(Protocol):
+    """Tentative holds on a user's time. Entries whose ``expires_at`` is at or before ``now`` count as gone."""
+
+    async def acquire(self, hold: Hold, now: datetime) -> list[Hold]:
+        """Atomically: when no live hold of *another* campaign of the same user overlaps ``hold.window``,
+        store ``hold`` and return ``[]``; otherwise store nothing and return the conflicting holds."""
+        ...
+
+    async def conflicting(self, user_id: int, window: TimeWindow, campaign_id: str, now: datetime) -> list[Hold]:
+        """Live holds of other campaigns of ``user_id`` that overlap ``window``."""
+        ...
+
+    async def release_campaign(self, user_id: int, campaign_id: str) -> int:
+        """Drop every hold of the campaign; returns how many were dropped."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
+
+    async def ping(self) -> None:
+        """Raise ``DependencyUnavailable`` when the store cannot be reached."""
+        ...
+
+
+# --- the outside world -----------------------------------------------------------------------------
+
+
+class Calendar(Protocol):
+    """The user's own calendar (Google Calendar live; a fixed busy list offline)."""
+
+    async def busy(self, user_id: int, window: TimeWindow) -> list[TimeWindow]:
+        """Busy intervals inside ``window``; raises ``CalendarUnavailable`` when it cannot tell."""
+        ...
+
+    async def add_event(self, appointment: Appointment) -> str | None:
+        """Put the appointment into the calendar; returns the event id, or ``None`` if not connected."""
+        ...
+
+    async def remove_event(self, appointment: Appointment) -> None: ...
+
+
+class ProviderDirectory(Protocol):
+    async def search(self, service: str, near: GeoPoint, radius_km: float, limit: int) -> list[Provider]:
+        """Providers of ``service`` within ``radius_km`` of ``near``, nearest and best first, at most ``limit``,
+        each with a phone number."""
+        ...
+
+
+class Geocoder(Protocol):
+    async def geocode(self, text: str, near: GeoPoint | None = None) -> GeoPoint | None:
+        """The place ``text`` names (labelled), or ``None`` when it is unknown."""
+        ...
+
+
+class IntentParser(Protocol):
+    async def parse(self, text: str, now: datetime, timezone: str) -> ParsedRequest: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """Everything a voice gateway needs to place one call; ``token`` is the plain per-call secret."""
+
+    call: CallTask
+    campaign: Campaign
+    token: str
+    target_slot: TimeWindow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedCall:
+    conversation_id: str | None = None
+    call_sid: str | None = None
+
+
+class VoiceGateway(Protocol):
+    """Places and stops phone calls. The gateway bounds how many calls run at once."""
+
+    async def place_call(self, request: CallRequest) -> PlacedCall:
+        """Start the call; returns once it is placed (not when it ends). Raises ``DependencyUnavailable``
+        when the call cannot be placed."""
+        ...
+
+    async def hang_up(self, call: CallTask) -> None:
+        """Stop a call that is still running; a call that already ended is left alone."""
+        ...
+
+
+class Notifier(Protocol):
+    async def notify(self, user_id: int, notification: Notification) -> None:
+        """Tell the user; must not raise for delivery problems (log them instead)."""
+        ...

@@ -1,0 +1,1 @@
+"""Adapters for outside services and their offline twins."""

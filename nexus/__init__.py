@@ -1,0 +1,1 @@
+"""NEXUS composition root: settings, bootstrap, command line, scheduled jobs."""

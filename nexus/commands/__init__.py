@@ -1,0 +1,1 @@
+"""Sub-commands of the ``nexus`` command line, one module each (see ``nexus.cli``)."""

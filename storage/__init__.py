@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy (SQLite / PostgreSQL), Alembic migrations, hold stores (Redis / in-process)."""
