@@ -1,0 +1,21 @@
+"""The offline provider directory and gazetteer (the defaults when NEXUS runs without outside services).
+
+``BundledDirectory`` is a ``ProviderDirectory`` and ``GazetteerGeocoder`` a ``Geocoder``; both serve the JSON
+files shipped in this package unless given their own providers or places. ``rank_providers`` is the ordering
+every directory shares; ``parse_coordinates`` reads "lat, lng" text.
+"""
+
+from integrations.directory._bundled import BundledDirectory, load_bundled_providers
+from integrations.directory._gazetteer import GazetteerGeocoder, Place, load_bundled_places, parse_coordinates
+from integrations.directory._ranking import normalise_service, rank_providers
+
+__all__ = [
+    "BundledDirectory",
+    "GazetteerGeocoder",
+    "Place",
+    "load_bundled_places",
+    "load_bundled_providers",
+    "normalise_service",
+    "parse_coordinates",
+    "rank_providers",
+]

@@ -1,0 +1,47 @@
+"""The offline provider directory: invented businesses in Berlin and Munich, shipped as ``providers.json``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from domain.models import GeoPoint, Provider
+from integrations.directory._data import read_bundled_json
+from integrations.directory._ranking import normalise_service, rank_providers
+
+
+class BundledDirectory:
+    """A ``ProviderDirectory`` over a fixed list of providers, ordered as ``rank_providers`` says.
+
+    Without ``providers`` it serves the bundled file, read on the first search (never at import time).
+    """
+
+    def __init__(self, providers: Sequence[Provider] | None = None) -> None:
+        self._providers = tuple(providers) if providers is not None else None
+
+    async def search(self, service: str, near: GeoPoint, radius_km: float, limit: int) -> list[Provider]:
+        wanted = normalise_service(service)
+        providers = self._providers if self._providers is not None else load_bundled_providers()
+        return rank_providers((p for p in providers if normalise_service(p.service) == wanted), near, radius_km, limit)
+
+
+@functools.cache
+def load_bundled_providers() -> tuple[Provider, ...]:
+    """The providers of the bundled file that have a phone number (entries without one cannot be called)."""
+    entries = read_bundled_json("providers.json")["providers"]
+    return tuple(_provider(entry) for entry in entries if entry.get("phone"))
+
+
+def _provider(entry: dict[str, Any]) -> Provider:
+    rating = entry.get("rating")
+    return Provider(
+        id=str(entry["id"]),
+        name=str(entry["name"]),
+        service=normalise_service(str(entry["service"])),
+        phone=str(entry["phone"]),
+        location=GeoPoint(float(entry["lat"]), float(entry["lng"]), label=str(entry["name"])),
+        address=str(entry.get("address", "")),
+        rating=None if rating is None else float(rating),
+        review_count=int(entry.get("review_count", 0)),
+    )
