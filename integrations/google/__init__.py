@@ -1,0 +1,1 @@
+"""Adapters for Google services: Calendar (with its OAuth connection) and Places."""
