@@ -5,9 +5,11 @@ before they reach a use case, and the HTTP layer turns them into 4xx answers::
 
     DomainError
     ├── InvalidRequest          the caller sent something that cannot be acted on (400)
+    ├── NotAuthorized           the caller did not prove who it is (401)
     ├── NotFound                the thing named does not exist, or is not the caller's (404)
     ├── NotAllowed              the action is not permitted in this call or state (409)
-    │   └── IllegalTransition   a campaign or call may not move to the state asked for
+    │   ├── IllegalTransition   a campaign or call may not move to the state asked for
+    │   └── QuotaExceeded       the user started too many campaigns lately (429)
     ├── CallClosed              the call has ended or its campaign is over (409)
     ├── SlotConflict            the time overlaps something the user already has (409)
     ├── ConcurrentUpdate        somebody else changed the record first; retry (409)
@@ -28,6 +30,10 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
 
+class NotAuthorized(DomainError):
+    code = "unauthorized"
+
+
 class NotFound(DomainError):
     code = "not_found"
 
@@ -38,6 +44,10 @@ class NotAllowed(DomainError):
 
 class IllegalTransition(NotAllowed):
     code = "illegal_transition"
+
+
+class QuotaExceeded(NotAllowed):
+    code = "quota_exceeded"
 
 
 class CallClosed(DomainError):

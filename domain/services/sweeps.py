@@ -1,0 +1,67 @@
+"""The periodic sweep: calls past their timeout fail, campaigns past their deadline settle, holds expire.
+
+Every step is a conditional update through the unit of work, so several processes may sweep at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from domain.errors import DependencyUnavailable
+from domain.models import CallStatus, CampaignStatus
+from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
+from domain.services.context import Ports
+
+log = logging.getLogger(__name__)
+
+# Discovery has a deadline; a confirmation is bounded by its call's own timeout instead.
+_DISCOVERING = (
+    CampaignStatus.CREATED,
+    CampaignStatus.PROVIDER_LOOKUP,
+    CampaignStatus.DIALING,
+    CampaignStatus.NEGOTIATING,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    calls_timed_out: int
+    campaigns_settled: int
+    holds_purged: int
+
+
+async def sweep(ports: Ports) -> SweepReport:
+    """Bring everything that is overdue to a sound state."""
+    now = ports.clock.now()
+    async with ports.uow() as uow:
+        overdue_calls = await uow.calls.list_open_past_timeout(now)
+    timed_out = []
+    for call in overdue_calls:
+        ended = await end_call_task(ports, call.id, CallStatus.FAILED, reason="The call took too long.")
+        if ended is not None:
+            timed_out.append(ended)
+    await hang_up_all(ports, timed_out)
+
+    async with ports.uow() as uow:
+        overdue = await uow.campaigns.list_by_status(_DISCOVERING, deadline_before=now)
+    settled = 0
+    for campaign in overdue:
+        if campaign.status in (CampaignStatus.CREATED, CampaignStatus.PROVIDER_LOOKUP):
+            await fail_campaign(ports, campaign.id, "The search could not start in time.")
+            settled += 1
+            continue
+        async with ports.uow() as uow:
+            open_calls = [c for c in await uow.calls.list_for_campaign(campaign.id) if not c.status.is_ended]
+        for call in open_calls:
+            await end_call_task(ports, call.id, CallStatus.FAILED, reason="The search reached its deadline.")
+        await hang_up_all(ports, open_calls)
+        await settle_campaign(ports, campaign.id, deadline_passed=True)
+        settled += 1
+
+    try:
+        purged = await ports.holds.purge_expired(now)
+    except DependencyUnavailable as exc:
+        log.warning("expired holds not purged: %s", exc)
+        purged = 0
+    return SweepReport(len(timed_out), settled, purged)

@@ -1,0 +1,95 @@
+"""Times and places in words, for the sentences NEXUS says to agents and people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from domain.models import TimeWindow
+
+_WEEKDAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+}
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "de": [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
+}
+
+
+def _lang(language: str) -> str:
+    return "de" if language == "de" else "en"
+
+
+def day_in_words(moment: datetime, timezone: str, language: str = "en") -> str:
+    """``Tuesday 1 December`` / ``Dienstag, 1. Dezember`` in the given timezone."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    lang = _lang(language)
+    weekday, month = _WEEKDAYS[lang][local.weekday()], _MONTHS[lang][local.month - 1]
+    if lang == "de":
+        return f"{weekday}, {local.day}. {month}"
+    return f"{weekday} {local.day} {month}"
+
+
+def time_in_words(moment: datetime, timezone: str) -> str:
+    """``14:30`` in the given timezone."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def slot_in_words(window: TimeWindow, timezone: str, language: str = "en") -> str:
+    """``Tuesday 1 December at 14:30``."""
+    joiner = "um" if _lang(language) == "de" else "at"
+    return f"{day_in_words(window.start, timezone, language)} {joiner} {time_in_words(window.start, timezone)}"
+
+
+def window_in_words(window: TimeWindow, timezone: str, language: str = "en") -> str:
+    """``Tuesday 1 December between 12:00 and 17:00`` (or across days, both ends in full)."""
+    tz = ZoneInfo(timezone)
+    start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+    if _lang(language) == "de":
+        if start.date() == end.date():
+            return f"{day_in_words(start, timezone, 'de')} zwischen {start:%H:%M} und {end:%H:%M}"
+        return f"von {slot_in_words(window, timezone, 'de')} bis {day_in_words(end, timezone, 'de')} {end:%H:%M}"
+    if start.date() == end.date():
+        return f"{day_in_words(start, timezone)} between {start:%H:%M} and {end:%H:%M}"
+    return f"from {slot_in_words(window, timezone)} to {day_in_words(end, timezone)} {end:%H:%M}"
+
+
+def windows_in_words(windows: Iterable[TimeWindow], timezone: str, language: str = "en", limit: int = 4) -> str:
+    """Several windows joined with ``or``; more than ``limit`` are summarised."""
+    items = list(windows)
+    if not items:
+        return "keine Zeit" if _lang(language) == "de" else "no time"
+    words = [window_in_words(w, timezone, language) for w in items[:limit]]
+    extra = len(items) - limit
+    if extra > 0:
+        words.append(f"{extra} weitere" if _lang(language) == "de" else f"{extra} more")
+    joiner = " oder " if _lang(language) == "de" else " or "
+    return joiner.join(words)

@@ -1,0 +1,456 @@
+"""Test doubles for the domain ports. They record state; tests assert on that state, not on calls."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
+from domain.models import (
+    Appointment,
+    AppointmentStatus,
+    CalendarLink,
+    CallTask,
+    Campaign,
+    CampaignStatus,
+    ChatSession,
+    GeoPoint,
+    Hold,
+    Offer,
+    Provider,
+    Reminder,
+    TimeWindow,
+    User,
+)
+from domain.notifications import Notification
+from domain.ports import CallRequest, PlacedCall
+from domain.services.context import Policy, Ports
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+@dataclass
+class FakeStore:
+    """The 'database' behind every FakeUnitOfWork of one test."""
+
+    tables: dict[str, dict[Any, Any]] = field(
+        default_factory=lambda: {
+            name: {}
+            for name in (
+                "users",
+                "campaigns",
+                "calls",
+                "offers",
+                "appointments",
+                "reminders",
+                "calendar_links",
+                "chat_sessions",
+                "events",
+            )
+        }
+    )
+    commits: int = 0
+
+
+class _Repo:
+    def __init__(self, uow: FakeUnitOfWork, table: str) -> None:
+        self.uow = uow
+        self.table = table
+
+    def _all(self) -> list[Any]:
+        merged = dict(self.uow.store.tables[self.table])
+        merged.update(self.uow.pending[self.table])
+        return [copy.deepcopy(v) for v in merged.values()]
+
+    def _get(self, key: Any) -> Any:
+        if key in self.uow.pending[self.table]:
+            return copy.deepcopy(self.uow.pending[self.table][key])
+        value = self.uow.store.tables[self.table].get(key)
+        return copy.deepcopy(value)
+
+    def _put(self, key: Any, value: Any) -> None:
+        self.uow.pending[self.table][key] = copy.deepcopy(value)
+
+    def _save_versioned(self, obj: Any) -> None:
+        stored = self._get(obj.id)
+        if stored is None or stored.version != obj.version:
+            raise ConcurrentUpdate("changed by someone else")
+        obj.version += 1
+        self.uow.expected_versions[(self.table, obj.id)] = obj.version - 1
+        self._put(obj.id, obj)
+
+
+class FakeUsers(_Repo):
+    async def get(self, user_id: int) -> User | None:
+        result: User | None = self._get(user_id)
+        return result
+
+    async def save(self, user: User) -> None:
+        self._put(user.id, user)
+
+
+class FakeCampaigns(_Repo):
+    async def add(self, campaign: Campaign) -> None:
+        self._put(campaign.id, campaign)
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        result: Campaign | None = self._get(campaign_id)
+        return result
+
+    async def save(self, campaign: Campaign) -> None:
+        self._save_versioned(campaign)
+
+    async def list_for_user(
+        self, user_id: int, statuses: Collection[CampaignStatus] | None = None, limit: int = 20
+    ) -> list[Campaign]:
+        found = [c for c in self._all() if c.user_id == user_id and (statuses is None or c.status in statuses)]
+        return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]
+
+    async def list_by_status(
+        self, statuses: Collection[CampaignStatus], deadline_before: datetime | None = None, limit: int = 100
+    ) -> list[Campaign]:
+        found = [
+            c
+            for c in self._all()
+            if c.status in statuses and (deadline_before is None or c.deadline_at < deadline_before)
+        ]
+        return sorted(found, key=lambda c: c.deadline_at)[:limit]
+
+    async def count_created_since(self, user_id: int, since: datetime) -> int:
+        return sum(1 for c in self._all() if c.user_id == user_id and c.created_at >= since)
+
+
+class FakeCalls(_Repo):
+    async def add(self, call: CallTask) -> None:
+        self._put(call.id, call)
+
+    async def get(self, call_id: str) -> CallTask | None:
+        result: CallTask | None = self._get(call_id)
+        return result
+
+    async def get_by_token_hash(self, token_hash: str) -> CallTask | None:
+        return next((c for c in self._all() if c.token_hash == token_hash), None)
+
+    async def get_by_conversation_id(self, conversation_id: str) -> CallTask | None:
+        return next((c for c in self._all() if c.conversation_id == conversation_id), None)
+
+    async def save(self, call: CallTask) -> None:
+        self._save_versioned(call)
+
+    async def list_for_campaign(self, campaign_id: str) -> list[CallTask]:
+        return sorted((c for c in self._all() if c.campaign_id == campaign_id), key=lambda c: c.created_at)
+
+    async def list_open(self, started_before: datetime | None = None, limit: int = 200) -> list[CallTask]:
+        return [
+            c
+            for c in self._all()
+            if not c.status.is_ended and (started_before is None or c.created_at < started_before)
+        ][:limit]
+
+    async def list_open_past_timeout(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        return [c for c in self._all() if not c.status.is_ended and c.timeout_at <= now][:limit]
+
+
+class FakeOffers(_Repo):
+    async def add(self, offer: Offer) -> None:
+        self._put(offer.id, offer)
+
+    async def get(self, offer_id: str) -> Offer | None:
+        result: Offer | None = self._get(offer_id)
+        return result
+
+    async def save(self, offer: Offer) -> None:
+        self._put(offer.id, offer)
+
+    async def list_for_campaign(self, campaign_id: str) -> list[Offer]:
+        return [o for o in self._all() if o.campaign_id == campaign_id]
+
+    async def find(self, call_task_id: str, start: datetime) -> Offer | None:
+        return next((o for o in self._all() if o.call_task_id == call_task_id and o.start == start), None)
+
+
+class FakeAppointments(_Repo):
+    async def add(self, appointment: Appointment) -> None:
+        if await self.overlapping(appointment.user_id, appointment.window):
+            raise SlotConflict("another appointment overlaps")
+        self._put(appointment.id, appointment)
+
+    async def get(self, appointment_id: str) -> Appointment | None:
+        result: Appointment | None = self._get(appointment_id)
+        return result
+
+    async def get_by_offer(self, offer_id: str) -> Appointment | None:
+        return next((a for a in self._all() if a.offer_id == offer_id), None)
+
+    async def save(self, appointment: Appointment) -> None:
+        self._put(appointment.id, appointment)
+
+    async def list_for_user(
+        self,
+        user_id: int,
+        statuses: Collection[AppointmentStatus] | None = None,
+        ending_after: datetime | None = None,
+    ) -> list[Appointment]:
+        found = [
+            a
+            for a in self._all()
+            if a.user_id == user_id
+            and (statuses is None or a.status in statuses)
+            and (ending_after is None or a.end > ending_after)
+        ]
+        return sorted(found, key=lambda a: a.start)
+
+    async def overlapping(self, user_id: int, window: TimeWindow) -> list[Appointment]:
+        return [
+            a
+            for a in self._all()
+            if a.user_id == user_id and a.status is AppointmentStatus.BOOKED and a.window.overlaps(window)
+        ]
+
+
+class FakeReminders(_Repo):
+    async def add(self, reminder: Reminder) -> None:
+        self._put(reminder.id, reminder)
+
+    async def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        due = [r for r in self._all() if r.sent_at is None and not r.cancelled and r.due_at <= now][:limit]
+        for reminder in due:
+            reminder.sent_at = now
+            self._put(reminder.id, reminder)
+        return due
+
+    async def cancel_for_appointment(self, appointment_id: str) -> int:
+        hits = [r for r in self._all() if r.appointment_id == appointment_id and not r.cancelled]
+        for reminder in hits:
+            reminder.cancelled = True
+            self._put(reminder.id, reminder)
+        return len(hits)
+
+
+class FakeCalendarLinks(_Repo):
+    async def get(self, user_id: int) -> CalendarLink | None:
+        result: CalendarLink | None = self._get(user_id)
+        return result
+
+    async def save(self, link: CalendarLink) -> None:
+        self._put(link.user_id, link)
+
+    async def delete(self, user_id: int) -> bool:
+        existed = self._get(user_id) is not None
+        self.uow.deleted["calendar_links"].add(user_id)
+        return existed
+
+
+class FakeChatSessions(_Repo):
+    async def get(self, user_id: int) -> ChatSession | None:
+        result: ChatSession | None = self._get(user_id)
+        return result
+
+    async def save(self, session: ChatSession) -> None:
+        self._put(session.user_id, session)
+
+    async def delete(self, user_id: int) -> None:
+        self.uow.deleted["chat_sessions"].add(user_id)
+
+
+class FakeEvents(_Repo):
+    async def remember(self, key: str, at: datetime) -> bool:
+        if self._get(key) is not None:
+            return False
+        self._put(key, at)
+        return True
+
+
+class FakeUnitOfWork:
+    """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.pending: dict[str, dict[Any, Any]] = {name: {} for name in store.tables}
+        self.deleted: dict[str, set[Any]] = {name: set() for name in store.tables}
+        self.expected_versions: dict[tuple[str, Any], int] = {}
+        self.committed = False
+        self.users = FakeUsers(self, "users")
+        self.campaigns = FakeCampaigns(self, "campaigns")
+        self.calls = FakeCalls(self, "calls")
+        self.offers = FakeOffers(self, "offers")
+        self.appointments = FakeAppointments(self, "appointments")
+        self.reminders = FakeReminders(self, "reminders")
+        self.calendar_links = FakeCalendarLinks(self, "calendar_links")
+        self.chat_sessions = FakeChatSessions(self, "chat_sessions")
+        self.events = FakeEvents(self, "events")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        for (table, key), expected in self.expected_versions.items():
+            current = self.store.tables[table].get(key)
+            if current is not None and current.version != expected:
+                raise ConcurrentUpdate("changed by someone else")
+        for table, rows in self.pending.items():
+            self.store.tables[table].update(rows)
+        for table, keys in self.deleted.items():
+            for key in keys:
+                self.store.tables[table].pop(key, None)
+        self.store.commits += 1
+        self.committed = True
+        await self.rollback()
+
+    async def rollback(self) -> None:
+        for rows in self.pending.values():
+            rows.clear()
+        for keys in self.deleted.values():
+            keys.clear()
+        self.expected_versions.clear()
+
+
+class FakeHoldStore:
+    def __init__(self) -> None:
+        self.holds: list[Hold] = []
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise DependencyUnavailable("The hold store is down.")
+
+    async def acquire(self, hold: Hold, now: datetime) -> list[Hold]:
+        self._check()
+        clashes = await self.conflicting(hold.user_id, hold.window, hold.campaign_id, now)
+        if not clashes:
+            self.holds.append(hold)
+        return clashes
+
+    async def conflicting(self, user_id: int, window: TimeWindow, campaign_id: str, now: datetime) -> list[Hold]:
+        self._check()
+        return [
+            h
+            for h in self.holds
+            if h.user_id == user_id
+            and h.campaign_id != campaign_id
+            and h.expires_at > now
+            and h.window.overlaps(window)
+        ]
+
+    async def release_campaign(self, user_id: int, campaign_id: str) -> int:
+        self._check()
+        before = len(self.holds)
+        self.holds = [h for h in self.holds if not (h.user_id == user_id and h.campaign_id == campaign_id)]
+        return before - len(self.holds)
+
+    async def purge_expired(self, now: datetime) -> int:
+        self._check()
+        before = len(self.holds)
+        self.holds = [h for h in self.holds if h.expires_at > now]
+        return before - len(self.holds)
+
+    async def ping(self) -> None:
+        self._check()
+
+
+class FakeCalendar:
+    def __init__(self) -> None:
+        self.busy_times: dict[int, list[TimeWindow]] = {}
+        self.events: dict[str, Appointment] = {}
+        self.unavailable = False
+
+    async def busy(self, user_id: int, window: TimeWindow) -> list[TimeWindow]:
+        if self.unavailable:
+            raise CalendarUnavailable("The calendar cannot be reached.")
+        return [b for b in self.busy_times.get(user_id, []) if b.overlaps(window)]
+
+    async def add_event(self, appointment: Appointment) -> str | None:
+        event_id = f"event-{appointment.id}"
+        self.events[event_id] = appointment
+        return event_id
+
+    async def remove_event(self, appointment: Appointment) -> None:
+        self.events.pop(appointment.calendar_event_id or "", None)
+
+
+class FakeDirectory:
+    def __init__(self, providers: list[Provider]) -> None:
+        self.providers = providers
+
+    async def search(self, service: str, near: GeoPoint, radius_km: float, limit: int) -> list[Provider]:
+        found = [p for p in self.providers if p.service == service and near.distance_km(p.location) <= radius_km]
+        return sorted(found, key=lambda p: near.distance_km(p.location))[:limit]
+
+
+class FakeVoiceGateway:
+    """Records placed calls and their plain tokens, so a test can act as the agent of any call."""
+
+    def __init__(self) -> None:
+        self.placed: list[CallRequest] = []
+        self.hung_up: list[str] = []
+        self.unreachable: set[str] = set()
+
+    async def place_call(self, request: CallRequest) -> PlacedCall:
+        if request.call.provider.id in self.unreachable:
+            raise DependencyUnavailable("the line is dead")
+        self.placed.append(request)
+        return PlacedCall(conversation_id=f"conv-{request.call.id}", call_sid=f"CA{request.call.id}")
+
+    async def hang_up(self, call: CallTask) -> None:
+        self.hung_up.append(call.id)
+
+    def token_for(self, provider_id: str, purpose: str = "DISCOVER") -> str:
+        return next(
+            r.token for r in reversed(self.placed) if r.call.provider.id == provider_id and r.call.purpose == purpose
+        )
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Notification]] = []
+
+    async def notify(self, user_id: int, notification: Notification) -> None:
+        self.sent.append((user_id, notification))
+
+    def of_type(self, kind: type[Any]) -> list[Any]:
+        return [n for _, n in self.sent if isinstance(n, kind)]
+
+
+@dataclass
+class FakeWorld:
+    """A complete set of fakes wired into ``Ports``."""
+
+    clock: FakeClock
+    store: FakeStore = field(default_factory=FakeStore)
+    holds: FakeHoldStore = field(default_factory=FakeHoldStore)
+    calendar: FakeCalendar = field(default_factory=FakeCalendar)
+    voice: FakeVoiceGateway = field(default_factory=FakeVoiceGateway)
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
+    providers: list[Provider] = field(default_factory=list)
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def ports(self) -> Ports:
+        return Ports(
+            uow=lambda: FakeUnitOfWork(self.store),
+            holds=self.holds,
+            calendar=self.calendar,
+            directory=FakeDirectory(self.providers),
+            voice=self.voice,
+            notifier=self.notifier,
+            clock=self.clock,
+            policy=self.policy,
+        )
