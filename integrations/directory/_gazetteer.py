@@ -124,6 +124,7 @@ def _words(text: str, *, spell_out_umlauts: bool = True) -> tuple[str, ...]:
 
 class _Index:
     def __init__(self, places: Sequence[Place]) -> None:
+        # Reversed so that of two equal entries the first one's position counts.
         self._order = {place: position for position, place in reversed(list(enumerate(places)))}
         self._by_words: dict[tuple[str, ...], list[Place]] = {}
         self._city_names: dict[str, set[tuple[str, ...]]] = {}
