@@ -1,0 +1,202 @@
+"""The services NEXUS understands: canonical English nouns, the words people use for them, and how long
+an appointment usually takes.
+
+``SERVICE_SYNONYMS`` maps each canonical service to every word or phrase that names it (English first, then
+German). Matching is case-insensitive, on word boundaries, and tolerant of umlauts (``Zahnärztin`` and
+``Zahnaerztin`` are the same word). A trailing plural ``s`` and German compounds ending in ``-termin`` or
+``-praxis`` (``Zahnarzttermin``, ``Physiopraxis``) match as well. When several services are named, the one
+mentioned first wins; a longer phrase beats a shorter one inside it (``eye doctor`` is an ophthalmologist,
+not a doctor).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
+
+from integrations.intent._text import fold
+
+UNKNOWN_SERVICE_DURATION_MINUTES = 30
+
+
+class _Entry(NamedTuple):
+    duration_minutes: int
+    english: tuple[str, ...]
+    german: tuple[str, ...]
+
+
+_SERVICES: dict[str, _Entry] = {
+    "dentist": _Entry(
+        30,
+        ("dentist", "dental practice", "dental clinic", "dental appointment", "teeth cleaning", "dental cleaning"),
+        ("zahnarzt", "zahnärztin", "zahnärzte", "zahnklinik", "zahnreinigung"),
+    ),
+    "doctor": _Entry(
+        20,
+        ("doctor", "doc", "gp", "general practitioner", "family doctor", "physician"),
+        ("arzt", "ärztin", "hausarzt", "hausärztin", "allgemeinarzt", "allgemeinmediziner", "allgemeinmedizinerin"),
+    ),
+    "hairdresser": _Entry(
+        45,
+        ("hairdresser", "hair dresser", "hair salon", "hairstylist", "hair stylist", "haircut", "hair cut"),
+        ("friseur", "frisör", "friseurin", "frisörin", "friseuse", "frisiersalon", "haarschnitt", "haare schneiden"),
+    ),
+    "barber": _Entry(
+        30,
+        ("barber", "barbershop", "barber shop", "beard trim"),
+        ("barbier", "bartschnitt", "bart trimmen"),
+    ),
+    "mechanic": _Entry(
+        60,
+        ("mechanic", "garage", "car repair", "auto repair", "car service", "repair shop", "oil change"),
+        ("autowerkstatt", "werkstatt", "kfz-werkstatt", "automechaniker", "mechaniker", "ölwechsel"),
+    ),
+    "physiotherapist": _Entry(
+        45,
+        ("physiotherapist", "physio", "physiotherapy", "physical therapist", "physical therapy"),
+        ("physiotherapeut", "physiotherapeutin", "physiotherapie", "krankengymnastik"),
+    ),
+    "veterinarian": _Entry(
+        30,
+        ("veterinarian", "vet", "veterinary", "veterinary clinic", "animal doctor"),
+        ("tierarzt", "tierärztin", "tierklinik"),
+    ),
+    "optician": _Entry(
+        30,
+        ("optician", "optometrist", "eye test", "glasses"),
+        ("optiker", "optikerin", "sehtest", "brille"),
+    ),
+    "dermatologist": _Entry(
+        20,
+        ("dermatologist", "dermatology", "skin doctor"),
+        ("hautarzt", "hautärztin", "dermatologe", "dermatologin"),
+    ),
+    "massage": _Entry(
+        60,
+        ("massage", "masseur", "masseuse", "massage therapist"),
+        ("masseurin", "massagepraxis"),
+    ),
+    "nail salon": _Entry(
+        45,
+        ("nail salon", "nail studio", "nail bar", "manicure", "nails"),
+        ("nagelstudio", "maniküre", "nageldesign"),
+    ),
+    "beautician": _Entry(
+        60,
+        ("beautician", "beauty salon", "cosmetician", "facial"),
+        ("kosmetik", "kosmetikerin", "kosmetiker", "kosmetikstudio", "kosmetiksalon"),
+    ),
+    "tire service": _Entry(
+        45,
+        ("tire service", "tyre service", "tire change", "tyre change", "tire shop", "tyre shop", "tires", "tyres"),
+        ("reifenwechsel", "reifenservice", "reifendienst", "reifen"),
+    ),
+    "car wash": _Entry(
+        30,
+        ("car wash", "carwash", "car cleaning", "car valet"),
+        ("autowäsche", "waschanlage", "autowaschanlage", "autopflege"),
+    ),
+    "tax advisor": _Entry(
+        60,
+        ("tax advisor", "tax adviser", "tax consultant", "tax accountant", "accountant"),
+        ("steuerberater", "steuerberaterin", "steuerberatung", "steuerkanzlei"),
+    ),
+    "ophthalmologist": _Entry(
+        20,
+        ("ophthalmologist", "eye doctor"),
+        ("augenarzt", "augenärztin"),
+    ),
+    "gynecologist": _Entry(
+        30,
+        ("gynecologist", "gynaecologist"),
+        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin"),
+    ),
+    "pediatrician": _Entry(
+        30,
+        ("pediatrician", "paediatrician", "children's doctor"),
+        ("kinderarzt", "kinderärztin"),
+    ),
+    "orthopedist": _Entry(
+        30,
+        ("orthopedist", "orthopaedist", "orthopedic surgeon"),
+        ("orthopäde", "orthopädin"),
+    ),
+    "podiatrist": _Entry(
+        45,
+        ("podiatrist", "chiropodist", "foot care"),
+        ("podologe", "podologin", "fußpflege"),
+    ),
+}
+
+SERVICE_SYNONYMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {service: (service, *entry.english, *entry.german) for service, entry in _SERVICES.items()}
+)
+"""Canonical service -> every word that names it (the canonical noun itself first)."""
+
+DEFAULT_DURATION_MINUTES: Mapping[str, int] = MappingProxyType(
+    {service: entry.duration_minutes for service, entry in _SERVICES.items()}
+)
+"""Canonical service -> how many minutes its appointment usually takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMatch:
+    """A service named in a folded text, where it was named, and whether the word was German."""
+
+    service: str
+    start: int
+    end: int
+    german: bool
+
+
+def _pattern(word: str, german: bool) -> str:
+    folded = re.escape(fold(word)).replace(r"\ ", r"\s+")
+    suffix = r"(?:s|termine?|praxis)?" if german else r"s?"
+    return rf"(?<!\w){folded}{suffix}(?!\w)"
+
+
+def _word_table() -> list[tuple[re.Pattern[str], str, bool]]:
+    table: list[tuple[re.Pattern[str], str, bool]] = []
+    for service, entry in _SERVICES.items():
+        english = {fold(word) for word in (service, *entry.english)}
+        for word in english:
+            table.append((re.compile(_pattern(word, german=False)), service, False))
+        # A word both languages share (e.g. "massage") says nothing about the language.
+        for word in {fold(w) for w in entry.german} - english:
+            table.append((re.compile(_pattern(word, german=True)), service, True))
+    return table
+
+
+_WORDS = _word_table()
+
+
+def find_service(folded_text: str) -> ServiceMatch | None:
+    """The service named first in ``folded_text`` (see ``_text.fold``), or ``None``."""
+    best: ServiceMatch | None = None
+    for pattern, service, german in _WORDS:
+        match = pattern.search(folded_text)
+        if match is None:
+            continue
+        candidate = ServiceMatch(service, match.start(), match.end(), german)
+        if best is None or (candidate.start, -candidate.end) < (best.start, -best.end):
+            best = candidate
+    return best
+
+
+def canonical_service(word: str) -> str | None:
+    """The canonical service for ``word`` when the whole of it names one (``"Zahnärztin"`` -> ``"dentist"``)."""
+    folded = " ".join(fold(word).split())
+    match = find_service(folded)
+    if match is None or match.start != 0 or match.end != len(folded):
+        return None
+    return match.service
+
+
+def default_duration(service: str | None) -> int:
+    """How many minutes to plan for ``service`` (30 when it is unknown)."""
+    if service is None:
+        return UNKNOWN_SERVICE_DURATION_MINUTES
+    return DEFAULT_DURATION_MINUTES.get(service, UNKNOWN_SERVICE_DURATION_MINUTES)
