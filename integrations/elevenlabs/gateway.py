@@ -180,7 +180,7 @@ class ElevenLabsVoiceGateway:
             log.warning("ElevenLabs answered HTTP %s to call %s (%s)", exc.status_code, call.id, mask_phone(to_number))
             raise DependencyUnavailable("ElevenLabs did not accept the call.") from exc
         except (httpx.HTTPError, ParsingError) as exc:
-            # After a timeout the call may ring anyway; its post-call webhook will still find it.
+            # After a timeout the call may ring anyway; the domain marks it failed, so its tool calls are refused.
             self.call_ended(call.id)
             log.warning("could not reach ElevenLabs for call %s: %s", call.id, type(exc).__name__)
             raise DependencyUnavailable("ElevenLabs could not be reached to place the call.") from exc

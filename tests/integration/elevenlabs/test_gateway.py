@@ -1,0 +1,243 @@
+"""The ElevenLabs voice gateway against a fake ElevenLabs API over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from elevenlabs import AsyncElevenLabs
+
+from domain.errors import DependencyUnavailable
+from domain.models import CallPurpose
+from domain.ports import PlacedCall, VoiceGateway
+from integrations.elevenlabs import DiallingPolicy, ElevenLabsVoiceGateway
+from tests.integration.elevenlabs.conftest import API_KEY, FakeElevenLabs
+from tests.unit.elevenlabs.factories import SLOT, TOKEN, call_request, provider
+
+TARGET = "+4915112345678"
+AGENTS = {CallPurpose.DISCOVER: "agent_discover", CallPurpose.CONFIRM: "agent_confirm"}
+
+
+class RecordingCallControl:
+    def __init__(self) -> None:
+        self.hung_up: list[str] = []
+
+    async def hang_up(self, call_sid: str) -> None:
+        self.hung_up.append(call_sid)
+
+
+@pytest.fixture
+def call_control() -> RecordingCallControl:
+    return RecordingCallControl()
+
+
+def make_gateway(
+    client: AsyncElevenLabs,
+    call_control: RecordingCallControl,
+    dialling: DiallingPolicy | None = None,
+    max_concurrent_calls: int = 5,
+) -> ElevenLabsVoiceGateway:
+    return ElevenLabsVoiceGateway(
+        client,
+        agent_ids=AGENTS,
+        agent_phone_number_id="phnum_1",
+        dialling=dialling or DiallingPolicy.live(),
+        call_control=call_control,
+        max_concurrent_calls=max_concurrent_calls,
+        ring_timeout_seconds=25,
+    )
+
+
+async def test_a_call_is_placed_with_exactly_the_documented_request(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway: VoiceGateway = make_gateway(elevenlabs_client, call_control)
+
+    placed = await gateway.place_call(call_request())
+
+    assert placed == PlacedCall(conversation_id="conv_1", call_sid="CA_1")
+    [seen] = fake_elevenlabs.seen
+    assert (seen.method, seen.path) == ("POST", "/v1/convai/twilio/outbound-call")
+    assert seen.headers["xi-api-key"] == API_KEY
+    assert seen.body == {
+        "agent_id": "agent_discover",
+        "agent_phone_number_id": "phnum_1",
+        "to_number": "+4930111222333",
+        "conversation_initiation_client_data": {
+            "dynamic_variables": {
+                "provider_name": "Praxis Dr. Weiss",
+                "service": "dentist",
+                "windows": "Tuesday 1 December between 12:00 and 17:00 or Wednesday 2 December between 09:00 and 12:00",
+                "duration_minutes": 30,
+                "target_slot": "",
+                "language": "en",
+                "secret__call_token": TOKEN,
+            }
+        },
+        "telephony_call_config": {"ringing_timeout_secs": 25},
+    }
+
+
+async def test_a_confirmation_call_uses_the_confirmation_agent_and_names_the_slot(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control)
+
+    await gateway.place_call(call_request(CallPurpose.CONFIRM, target_slot=SLOT))
+
+    [seen] = fake_elevenlabs.seen
+    assert seen.body["agent_id"] == "agent_confirm"
+    assert seen.body["conversation_initiation_client_data"]["dynamic_variables"]["target_slot"] == (
+        "Tuesday 1 December at 14:30"
+    )
+
+
+async def test_mock_human_always_dials_the_target_number(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control, DiallingPolicy.mock_human(TARGET))
+
+    await gateway.place_call(call_request(to=provider("Praxis A", "+4930100000001")))
+    await gateway.place_call(call_request(to=provider("Praxis B", "+4930100000002")))
+
+    assert [s.body["to_number"] for s in fake_elevenlabs.seen] == [TARGET, TARGET]
+    names = [
+        s.body["conversation_initiation_client_data"]["dynamic_variables"]["provider_name"]
+        for s in fake_elevenlabs.seen
+    ]
+    assert names == ["Praxis A", "Praxis B"]
+
+
+async def test_a_server_error_is_not_retried_and_frees_the_place(
+    elevenlabs_client: AsyncElevenLabs,
+    fake_elevenlabs: FakeElevenLabs,
+    call_control: RecordingCallControl,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_elevenlabs.outbound_reply = (500, {"detail": "internal error"})
+    gateway = make_gateway(elevenlabs_client, call_control)
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(DependencyUnavailable, match="ElevenLabs did not accept the call"):
+        await gateway.place_call(call_request())
+
+    assert len(fake_elevenlabs.seen) == 1
+    assert gateway.calls_running == 0
+    assert TOKEN not in caplog.text
+    assert "4930111222333" not in caplog.text
+    assert "***333" in caplog.text
+
+
+async def test_a_refusal_with_success_false_is_unavailable_and_logged_without_the_number(
+    elevenlabs_client: AsyncElevenLabs,
+    fake_elevenlabs: FakeElevenLabs,
+    call_control: RecordingCallControl,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_elevenlabs.outbound_reply = (
+        200,
+        {"success": False, "message": "Twilio rejected +4930111222333 as unreachable", "conversation_id": None},
+    )
+    gateway = make_gateway(elevenlabs_client, call_control)
+
+    with pytest.raises(DependencyUnavailable, match="ElevenLabs could not place the call"):
+        await gateway.place_call(call_request())
+
+    assert gateway.calls_running == 0
+    assert "unreachable" in caplog.text
+    assert "4930111222333" not in caplog.text
+
+
+async def test_a_provider_number_that_cannot_be_dialled_sends_nothing(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control)
+
+    with pytest.raises(DependencyUnavailable, match="cannot be dialled"):
+        await gateway.place_call(call_request(to=provider(phone="030 111222333")))
+
+    assert fake_elevenlabs.seen == []
+    assert gateway.calls_running == 0
+
+
+async def test_a_purpose_without_an_agent_is_unavailable(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control)
+
+    with pytest.raises(DependencyUnavailable, match="No ElevenLabs agent is set up for cancellation calls"):
+        await gateway.place_call(call_request(CallPurpose.CANCEL, target_slot=SLOT))
+
+    assert fake_elevenlabs.seen == []
+
+
+async def test_calls_beyond_the_limit_wait_until_a_running_call_ends(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control, max_concurrent_calls=1)
+    first, second = call_request(), call_request()
+    await gateway.place_call(first)
+
+    waiting = asyncio.create_task(gateway.place_call(second))
+    _, pending = await asyncio.wait({waiting}, timeout=0.2)
+    assert pending == {waiting}
+    assert len(fake_elevenlabs.seen) == 1
+
+    gateway.call_ended(first.call.id)
+    await waiting
+    assert len(fake_elevenlabs.seen) == 2
+    assert gateway.calls_running == 1
+
+
+async def test_ending_a_call_twice_or_an_unknown_call_frees_no_extra_place(
+    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control, max_concurrent_calls=2)
+    first = call_request()
+    await gateway.place_call(first)
+    await gateway.place_call(first)  # placing the same call again keeps its one place
+    assert gateway.calls_running == 1
+
+    gateway.call_ended(first.call.id)
+    gateway.call_ended(first.call.id)
+    gateway.call_ended("never-placed")
+    assert gateway.calls_running == 0
+
+    # Had the extra releases counted, a third call would now slip past the limit of two.
+    await gateway.place_call(call_request())
+    await gateway.place_call(call_request())
+    third = asyncio.create_task(gateway.place_call(call_request()))
+    _, pending = await asyncio.wait({third}, timeout=0.2)
+    assert pending == {third}
+    third.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await third
+
+
+async def test_hang_up_goes_to_twilio_only_for_a_call_that_reached_a_phone(
+    elevenlabs_client: AsyncElevenLabs, call_control: RecordingCallControl
+) -> None:
+    gateway = make_gateway(elevenlabs_client, call_control)
+    connected, never_connected = call_request().call, call_request().call
+    connected.call_sid = "CA_42"
+
+    await gateway.hang_up(connected)
+    await gateway.hang_up(never_connected)
+
+    assert call_control.hung_up == ["CA_42"]
+
+
+def test_the_gateway_refuses_a_limit_below_one(
+    call_control: RecordingCallControl,
+) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        ElevenLabsVoiceGateway(
+            AsyncElevenLabs(api_key="unused", base_url="http://127.0.0.1:9"),
+            agent_ids=AGENTS,
+            agent_phone_number_id="phnum_1",
+            dialling=DiallingPolicy.live(),
+            call_control=call_control,
+            max_concurrent_calls=0,
+            ring_timeout_seconds=25,
+        )
