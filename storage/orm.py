@@ -1,0 +1,213 @@
+"""The tables, as typed declarative models. Repositories map them to and from the domain dataclasses.
+
+The schema itself is created by the Alembic migrations in ``storage/migrations``; these models describe
+the same tables so that queries are typed and autogenerate can compare the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UtcDateTime
+
+# Telegram user ids exceed 32 bits; SQLite only auto-numbers an INTEGER primary key, hence the variant.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Id = String(32)
+Json = JSON(none_as_null=True)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+APPOINTMENT_OVERLAP_CONSTRAINT = "appointments_no_overlap"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    home: Mapped[dict[str, Any] | None]
+    weights: Mapped[dict[str, Any]]
+    radius_km: Mapped[float] = mapped_column(Float)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(200))
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        Index(None, "user_id", "created_at"),
+        Index(None, "status", "deadline_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    service: Mapped[str] = mapped_column(String(200))
+    windows: Mapped[list[Any]]
+    location: Mapped[dict[str, Any]]
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    request_text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    radius_km: Mapped[float] = mapped_column(Float)
+    weights: Mapped[dict[str, Any]]
+    max_calls: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    chosen_offer_id: Mapped[str | None] = mapped_column(Id)
+    updated_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class CallTaskRow(Base):
+    __tablename__ = "call_tasks"
+    __table_args__ = (
+        Index(None, "campaign_id"),
+        Index(None, "status", "timeout_at"),
+    )
+
+    # ``seq`` keeps creation order: calls of one campaign are created in the same instant.
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(Id, unique=True)
+    campaign_id: Mapped[str] = mapped_column(Id, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    provider: Mapped[dict[str, Any]]
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    timeout_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    target_offer_id: Mapped[str | None] = mapped_column(Id)
+    target_appointment_id: Mapped[str | None] = mapped_column(Id)
+    conversation_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[list[Any]]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        UniqueConstraint("call_task_id", "start_at"),
+        Index(None, "campaign_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(Id, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    call_task_id: Mapped[str] = mapped_column(Id, ForeignKey("call_tasks.id", ondelete="CASCADE"))
+    provider_id: Mapped[str] = mapped_column(String(200))
+    provider_name: Mapped[str] = mapped_column(String(200))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    rating: Mapped[float | None] = mapped_column(Float)
+    distance_km: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+
+
+class AppointmentRow(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index(None, "user_id", "start_at"),
+        Index(None, "offer_id"),
+        # PostgreSQL refuses overlapping booked appointments of one user by itself (needs btree_gist);
+        # SQLite serialises writers instead and the repository checks inside the transaction.
+        ExcludeConstraint(
+            (literal_column("user_id"), "="),
+            (func.tstzrange(literal_column("start_at"), literal_column("end_at"), "[)"), "&&"),
+            name=APPOINTMENT_OVERLAP_CONSTRAINT,
+            using="gist",
+            where=text("status = 'BOOKED'"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[str] = mapped_column(Id, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    offer_id: Mapped[str] = mapped_column(Id, ForeignKey("offers.id", ondelete="CASCADE"))
+    provider: Mapped[dict[str, Any]]
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(32))
+    calendar_event_id: Mapped[str | None] = mapped_column(String(1024))
+
+
+class ReminderRow(Base):
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index(None, "due_at"),
+        Index(None, "appointment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    appointment_id: Mapped[str] = mapped_column(Id, ForeignKey("appointments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    due_at: Mapped[datetime]
+    lead_minutes: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None]
+    cancelled: Mapped[bool] = mapped_column(Boolean)
+
+
+class CalendarLinkRow(Base):
+    __tablename__ = "calendar_links"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    provider: Mapped[str] = mapped_column(String(32))
+    encrypted_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    calendar_id: Mapped[str] = mapped_column(String(1024))
+
+
+class ChatSessionRow(Base):
+    __tablename__ = "chat_sessions"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class ProcessedEventRow(Base):
+    __tablename__ = "processed_events"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime]

@@ -1,0 +1,387 @@
+"""SQLAlchemy repositories: the persistence ports of ``domain.ports`` over one ``AsyncSession``.
+
+Every write is an explicit statement (insert, conditional update, upsert), so the database decides
+races: optimistic versions on campaigns and calls, a conditional update for reminders, a unique key for
+processed events and, for appointments, an exclusion constraint (PostgreSQL) or a check inside a
+``BEGIN IMMEDIATE`` transaction (SQLite). Reads refresh any row already in the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+from domain.errors import ConcurrentUpdate, SlotConflict
+from domain.models import (
+    Appointment,
+    AppointmentStatus,
+    CalendarLink,
+    CallStatus,
+    CallTask,
+    Campaign,
+    CampaignStatus,
+    ChatSession,
+    Offer,
+    Reminder,
+    TimeWindow,
+    User,
+)
+from storage import mapping
+from storage.orm import (
+    AppointmentRow,
+    Base,
+    CalendarLinkRow,
+    CallTaskRow,
+    CampaignRow,
+    ChatSessionRow,
+    OfferRow,
+    ProcessedEventRow,
+    ReminderRow,
+    UserRow,
+)
+
+RowT = TypeVar("RowT", bound=Base)
+
+_OPEN_CALL_STATUSES = [status.value for status in CallStatus if not status.is_ended]
+# Statements below carry their own WHERE clauses; rows in the session are refreshed on the next read.
+_DML = {"synchronize_session": False}
+
+_SLOT_TAKEN = "You already have an appointment at that time, so this slot cannot be booked."
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _first(self, statement: Select[RowT]) -> RowT | None:
+        result = await self._session.scalars(statement.execution_options(populate_existing=True).limit(1))
+        return result.first()
+
+    async def _all(self, statement: Select[RowT]) -> Sequence[RowT]:
+        result = await self._session.scalars(statement.execution_options(populate_existing=True))
+        return result.all()
+
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    def _upsert(self, row_class: type[Base], values: dict[str, Any], key: str) -> Insert:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE``: one statement, so concurrent saves never collide."""
+        changes = [name for name in values if name != key]
+        dialect = self._dialect()
+        if dialect == "postgresql":
+            pg = postgresql.insert(row_class).values(values)
+            return pg.on_conflict_do_update(index_elements=[key], set_={c: pg.excluded[c] for c in changes})
+        if dialect == "sqlite":
+            lite = sqlite.insert(row_class).values(values)
+            return lite.on_conflict_do_update(index_elements=[key], set_={c: lite.excluded[c] for c in changes})
+        raise NotImplementedError(f"NEXUS does not support the {dialect} database.")
+
+    def _insert_if_absent(self, row_class: type[Base], values: dict[str, Any], key: str) -> Insert:
+        dialect = self._dialect()
+        if dialect == "postgresql":
+            return postgresql.insert(row_class).values(values).on_conflict_do_nothing(index_elements=[key])
+        if dialect == "sqlite":
+            return sqlite.insert(row_class).values(values).on_conflict_do_nothing(index_elements=[key])
+        raise NotImplementedError(f"NEXUS does not support the {dialect} database.")
+
+
+def _violated(error: IntegrityError) -> str | None:
+    """``"unique"`` or ``"exclusion"`` for the constraint kinds repositories translate, else ``None``."""
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)  # asyncpg
+    if sqlstate == "23505":
+        return "unique"
+    if sqlstate == "23P01":
+        return "exclusion"
+    if getattr(original, "sqlite_errorname", None) in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
+        return "unique"
+    return None
+
+
+class SqlAlchemyUserRepository(_Repository):
+    async def get(self, user_id: int) -> User | None:
+        row = await self._first(select(UserRow).where(UserRow.id == user_id))
+        return None if row is None else mapping.user_from_row(row)
+
+    async def save(self, user: User) -> None:
+        await self._session.execute(self._upsert(UserRow, mapping.user_values(user), "id"))
+
+
+class SqlAlchemyCampaignRepository(_Repository):
+    async def add(self, campaign: Campaign) -> None:
+        await self._session.execute(insert(CampaignRow).values(**mapping.campaign_values(campaign), version=0))
+        campaign.version = 0
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        row = await self._first(select(CampaignRow).where(CampaignRow.id == campaign_id))
+        return None if row is None else mapping.campaign_from_row(row)
+
+    async def save(self, campaign: Campaign) -> None:
+        statement = (
+            update(CampaignRow)
+            .where(CampaignRow.id == campaign.id, CampaignRow.version == campaign.version)
+            .values(**mapping.campaign_values(campaign), version=campaign.version + 1)
+            .returning(CampaignRow.id)
+        )
+        if (await self._session.execute(statement, execution_options=_DML)).first() is None:
+            raise ConcurrentUpdate("The campaign was changed by someone else in the meantime; please try again.")
+        campaign.version += 1
+
+    async def list_for_user(
+        self, user_id: int, statuses: Collection[CampaignStatus] | None = None, limit: int = 20
+    ) -> list[Campaign]:
+        statement = select(CampaignRow).where(CampaignRow.user_id == user_id)
+        if statuses is not None:
+            statement = statement.where(CampaignRow.status.in_([s.value for s in statuses]))
+        statement = statement.order_by(CampaignRow.created_at.desc(), CampaignRow.id.desc()).limit(limit)
+        return [mapping.campaign_from_row(row) for row in await self._all(statement)]
+
+    async def list_by_status(
+        self, statuses: Collection[CampaignStatus], deadline_before: datetime | None = None, limit: int = 100
+    ) -> list[Campaign]:
+        statement = select(CampaignRow).where(CampaignRow.status.in_([s.value for s in statuses]))
+        if deadline_before is not None:
+            statement = statement.where(CampaignRow.deadline_at < deadline_before)
+        statement = statement.order_by(CampaignRow.deadline_at, CampaignRow.id).limit(limit)
+        return [mapping.campaign_from_row(row) for row in await self._all(statement)]
+
+    async def count_created_since(self, user_id: int, since: datetime) -> int:
+        statement = select(func.count()).where(CampaignRow.user_id == user_id, CampaignRow.created_at >= since)
+        return (await self._session.execute(statement)).scalar_one()
+
+
+class SqlAlchemyCallTaskRepository(_Repository):
+    async def add(self, call: CallTask) -> None:
+        await self._session.execute(insert(CallTaskRow).values(**mapping.call_values(call), version=0))
+        call.version = 0
+
+    async def get(self, call_id: str) -> CallTask | None:
+        return await self._get_where(CallTaskRow.id == call_id)
+
+    async def get_by_token_hash(self, token_hash: str) -> CallTask | None:
+        return await self._get_where(CallTaskRow.token_hash == token_hash)
+
+    async def get_by_conversation_id(self, conversation_id: str) -> CallTask | None:
+        return await self._get_where(CallTaskRow.conversation_id == conversation_id)
+
+    async def save(self, call: CallTask) -> None:
+        statement = (
+            update(CallTaskRow)
+            .where(CallTaskRow.id == call.id, CallTaskRow.version == call.version)
+            .values(**mapping.call_values(call), version=call.version + 1)
+            .returning(CallTaskRow.id)
+        )
+        if (await self._session.execute(statement, execution_options=_DML)).first() is None:
+            raise ConcurrentUpdate("The call was changed by someone else in the meantime; please try again.")
+        call.version += 1
+
+    async def list_for_campaign(self, campaign_id: str) -> list[CallTask]:
+        statement = select(CallTaskRow).where(CallTaskRow.campaign_id == campaign_id).order_by(CallTaskRow.seq)
+        return [mapping.call_from_row(row) for row in await self._all(statement)]
+
+    async def list_open(self, started_before: datetime | None = None, limit: int = 200) -> list[CallTask]:
+        statement = select(CallTaskRow).where(CallTaskRow.status.in_(_OPEN_CALL_STATUSES))
+        if started_before is not None:
+            statement = statement.where(CallTaskRow.created_at < started_before)
+        statement = statement.order_by(CallTaskRow.created_at, CallTaskRow.seq).limit(limit)
+        return [mapping.call_from_row(row) for row in await self._all(statement)]
+
+    async def list_open_past_timeout(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        statement = (
+            select(CallTaskRow)
+            .where(CallTaskRow.status.in_(_OPEN_CALL_STATUSES), CallTaskRow.timeout_at <= now)
+            .order_by(CallTaskRow.timeout_at, CallTaskRow.seq)
+            .limit(limit)
+        )
+        return [mapping.call_from_row(row) for row in await self._all(statement)]
+
+    async def _get_where(self, condition: ColumnElement[bool]) -> CallTask | None:
+        row = await self._first(select(CallTaskRow).where(condition))
+        return None if row is None else mapping.call_from_row(row)
+
+
+class SqlAlchemyOfferRepository(_Repository):
+    async def add(self, offer: Offer) -> None:
+        """Insert; raises ``ConcurrentUpdate`` when the call already reported an offer for that start."""
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(insert(OfferRow).values(**mapping.offer_values(offer)))
+        except IntegrityError as error:
+            if _violated(error) != "unique":
+                raise
+            raise ConcurrentUpdate(
+                "This call already reported an offer for that time; look it up instead of adding it again."
+            ) from error
+
+    async def get(self, offer_id: str) -> Offer | None:
+        row = await self._first(select(OfferRow).where(OfferRow.id == offer_id))
+        return None if row is None else mapping.offer_from_row(row)
+
+    async def save(self, offer: Offer) -> None:
+        values = mapping.offer_values(offer)
+        await self._session.execute(
+            update(OfferRow).where(OfferRow.id == offer.id).values(values), execution_options=_DML
+        )
+
+    async def list_for_campaign(self, campaign_id: str) -> list[Offer]:
+        statement = (
+            select(OfferRow)
+            .where(OfferRow.campaign_id == campaign_id)
+            .order_by(OfferRow.created_at, OfferRow.start_at, OfferRow.id)
+        )
+        return [mapping.offer_from_row(row) for row in await self._all(statement)]
+
+    async def find(self, call_task_id: str, start: datetime) -> Offer | None:
+        row = await self._first(
+            select(OfferRow).where(OfferRow.call_task_id == call_task_id, OfferRow.start_at == start)
+        )
+        return None if row is None else mapping.offer_from_row(row)
+
+
+class SqlAlchemyAppointmentRepository(_Repository):
+    async def add(self, appointment: Appointment) -> None:
+        values = mapping.appointment_values(appointment)
+        await self._write_booked(appointment, insert(AppointmentRow).values(values))
+
+    async def get(self, appointment_id: str) -> Appointment | None:
+        row = await self._first(select(AppointmentRow).where(AppointmentRow.id == appointment_id))
+        return None if row is None else mapping.appointment_from_row(row)
+
+    async def get_by_offer(self, offer_id: str) -> Appointment | None:
+        statement = select(AppointmentRow).where(AppointmentRow.offer_id == offer_id)
+        # A cancelled appointment may share its offer with a later booking; the booked one wins.
+        statement = statement.order_by((AppointmentRow.status == AppointmentStatus.BOOKED.value).desc())
+        row = await self._first(statement.order_by(AppointmentRow.created_at.desc()))
+        return None if row is None else mapping.appointment_from_row(row)
+
+    async def save(self, appointment: Appointment) -> None:
+        values = mapping.appointment_values(appointment)
+        statement = update(AppointmentRow).where(AppointmentRow.id == appointment.id).values(values)
+        await self._write_booked(appointment, statement)
+
+    async def list_for_user(
+        self,
+        user_id: int,
+        statuses: Collection[AppointmentStatus] | None = None,
+        ending_after: datetime | None = None,
+    ) -> list[Appointment]:
+        statement = select(AppointmentRow).where(AppointmentRow.user_id == user_id)
+        if statuses is not None:
+            statement = statement.where(AppointmentRow.status.in_([s.value for s in statuses]))
+        if ending_after is not None:
+            statement = statement.where(AppointmentRow.end_at > ending_after)
+        statement = statement.order_by(AppointmentRow.start_at, AppointmentRow.id)
+        return [mapping.appointment_from_row(row) for row in await self._all(statement)]
+
+    async def overlapping(self, user_id: int, window: TimeWindow) -> list[Appointment]:
+        statement = self._overlapping(user_id, window).order_by(AppointmentRow.start_at, AppointmentRow.id)
+        return [mapping.appointment_from_row(row) for row in await self._all(statement)]
+
+    @staticmethod
+    def _overlapping(user_id: int, window: TimeWindow) -> Select[AppointmentRow]:
+        return select(AppointmentRow).where(
+            AppointmentRow.user_id == user_id,
+            AppointmentRow.status == AppointmentStatus.BOOKED.value,
+            AppointmentRow.start_at < window.end,
+            AppointmentRow.end_at > window.start,
+        )
+
+    async def _write_booked(self, appointment: Appointment, statement: Any) -> None:
+        """Run ``statement`` (an insert or update of ``appointment``) unless it would double-book the user.
+
+        The explicit check is exact on SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``. On
+        PostgreSQL concurrent transactions may both pass it; the exclusion constraint then refuses the
+        second, inside a savepoint so the surrounding transaction stays usable.
+        """
+        if appointment.status is AppointmentStatus.BOOKED:
+            clash = self._overlapping(appointment.user_id, appointment.window).where(
+                AppointmentRow.id != appointment.id
+            )
+            if await self._first(clash) is not None:
+                raise SlotConflict(_SLOT_TAKEN)
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(statement, execution_options=_DML)
+        except IntegrityError as error:
+            if _violated(error) != "exclusion":
+                raise
+            raise SlotConflict(_SLOT_TAKEN) from error
+
+
+class SqlAlchemyReminderRepository(_Repository):
+    async def add(self, reminder: Reminder) -> None:
+        await self._session.execute(insert(ReminderRow).values(mapping.reminder_values(reminder)))
+
+    async def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        due = (
+            select(ReminderRow.id)
+            .where(ReminderRow.due_at <= now, ReminderRow.sent_at.is_(None), ReminderRow.cancelled.is_(False))
+            .order_by(ReminderRow.due_at)
+            .limit(limit)
+            # PostgreSQL: a concurrent claimer skips rows being claimed and takes the next ones.
+            .with_for_update(skip_locked=True)
+        )
+        # ``sent_at IS NULL`` is re-checked on the locked row, so a reminder is claimed exactly once even if
+        # two claimers picked the same ids (SQLite serialises writers anyway).
+        statement = (
+            update(ReminderRow)
+            .where(ReminderRow.id.in_(due), ReminderRow.sent_at.is_(None))
+            .values(sent_at=now)
+            .returning(ReminderRow)
+        )
+        rows = (await self._session.scalars(statement, execution_options=_DML)).all()
+        return sorted((mapping.reminder_from_row(row) for row in rows), key=lambda r: (r.due_at, r.id))
+
+    async def cancel_for_appointment(self, appointment_id: str) -> int:
+        statement = (
+            update(ReminderRow)
+            .where(
+                ReminderRow.appointment_id == appointment_id,
+                ReminderRow.sent_at.is_(None),
+                ReminderRow.cancelled.is_(False),
+            )
+            .values(cancelled=True)
+            .returning(ReminderRow.id)
+        )
+        return len((await self._session.execute(statement, execution_options=_DML)).all())
+
+
+class SqlAlchemyCalendarLinkRepository(_Repository):
+    async def get(self, user_id: int) -> CalendarLink | None:
+        row = await self._first(select(CalendarLinkRow).where(CalendarLinkRow.user_id == user_id))
+        return None if row is None else mapping.calendar_link_from_row(row)
+
+    async def save(self, link: CalendarLink) -> None:
+        await self._session.execute(self._upsert(CalendarLinkRow, mapping.calendar_link_values(link), "user_id"))
+
+    async def delete(self, user_id: int) -> bool:
+        statement = delete(CalendarLinkRow).where(CalendarLinkRow.user_id == user_id).returning(CalendarLinkRow.user_id)
+        return (await self._session.execute(statement, execution_options=_DML)).first() is not None
+
+
+class SqlAlchemyChatSessionRepository(_Repository):
+    async def get(self, user_id: int) -> ChatSession | None:
+        row = await self._first(select(ChatSessionRow).where(ChatSessionRow.user_id == user_id))
+        return None if row is None else mapping.chat_session_from_row(row)
+
+    async def save(self, session: ChatSession) -> None:
+        await self._session.execute(self._upsert(ChatSessionRow, mapping.chat_session_values(session), "user_id"))
+
+    async def delete(self, user_id: int) -> None:
+        statement = delete(ChatSessionRow).where(ChatSessionRow.user_id == user_id)
+        await self._session.execute(statement, execution_options=_DML)
+
+
+class SqlAlchemyProcessedEventRepository(_Repository):
+    async def remember(self, key: str, at: datetime) -> bool:
+        # ON CONFLICT DO NOTHING: a replay neither raises nor aborts the surrounding transaction.
+        statement = self._insert_if_absent(ProcessedEventRow, {"key": key, "seen_at": at}, "key")
+        inserted = await self._session.execute(statement.returning(ProcessedEventRow.key))
+        return inserted.first() is not None

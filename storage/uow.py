@@ -1,0 +1,102 @@
+"""The unit of work: one session, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from domain.ports import (
+    AppointmentRepository,
+    CalendarLinkRepository,
+    CallTaskRepository,
+    CampaignRepository,
+    ChatSessionRepository,
+    OfferRepository,
+    ProcessedEventRepository,
+    ReminderRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserRepository,
+)
+from storage.repositories import (
+    SqlAlchemyAppointmentRepository,
+    SqlAlchemyCalendarLinkRepository,
+    SqlAlchemyCallTaskRepository,
+    SqlAlchemyCampaignRepository,
+    SqlAlchemyChatSessionRepository,
+    SqlAlchemyOfferRepository,
+    SqlAlchemyProcessedEventRepository,
+    SqlAlchemyReminderRepository,
+    SqlAlchemyUserRepository,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    """``async with uow:`` opens a session and its transaction; leaving without ``commit()`` rolls back.
+
+    Use one unit of work per task and do not nest them in one task: on SQLite the outer one may hold the
+    write lock that the inner one waits for.
+    """
+
+    users: UserRepository
+    campaigns: CampaignRepository
+    calls: CallTaskRepository
+    offers: OfferRepository
+    appointments: AppointmentRepository
+    reminders: ReminderRepository
+    calendar_links: CalendarLinkRepository
+    chat_sessions: ChatSessionRepository
+    events: ProcessedEventRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
+        session = self._session = self._session_factory()
+        self.users = SqlAlchemyUserRepository(session)
+        self.campaigns = SqlAlchemyCampaignRepository(session)
+        self.calls = SqlAlchemyCallTaskRepository(session)
+        self.offers = SqlAlchemyOfferRepository(session)
+        self.appointments = SqlAlchemyAppointmentRepository(session)
+        self.reminders = SqlAlchemyReminderRepository(session)
+        self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
+        self.chat_sessions = SqlAlchemyChatSessionRepository(session)
+        self.events = SqlAlchemyProcessedEventRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            # Closing rolls back whatever was not committed and returns the connection to the pool.
+            await session.close()
+
+    async def commit(self) -> None:
+        await self._open().commit()
+
+    async def rollback(self) -> None:
+        await self._open().rollback()
+
+    def _open(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("Use the unit of work inside `async with`.")
+        return self._session
+
+
+def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    """A factory of fresh units of work over ``engine``, for ``bootstrap`` and the use cases."""
+    session_factory = async_sessionmaker(engine, expire_on_commit=False)
+
+    def new_unit_of_work() -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(session_factory)
+
+    return new_unit_of_work
