@@ -167,7 +167,10 @@ class GoogleCalendar:
         return _clip(intervals, window)
 
     async def add_event(self, appointment: Appointment) -> str | None:
-        """Create the event for a booked appointment; its id, or ``None`` when the user has no calendar connected."""
+        """Create the event for a booked appointment: its id, or ``None`` when the user has no calendar connected.
+
+        Raises ``CalendarUnavailable`` when Google does not take it.
+        """
         calendar = await self._connect(appointment.user_id, _ADD_FAILED)
         if calendar is None:
             return None
@@ -189,7 +192,7 @@ class GoogleCalendar:
             self._invalidate(appointment.user_id)
 
     async def remove_event(self, appointment: Appointment) -> None:
-        """Delete the appointment's event; an event that is already gone is fine."""
+        """Delete the appointment's event; one already gone is fine, others raise ``CalendarUnavailable``."""
         event_id = appointment.calendar_event_id
         if event_id is None:
             return
