@@ -28,7 +28,7 @@ from domain.intent import MISSING_LOCATION, MISSING_SERVICE, MISSING_WINDOWS, Pa
 from domain.models import DEFAULT_TIMEZONE, ensure_aware
 from integrations.intent._text import FoldedText
 from integrations.intent.vocabulary import default_duration, find_service
-from integrations.intent.windows import Span, names_unknown_day, read_times
+from integrations.intent.windows import Span, names_unknown_time, read_times
 
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 8 * 60
@@ -81,8 +81,9 @@ _GERMAN_WORDS = frozenset(
         "einer", "sonnabend", "tagen",
     }
 )  # fmt: skip
-# A full stop ends the place unless it closes a short abbreviation ("St. Georg", "Hauptstr. 5").
-_PLACE_PUNCTUATION = re.compile(r"[,;!?()\n]|\.(?=\s|$)(?<!\b\w\.)(?<!\b\w\w\.)(?<!\b\w\w\w\.)")
+# A full stop ends the place unless it closes a short abbreviation ("St. Georg") or a house number follows
+# ("Hauptstr. 5").
+_PLACE_PUNCTUATION = re.compile(r"[,;!?()\n]|\.(?=\s|$)(?!\s+\d)(?<!\b\w\.)(?<!\b\w\w\.)(?<!\b\w\w\w\.)")
 _UMLAUT = re.compile(r"[äöüß]", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
 
@@ -175,7 +176,7 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     location = _read_location(folded, taken)
     if location is not None:
         taken.append(location[1])
-    understood = reading.understood and not names_unknown_day(folded.folded, taken)
+    understood = reading.understood and not names_unknown_time(folded.folded, taken)
     windows = reading.windows if understood else []
 
     missing = []

@@ -33,10 +33,10 @@ Conventions (English and German; all times are local to the user's timezone, def
 - Every window lies within 08:00–20:00. Windows entirely in the past are dropped; a window that has
   started begins at the next full hour (``now`` rounded up). The result is sorted and non-overlapping
   (touching windows are joined).
-- A time phrase that cannot be understood — a ``…day``/``…tag`` word that is no day (``Blursday``), an
-  impossible date (``31.02.``) or clock time (``25 Uhr``) — makes the reading ``understood=False``; the
-  parser then asks for the time again instead of guessing. When every window named lies in the past the
-  result is empty too, and the time is asked for again.
+- A time phrase that cannot be understood — a ``…day``/``…tag`` word that is no day (``Blursday``), a
+  month without a day (``in December``), an impossible date (``31.02.``) or clock time (``25 Uhr``) —
+  makes the reading ``understood=False``; the parser then asks for the time again instead of guessing.
+  When every window named lies in the past the result is empty too, and the time is asked for again.
 """
 
 from __future__ import annotations
@@ -126,6 +126,11 @@ _DAY_WORD_ALLOWED = frozenset(
     }
 )  # fmt: skip
 _UNKNOWN_DAY_WORD = re.compile(r"\b[a-z]+(?:day|days|tag|tage|tags)\b")
+# A month alone ("in December") names no day to search; "may" is left out, it is mostly a verb.
+_LONE_MONTH = re.compile(
+    r"\b(?:january|januar|february|februar|march|maerz|april|june|juni|july|juli|august|september|october"
+    r"|oktober|november|december|dezember)\b"
+)
 
 
 # "after 2 days" or "for 1 hour" are no clock times.
@@ -370,8 +375,9 @@ def _marked(m: re.Match[str], suffix: str) -> bool:
 
 
 def _range(ctx: _Context, m: re.Match[str], require_mark: bool) -> bool:
-    if require_mark and not (_marked(m, "1") or _marked(m, "2")):
-        return False  # "10-15" alone is no time range
+    plausible_hours = all(m[f"h{n}"] and 1 <= int(m[f"h{n}"]) <= 23 for n in "12")
+    if require_mark and not (_marked(m, "1") or _marked(m, "2") or plausible_hours):
+        return False  # "30-45" is no time range, but a bare "10-12" is
     start, end = _clock(m, "1"), _clock(m, "2")
     meridiem_start, meridiem_end = (m["mer1"] or "").replace(".", ""), (m["mer2"] or "").replace(".", "")
     if meridiem_start not in ("am", "pm") and meridiem_end in ("am", "pm") and m["h1"]:
@@ -654,10 +660,13 @@ def read_times(text: FoldedText, now: datetime, zone: ZoneInfo, duration_minutes
     return TimeReading(finalize(windows, now), sorted(ctx.spans), ctx.understood)
 
 
-def names_unknown_day(folded: str, ignore: Sequence[Span]) -> bool:
-    """Whether ``folded`` has a word that looks like a day name but is none (``blursday``)."""
-    for match in _UNKNOWN_DAY_WORD.finditer(folded):
-        inside = any(s <= match.start() < e for s, e in ignore)
-        if not inside and match.group(0) not in _DAY_WORD_ALLOWED and match.group(0) not in _WEEKDAYS:
+def names_unknown_time(folded: str, ignore: Sequence[Span]) -> bool:
+    """Whether ``folded`` names a time that ``read_times`` could not place: a word that looks like a day but
+    is none (``blursday``) or a month without a day (``in December``). Words inside ``ignore`` are skipped."""
+    for pattern in (_UNKNOWN_DAY_WORD, _LONE_MONTH):
+        for match in pattern.finditer(folded):
+            word = match.group(0)
+            if any(s <= match.start() < e for s, e in ignore) or word in _DAY_WORD_ALLOWED or word in _WEEKDAYS:
+                continue
             return True
     return False
