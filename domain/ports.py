@@ -293,6 +293,11 @@ class VoiceGateway(Protocol):
         """Stop a call that is still running; a call that already ended is left alone."""
         ...
 
+    def call_ended(self, call_id: str) -> None:
+        """The call is over for NEXUS: give back what the gateway held for it (its place under the limit).
+        Harmless for an unknown call or a second time."""
+        ...
+
 
 class Notifier(Protocol):
     async def notify(self, user_id: int, notification: Notification) -> None:

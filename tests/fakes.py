@@ -401,6 +401,7 @@ class FakeVoiceGateway:
     def __init__(self) -> None:
         self.placed: list[CallRequest] = []
         self.hung_up: list[str] = []
+        self.ended: list[str] = []
         self.unreachable: set[str] = set()
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
@@ -411,6 +412,9 @@ class FakeVoiceGateway:
 
     async def hang_up(self, call: CallTask) -> None:
         self.hung_up.append(call.id)
+
+    def call_ended(self, call_id: str) -> None:
+        self.ended.append(call_id)
 
     def token_for(self, provider_id: str, purpose: str = "DISCOVER") -> str:
         return next(

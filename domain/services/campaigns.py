@@ -26,8 +26,10 @@ from domain.models import (
     OfferStatus,
     Provider,
     TimeWindow,
+    Turn,
     User,
     Weights,
+    new_id,
 )
 from domain.notifications import (
     CampaignCancelled,
@@ -63,6 +65,7 @@ class StartCampaign:
     weights: Weights | None = None
     max_calls: int = MAX_CALLS_PER_CAMPAIGN
     timezone: str | None = None
+    campaign_id: str | None = None  # chosen by the caller only for reproducible simulations
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -109,6 +112,7 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
                 "Please try again a little later."
             )
         campaign = Campaign(
+            id=command.campaign_id or new_id(),
             user_id=command.user_id,
             service=command.service,
             windows=windows,
@@ -212,7 +216,7 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
         placed = await ports.voice.place_call(request)
     except DependencyUnavailable as exc:
         log.warning("call %s could not be placed: %s", call.id, exc)
-        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed ({exc}).")
+        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
         return
 
     async def remember(uow: UnitOfWork) -> None:
@@ -266,8 +270,24 @@ async def end_call_task(
     return call
 
 
+async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summary: str | None = None) -> None:
+    """Store what was said in a call (and the agent's summary), whether or not the call has ended."""
+
+    async def work(uow: UnitOfWork) -> None:
+        call = await uow.calls.get(call_id)
+        if call is None:
+            return
+        call.transcript = list(turns)
+        if summary:
+            call.summary = summary
+        await uow.calls.save(call)
+
+    await in_transaction(ports.uow, work)
+
+
 async def after_call_ended(ports: Ports, call: CallTask) -> None:
     """What a call's end means: for discovery, maybe the shortlist; for confirmation, maybe a lost slot."""
+    ports.voice.call_ended(call.id)
     if call.purpose is CallPurpose.CANCEL:
         from domain.services.appointments import settle_cancellation
 

@@ -1,0 +1,146 @@
+"""The simulated voice gateway: each placed call is an asyncio task in which a simulated receptionist and the
+reference agent talk, the agent calling NEXUS's tool endpoints over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import aiohttp
+
+from domain.errors import DependencyUnavailable
+from domain.models import CallStatus, Turn
+from domain.ports import CallRequest, PlacedCall
+from domain.services.campaigns import end_call_task, record_transcript
+from domain.services.context import Ports
+from integrations.simulation.agent import ReferenceAgent, ToolClient
+from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour, generated_behaviour, seeded_rng
+from integrations.simulation.receptionist import Receptionist
+
+log = logging.getLogger(__name__)
+
+EXPECTED_TURNS = 8
+RING_SECONDS = 20.0
+
+
+class SimulatedVoiceGateway:
+    """Runs simulated calls under a global concurrency limit, in accelerated time.
+
+    ``time_scale`` is how many wall seconds one simulated second takes: 0 runs calls as fast as the tool
+    endpoints answer; 0.02 makes a 90-second call take about two seconds (for a live view).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrent_calls: int = 30,
+        behaviours: BehaviourSource | None = None,
+        seed: int = 0,
+        time_scale: float = 0.0,
+    ) -> None:
+        self._secret = ""
+        self._limit = asyncio.Semaphore(max_concurrent_calls)
+        self._behaviours = behaviours
+        self._seed = seed
+        self.time_scale = time_scale
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._ports: Ports | None = None
+        self._tools_url: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.transcripts: dict[str, list[Turn]] = {}
+        self.call_seconds: dict[str, float] = {}
+
+    def bind(self, ports: Ports, tool_secret: str) -> None:
+        """Give the gateway the ports it reports unanswered calls and transcripts through, and the secret
+        its agents present to the tool endpoints."""
+        self._ports = ports
+        self._secret = tool_secret
+
+    def set_tools_url(self, base_url: str) -> None:
+        self._tools_url = base_url
+
+    def set_behaviours(self, behaviours: BehaviourSource) -> None:
+        self._behaviours = behaviours
+
+    def _behaviour(self, request: CallRequest) -> ProviderBehaviour:
+        source = self._behaviours or generated_behaviour(request.campaign.created_at, request.campaign.timezone)
+        return source(request.call.provider)
+
+    async def place_call(self, request: CallRequest) -> PlacedCall:
+        if self._ports is None or self._tools_url is None:
+            raise DependencyUnavailable("The simulated phone line is not connected to a tool server.")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        conversation_id = f"sim_{secrets.token_hex(8)}"
+        task = asyncio.create_task(self._converse(request, conversation_id), name=f"call-{request.call.id}")
+        self._tasks[request.call.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(request.call.id, None))
+        return PlacedCall(conversation_id=conversation_id, call_sid=f"SIM{request.call.id[:16]}")
+
+    async def hang_up(self, call: object) -> None:
+        call_id = getattr(call, "id", None)
+        task = self._tasks.get(call_id) if isinstance(call_id, str) else None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def call_ended(self, call_id: str) -> None:
+        """Nothing is held per call beyond the running task, which ends by itself."""
+
+    async def wait_idle(self) -> None:
+        """Wait until every call placed so far has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _pause(self, seconds: float) -> None:
+        if self.time_scale > 0:
+            await asyncio.sleep(seconds * self.time_scale)
+
+    async def _converse(self, request: CallRequest, conversation_id: str) -> None:
+        assert self._ports is not None and self._tools_url is not None and self._session is not None
+        ports, call = self._ports, request.call
+        behaviour = self._behaviour(request)
+        rng = seeded_rng(self._seed, f"{call.provider.id}:{call.purpose}")
+        turns: list[Turn] = []
+        self.transcripts[call.id] = turns
+        try:
+            async with self._limit:
+                if not behaviour.answers:
+                    await self._pause(RING_SECONDS)
+                    self.call_seconds[call.id] = RING_SECONDS
+                    await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
+                    return
+                turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
+                tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
+
+                async def pause() -> None:
+                    await self._pause(turn_seconds)
+
+                async def flush() -> None:
+                    self.call_seconds[call.id] = turn_seconds * len(turns)
+                    await record_transcript(ports, call.id, list(turns))
+
+                agent = ReferenceAgent(
+                    tools,
+                    Receptionist(call.provider, behaviour, rng, request.campaign.timezone),
+                    request.campaign,
+                    ports.clock.now(),
+                    pause,
+                    turns.append,
+                    flush,
+                )
+                await agent.run(call.purpose, request.target_slot)
+        except asyncio.CancelledError:
+            log.info("simulated call %s hung up", call.id)
+            raise
+        except Exception as exc:
+            log.exception("simulated call %s broke down", call.id)
+            await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call broke down: {exc}")

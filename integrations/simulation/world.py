@@ -1,0 +1,167 @@
+"""World files: a reproducible scenario (the clock, the request, the user, the providers and how they
+behave on the phone). The format is documented in the README under "World files"."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from domain.models import GeoPoint, Provider, TimeWindow, User, Weights
+from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour
+
+
+class WorldError(Exception):
+    """The world file cannot be used; the message says why."""
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, like 2026-12-01T14:30:00+01:00")
+    return value
+
+
+Aware = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorldLocation(_Model):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    label: str | None = None
+
+    def point(self) -> GeoPoint:
+        return GeoPoint(self.lat, self.lng, self.label)
+
+
+class WorldInterval(_Model):
+    start: Aware
+    end: Aware
+
+    def window(self) -> TimeWindow:
+        return TimeWindow(self.start, self.end)
+
+
+class WorldWeights(_Model):
+    earliest: float = Field(default=0.5, ge=0)
+    rating: float = Field(default=0.3, ge=0)
+    distance: float = Field(default=0.2, ge=0)
+
+
+class WorldUser(_Model):
+    location: WorldLocation
+    busy: list[WorldInterval] = Field(default_factory=list)
+    weights: WorldWeights = Field(default_factory=WorldWeights)
+    max_distance_km: float = Field(default=10.0, gt=0)
+
+
+class WorldBehaviour(_Model):
+    answers: bool = True
+    offers_per_turn: int = Field(default=2, ge=1, le=10)
+    call_seconds: float = Field(default=90.0, gt=0, le=3600)
+    slot_taken_on_confirm: bool = False
+
+
+class WorldProvider(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    service: str = Field(min_length=1)
+    phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    rating: float | None = Field(default=None, ge=0, le=5)
+    location: WorldLocation
+    address: str = ""
+    slot_minutes: int = Field(default=30, ge=5, le=480)
+    open_slots: list[Aware] = Field(default_factory=list)
+    behavior: WorldBehaviour = Field(default_factory=WorldBehaviour)
+
+    def provider(self) -> Provider:
+        return Provider(
+            id=self.id,
+            name=self.name,
+            service=self.service,
+            phone=self.phone,
+            location=self.location.point(),
+            address=self.address,
+            rating=self.rating,
+        )
+
+    def behaviour(self) -> ProviderBehaviour:
+        return ProviderBehaviour(
+            open_slots=tuple(sorted(self.open_slots)),
+            slot_minutes=self.slot_minutes,
+            answers=self.behavior.answers,
+            offers_per_turn=self.behavior.offers_per_turn,
+            call_seconds=self.behavior.call_seconds,
+            slot_taken_on_confirm=self.behavior.slot_taken_on_confirm,
+        )
+
+
+class World(_Model):
+    now: Aware
+    timezone: str = "Europe/Berlin"
+    request: str = Field(min_length=1)
+    user: WorldUser
+    providers: list[WorldProvider] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known timezone") from None
+        return value
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_ids(cls, value: list[WorldProvider]) -> list[WorldProvider]:
+        ids = [p.id for p in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("provider ids must be unique")
+        return value
+
+    def directory_providers(self) -> list[Provider]:
+        return [p.provider() for p in self.providers]
+
+    def behaviours(self) -> BehaviourSource:
+        by_id = {p.id: p.behaviour() for p in self.providers}
+
+        def behaviour(provider: Provider) -> ProviderBehaviour:
+            return by_id.get(provider.id, ProviderBehaviour(open_slots=()))
+
+        return behaviour
+
+    def busy(self) -> list[TimeWindow]:
+        return [b.window() for b in self.user.busy]
+
+    def user_profile(self, user_id: int) -> User:
+        w = self.user.weights
+        return User(
+            id=user_id,
+            timezone=self.timezone,
+            home=self.user.location.point(),
+            weights=Weights(w.earliest, w.rating, w.distance),
+            radius_km=self.user.max_distance_km,
+        )
+
+
+def load_world(path: str | Path) -> World:
+    """Read and check a world file; ``WorldError`` says what is wrong in words."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorldError(f"Cannot read the world file {path}: {exc.strerror or exc}.") from None
+    try:
+        return World.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise WorldError(f"The world file {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()[:5])
+        raise WorldError(f"The world file {path} does not fit the format: {problems}.") from None

@@ -1,0 +1,311 @@
+"""The one composition root: settings in, a running NEXUS out. Every entry point and test goes through here.
+
+``bootstrap(settings, **overrides)`` chooses every concrete adapter for the mode (production defaults),
+lets a caller replace any of them, opens what needs opening and closes it all on the way out::
+
+    async with bootstrap(settings) as nexus:
+        app = nexus.create_web_app()
+        async with nexus.serving(app, "127.0.0.1", 8000) as base_url:
+            ...
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from domain.errors import DependencyUnavailable
+from domain.models import CallPurpose, GeoPoint
+from domain.ports import (
+    Calendar,
+    Clock,
+    Geocoder,
+    HoldStore,
+    IntentParser,
+    ProviderDirectory,
+    UnitOfWorkFactory,
+    VoiceGateway,
+)
+from domain.services.context import Policy, Ports
+from integrations.clock import SystemClock
+from integrations.directory import BundledDirectory, GazetteerGeocoder
+from integrations.intent.offline import OfflineIntentParser
+from integrations.offline_calendar import StaticCalendar
+from integrations.simulation.gateway import SimulatedVoiceGateway
+from nexus.notifications import NotificationHub
+from nexus.scheduler import Scheduler
+from nexus.settings import Mode, Settings, SettingsError
+from storage.engine import create_engine
+from storage.holds import InMemoryHoldStore, RedisHoldStore
+from storage.schema import check_current
+from storage.uow import make_uow_factory
+from tools_server.app import create_app
+from tools_server.keys import ReadinessCheck
+
+log = logging.getLogger(__name__)
+
+WebRoutes = Callable[[web.Application], None]
+
+
+@dataclass
+class Nexus:
+    """Everything one NEXUS process runs on."""
+
+    settings: Settings
+    ports: Ports
+    intent: IntentParser
+    geocoder: Geocoder
+    notifications: NotificationHub
+    tool_secret: str
+    readiness: dict[str, ReadinessCheck]
+    web_routes: list[WebRoutes] = field(default_factory=list)
+    _scheduler: Scheduler | None = None
+    _on_serving: list[Callable[[str], None]] = field(default_factory=list)
+
+    def create_web_app(self) -> web.Application:
+        """The tool server, with every extra route registered through ``web_routes``."""
+        app = create_app(self.ports, self.tool_secret, self.readiness, self.settings.max_body_bytes)
+        for add_routes in self.web_routes:
+            add_routes(app)
+        return app
+
+    @asynccontextmanager
+    async def serving(self, app: web.Application, host: str, port: int) -> AsyncIterator[str]:
+        """Serve ``app`` on ``host:port`` (0 picks a free port); yields the base URL it listens on."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0]
+            base_url = f"http://{bound[0]}:{bound[1]}"
+            for listener in self._on_serving:
+                listener(base_url)
+            yield base_url
+        finally:
+            await runner.cleanup()
+
+    def start_scheduler(self) -> None:
+        """Run the sweep and the reminders every ``SWEEP_INTERVAL_SECONDS`` in this process."""
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds)
+            self._scheduler.start()
+
+    async def stop_scheduler(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+            self._scheduler = None
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        hold_ttl=timedelta(seconds=settings.hold_ttl_seconds),
+        buffer=timedelta(minutes=settings.buffer_minutes),
+        call_timeout=timedelta(seconds=settings.call_timeout_seconds),
+        campaign_deadline=timedelta(minutes=settings.campaign_deadline_minutes),
+        campaigns_per_hour=settings.campaigns_per_hour,
+    )
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    voice: VoiceGateway | None = None,
+    directory: ProviderDirectory | None = None,
+    calendar: Calendar | None = None,
+    geocoder: Geocoder | None = None,
+    intent: IntentParser | None = None,
+    holds: HoldStore | None = None,
+    policy: Policy | None = None,
+    check_schema: bool = True,
+) -> AsyncIterator[Nexus]:
+    """Open a NEXUS for ``settings``; every keyword replaces the adapter the mode would choose."""
+    settings.validate_for_mode()
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        if check_schema:
+            await check_current(engine)
+        uow = make_uow_factory(engine)
+
+        if holds is None:
+            holds = await _hold_store(settings, stack)
+        http = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)))
+        notifications = NotificationHub()
+        tool_secret = settings.tools_shared_secret.get_secret_value()
+        if not tool_secret and settings.nexus_mode is Mode.MOCK_AI:
+            tool_secret = secrets.token_urlsafe(32)  # offline: the simulated agents are ours, any secret works
+
+        live = settings.nexus_mode is not Mode.MOCK_AI
+        on_serving: list[Callable[[str], None]] = []
+        if directory is None:
+            directory = _live_directory(settings, http) if live else BundledDirectory()
+        if geocoder is None:
+            geocoder = _geocoder(settings, http, live)
+        if calendar is None:
+            calendar = _calendar(settings, uow, clock, live)
+        if intent is None:
+            intent = _intent(settings, stack)
+        if voice is None:
+            if live:
+                voice = await _live_voice(settings, stack)
+            else:
+                voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls)
+
+        ports = Ports(
+            uow=uow,
+            holds=holds,
+            calendar=calendar,
+            directory=directory,
+            voice=voice,
+            notifier=notifications,
+            clock=clock,
+            geocoder=geocoder,
+            policy=policy or policy_from(settings),
+        )
+        if isinstance(voice, SimulatedVoiceGateway):
+            voice.bind(ports, tool_secret)
+            on_serving.append(voice.set_tools_url)
+            stack.push_async_callback(voice.aclose)
+
+        async def database_ready() -> None:
+            await check_current(engine)
+
+        nexus = Nexus(
+            settings=settings,
+            ports=ports,
+            intent=intent,
+            geocoder=geocoder,
+            notifications=notifications,
+            tool_secret=tool_secret,
+            readiness={"database": database_ready, "holds": holds.ping},
+            _on_serving=on_serving,
+        )
+        try:
+            yield nexus
+        finally:
+            await nexus.stop_scheduler()
+
+
+async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:
+    if not settings.redis_url:
+        return InMemoryHoldStore()
+    import redis.asyncio as redis
+
+    client = redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    stack.push_async_callback(client.aclose)
+    return RedisHoldStore(client)
+
+
+def _live_directory(settings: Settings, http: aiohttp.ClientSession) -> ProviderDirectory:
+    if settings.google_maps_api_key is None:
+        if settings.nexus_mode is Mode.LIVE:
+            raise SettingsError("NEXUS_MODE=live needs GOOGLE_MAPS_API_KEY to find real providers.")
+        return BundledDirectory()  # mock_human: every call goes to TARGET_PHONE_NUMBER anyway
+    from integrations.google.places import GooglePlacesDirectory
+
+    return GooglePlacesDirectory(http, settings.google_maps_api_key.get_secret_value())
+
+
+class _FallbackGeocoder:
+    """Ask the first geocoder; when it knows nothing or fails, ask the next."""
+
+    def __init__(self, *geocoders: Geocoder) -> None:
+        self._geocoders = geocoders
+
+    async def geocode(self, text: str, near: GeoPoint | None = None) -> GeoPoint | None:
+        for geocoder in self._geocoders:
+            try:
+                found = await geocoder.geocode(text, near)
+            except DependencyUnavailable as exc:
+                log.warning("geocoder %s failed: %s", type(geocoder).__name__, exc)
+                continue
+            if found is not None:
+                return found
+        return None
+
+
+def _geocoder(settings: Settings, http: aiohttp.ClientSession, live: bool) -> Geocoder:
+    gazetteer = GazetteerGeocoder()
+    if not live or settings.google_maps_api_key is None:
+        return gazetteer
+    from integrations.google.places import GoogleGeocoder
+
+    return _FallbackGeocoder(gazetteer, GoogleGeocoder(http, settings.google_maps_api_key.get_secret_value()))
+
+
+def _calendar(settings: Settings, uow: UnitOfWorkFactory, clock: Clock, live: bool) -> Calendar:
+    if not (live and settings.google_client_id and settings.google_client_secret and settings.encryption_key):
+        return StaticCalendar()
+    from integrations.crypto import TokenCipher
+    from integrations.google.calendar import GoogleCalendar, LinkedServiceFactory
+
+    try:
+        cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    factory = LinkedServiceFactory(
+        uow, cipher, settings.google_client_id, settings.google_client_secret.get_secret_value()
+    )
+    return GoogleCalendar(factory, clock)
+
+
+def _intent(settings: Settings, stack: AsyncExitStack) -> IntentParser:
+    offline = OfflineIntentParser()
+    if settings.openai_api_key is None:
+        return offline
+    import openai
+
+    from integrations.intent.openai_parser import OpenAIIntentParser
+
+    client = openai.AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url, max_retries=0
+    )
+    stack.push_async_callback(client.close)
+    return OpenAIIntentParser(client, settings.openai_model, offline, settings.openai_timeout_seconds)
+
+
+async def _live_voice(settings: Settings, stack: AsyncExitStack) -> VoiceGateway:
+    from integrations.elevenlabs import DiallingPolicy, ElevenLabsVoiceGateway, make_elevenlabs_client
+    from integrations.twilio_calls import TwilioCallControl
+
+    assert settings.elevenlabs_api_key is not None and settings.twilio_auth_token is not None  # validated
+    try:
+        dialling = (
+            DiallingPolicy.mock_human(settings.target_phone_number or "")
+            if settings.nexus_mode is Mode.MOCK_HUMAN
+            else DiallingPolicy.live()
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    client = make_elevenlabs_client(settings.elevenlabs_api_key.get_secret_value(), settings.elevenlabs_base_url)
+    agent_ids = {
+        purpose: agent
+        for purpose, agent in (
+            (CallPurpose.DISCOVER, settings.elevenlabs_agent_id_discover),
+            (CallPurpose.CONFIRM, settings.elevenlabs_agent_id_confirm),
+            (CallPurpose.CANCEL, settings.elevenlabs_agent_id_cancel),
+        )
+        if agent
+    }
+    return ElevenLabsVoiceGateway(
+        client,
+        agent_ids=agent_ids,
+        agent_phone_number_id=settings.elevenlabs_agent_phone_number_id or "",
+        dialling=dialling,
+        call_control=TwilioCallControl(
+            settings.twilio_account_sid or "", settings.twilio_auth_token.get_secret_value()
+        ),
+        max_concurrent_calls=settings.max_concurrent_calls,
+        ring_timeout_seconds=settings.ring_timeout_seconds,
+    )

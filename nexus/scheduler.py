@@ -1,0 +1,52 @@
+"""Scheduled jobs: the sweep and due reminders, every few seconds, in whichever processes run them.
+
+Both jobs are idempotent conditional updates, so any number of NEXUS processes may run them at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from domain.services.appointments import send_due_reminders
+from domain.services.context import Ports
+from domain.services.sweeps import sweep
+
+log = logging.getLogger(__name__)
+
+
+async def run_jobs(ports: Ports) -> None:
+    """One round of every scheduled job; a failing job is logged and tried again next round."""
+    try:
+        report = await sweep(ports)
+        if report.calls_timed_out or report.campaigns_settled:
+            log.info("sweep: %s", report)
+    except Exception:
+        log.exception("the sweep failed; it runs again next round")
+    try:
+        await send_due_reminders(ports)
+    except Exception:
+        log.exception("sending reminders failed; they are tried again next round")
+
+
+class Scheduler:
+    def __init__(self, ports: Ports, interval_seconds: int) -> None:
+        self._ports = ports
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(
+            run_jobs,
+            "interval",
+            seconds=interval_seconds,
+            args=[ports],
+            id="nexus-jobs",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

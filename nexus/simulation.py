@@ -1,0 +1,298 @@
+"""Running one whole campaign offline: for ``nexus simulate`` (world files) and ``nexus demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.errors import InvalidRequest
+from domain.models import Campaign, CampaignStatus, GeoPoint, Offer, User
+from domain.notifications import Notification
+from domain.services.campaigns import StartCampaign, create_campaign, get_shortlist, run_campaign, save_user
+from domain.services.confirmation import choose_offer
+from domain.services.context import Ports
+from integrations.clock import FixedClock
+from integrations.directory import BundledDirectory
+from integrations.offline_calendar import StaticCalendar
+from integrations.simulation.gateway import SimulatedVoiceGateway
+from integrations.simulation.world import World
+from nexus.bootstrap import Nexus, bootstrap
+from nexus.settings import Mode, Settings
+from storage.schema import upgrade
+
+SIMULATED_USER = 1
+SETTLE_TIMEOUT_SECONDS = 120.0
+
+
+class CampaignWatcher:
+    """A notification sink that wakes whoever waits for one campaign to change."""
+
+    def __init__(self, ports: Ports, campaign_id: str) -> None:
+        self._ports = ports
+        self.campaign_id = campaign_id
+        self._changed = asyncio.Event()
+        self.seen: list[Notification] = []
+
+    async def notify(self, user_id: int, notification: Notification) -> None:
+        campaign = getattr(notification, "campaign", None)
+        if isinstance(campaign, Campaign) and campaign.id == self.campaign_id:
+            self.seen.append(notification)
+            self._changed.set()
+
+    async def status(self) -> CampaignStatus:
+        async with self._ports.uow() as uow:
+            campaign = await uow.campaigns.get(self.campaign_id)
+        if campaign is None:
+            raise InvalidRequest("The campaign disappeared.")
+        return campaign.status
+
+    async def wait_until(self, done: Callable[[CampaignStatus], bool]) -> CampaignStatus:
+        """Wait for a notification after which the campaign's status satisfies ``done``."""
+        async with asyncio.timeout(SETTLE_TIMEOUT_SECONDS):
+            while True:
+                self._changed.clear()
+                status = await self.status()
+                if done(status):
+                    return status
+                await self._changed.wait()
+
+
+@dataclass
+class SimulationRun:
+    nexus: Nexus
+    gateway: SimulatedVoiceGateway
+    timezone: str
+
+
+@asynccontextmanager
+async def offline_nexus(
+    *,
+    now: datetime | None = None,
+    providers: BundledDirectory | None = None,
+    calendar: StaticCalendar | None = None,
+    seed: int = 0,
+    time_scale: float = 0.0,
+    timezone: str = "Europe/Berlin",
+    behaviours: Any = None,
+) -> AsyncIterator[SimulationRun]:
+    """A throwaway NEXUS on its own SQLite file, in mock_ai mode, with its tool server on a free port."""
+    with tempfile.TemporaryDirectory(prefix="nexus-sim-") as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'simulation.db'}"
+        await upgrade(url)
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=url,
+            nexus_mode=Mode.MOCK_AI,
+            redis_url=None,
+            campaigns_per_hour=1000,
+        )
+        gateway = SimulatedVoiceGateway(
+            max_concurrent_calls=settings.max_concurrent_calls,
+            behaviours=behaviours,
+            seed=seed,
+            time_scale=time_scale,
+        )
+        async with (
+            bootstrap(
+                settings,
+                clock=FixedClock(now) if now else None,
+                voice=gateway,
+                directory=providers,
+                calendar=calendar,
+            ) as nexus,
+            nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
+        ):
+            yield SimulationRun(nexus, gateway, timezone)
+            await gateway.wait_idle()
+
+
+def _discovery_over(status: CampaignStatus) -> bool:
+    return status not in (
+        CampaignStatus.CREATED,
+        CampaignStatus.PROVIDER_LOOKUP,
+        CampaignStatus.DIALING,
+        CampaignStatus.NEGOTIATING,
+    )
+
+
+def _confirmation_over(status: CampaignStatus) -> bool:
+    return status is not CampaignStatus.CONFIRMING
+
+
+async def start_and_settle(
+    run: SimulationRun,
+    user: User,
+    request: str,
+    location: GeoPoint,
+    *,
+    now: datetime,
+    campaign_id: str | None = None,
+    on_watch: Callable[[CampaignWatcher], None] | None = None,
+) -> Campaign:
+    """Parse ``request``, run the campaign and wait until its calls are over."""
+    ports = run.nexus.ports
+    await save_user(ports, user)
+    parsed = await run.nexus.intent.parse(request, now, user.timezone)
+    if parsed.service is None:
+        raise InvalidRequest(f"I could not tell which kind of provider '{request}' asks for.")
+    campaign = await create_campaign(
+        ports,
+        StartCampaign(
+            user_id=user.id,
+            service=parsed.service,
+            windows=parsed.windows,
+            location=location,
+            request_text=request,
+            language=parsed.language,
+            duration_minutes=parsed.duration_minutes,
+            radius_km=user.radius_km,
+            weights=user.weights,
+            timezone=user.timezone,
+            campaign_id=campaign_id,
+        ),
+    )
+    watcher = CampaignWatcher(ports, campaign.id)
+    run.nexus.notifications.subscribe(watcher)
+    if on_watch:
+        on_watch(watcher)
+    try:
+        await run_campaign(ports, campaign.id)
+        await watcher.wait_until(_discovery_over)
+        await run.gateway.wait_idle()
+    finally:
+        run.nexus.notifications.unsubscribe(watcher)
+    return await _campaign(ports, campaign.id)
+
+
+async def book(run: SimulationRun, campaign: Campaign, offer: Offer) -> Campaign:
+    """Confirm ``offer`` by phone and wait until the confirmation call is over."""
+    ports = run.nexus.ports
+    watcher = CampaignWatcher(ports, campaign.id)
+    run.nexus.notifications.subscribe(watcher)
+    try:
+        await choose_offer(ports, campaign.user_id, offer.id)
+        await watcher.wait_until(_confirmation_over)
+        await run.gateway.wait_idle()
+    finally:
+        run.nexus.notifications.unsubscribe(watcher)
+    return await _campaign(ports, campaign.id)
+
+
+async def _campaign(ports: Ports, campaign_id: str) -> Campaign:
+    async with ports.uow() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise InvalidRequest("The campaign disappeared.")
+    return campaign
+
+
+def world_campaign_id(world_text: str, seed: int) -> str:
+    """The same world and seed always give the same campaign id (so the output is reproducible)."""
+    return "sim" + hashlib.sha256(f"{seed}\n{world_text}".encode()).hexdigest()[:29]
+
+
+async def simulate_world(
+    world: World, world_text: str, seed: int = 0, book_choice: str | None = None
+) -> dict[str, Any]:
+    """Run ``world`` and describe the result as the JSON ``nexus simulate`` prints."""
+    user = world.user_profile(SIMULATED_USER)
+    async with offline_nexus(
+        now=world.now,
+        providers=BundledDirectory(world.directory_providers()),
+        calendar=StaticCalendar({SIMULATED_USER: world.busy()}),
+        seed=seed,
+        timezone=world.timezone,
+        behaviours=world.behaviours(),
+    ) as run:
+        campaign = await start_and_settle(
+            run,
+            user,
+            world.request,
+            world.user.location.point(),
+            now=world.now,
+            campaign_id=world_campaign_id(world_text, seed),
+        )
+        chosen: Offer | None = None
+        if book_choice is not None and campaign.status is CampaignStatus.RANKING:
+            shortlist = await get_shortlist(run.nexus.ports, campaign.id)
+            rank = 1 if book_choice == "best" else int(book_choice)
+            if not 1 <= rank <= len(shortlist):
+                raise InvalidRequest(f"There is no offer ranked {rank}; the shortlist has {len(shortlist)}.")
+            chosen = shortlist[rank - 1]
+            campaign = await book(run, campaign, chosen)
+        return await describe(run.nexus.ports, campaign, world.timezone, chosen)
+
+
+def _iso(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).isoformat()
+
+
+async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offer | None = None) -> dict[str, Any]:
+    """The campaign, its calls, its shortlist and its appointment, as plain JSON data."""
+    async with ports.uow() as uow:
+        calls = await uow.calls.list_for_campaign(campaign.id)
+        offers = await uow.offers.list_for_campaign(campaign.id)
+        appointments = await uow.appointments.list_for_user(campaign.user_id)
+    shortlist = await get_shortlist(ports, campaign.id)
+    appointment = next((a for a in appointments if a.campaign_id == campaign.id), None)
+    result: dict[str, Any] = {
+        "campaign": {
+            "id": campaign.id,
+            "status": str(campaign.status),
+            "service": campaign.service,
+            "windows": [{"start": _iso(w.start, timezone), "end": _iso(w.end, timezone)} for w in campaign.windows],
+        },
+        "calls": [
+            {
+                "provider_id": c.provider.id,
+                "purpose": str(c.purpose),
+                "status": str(c.status),
+                "outcome": str(c.outcome) if c.outcome else None,
+                "turns": len(c.transcript),
+            }
+            for c in sorted(calls, key=lambda c: (c.purpose != "DISCOVER", c.purpose, c.provider.id))
+        ],
+        "shortlist": [
+            {
+                "rank": rank,
+                "provider_id": o.provider_id,
+                "provider_name": o.provider_name,
+                "start": _iso(o.start, timezone),
+                "end": _iso(o.end, timezone),
+                "score": round(o.score, 4),
+                "rating": o.rating,
+                "distance_km": round(o.distance_km, 2),
+            }
+            for rank, o in enumerate(shortlist, 1)
+        ],
+        "appointment": None,
+    }
+    if campaign.failure_reason:
+        result["campaign"]["failure_reason"] = campaign.failure_reason
+    if appointment is not None:
+        result["appointment"] = {
+            "provider_id": appointment.provider.id,
+            "start": _iso(appointment.start, timezone),
+            "end": _iso(appointment.end, timezone),
+        }
+    if chosen is not None:
+        final = next((o for o in offers if o.id == chosen.id), chosen)
+        result["chosen"] = {
+            "provider_id": final.provider_id,
+            "start": _iso(final.start, timezone),
+            "status": str(final.status),
+        }
+    return result
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)

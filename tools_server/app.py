@@ -1,0 +1,34 @@
+"""The aiohttp application: tool endpoints, health, OpenAPI; other routes are added by the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from domain.services.context import Ports
+from tools_server.errors import error_middleware
+from tools_server.health import health, ready
+from tools_server.keys import PORTS, READINESS, TOOL_SECRET, ReadinessCheck
+from tools_server.openapi import openapi
+from tools_server.tools import setup_tool_routes
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+
+
+def create_app(
+    ports: Ports,
+    tool_secret: str,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> web.Application:
+    """Build the tool server around ``ports``. An empty ``tool_secret`` refuses every tool call."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
+    app[PORTS] = ports
+    app[TOOL_SECRET] = tool_secret.encode()
+    app[READINESS] = dict(readiness or {})
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/openapi.json", openapi)
+    setup_tool_routes(app)
+    return app
