@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/nexus db upgrade
-	$(BIN)/nexus demo $(ARGS)
+	$(BIN)/nexus demo --book $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

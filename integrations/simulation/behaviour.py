@@ -34,7 +34,7 @@ def generated_behaviour(
     now: datetime, timezone: str = "Europe/Berlin", seed: int = 0, days: int = 10
 ) -> BehaviourSource:
     """Plausible, reproducible behaviour for providers without a world file (the bundled directory):
-    open half-hour slots on weekdays 08:00-18:00 over the next ``days``, most providers answering."""
+    open half-hour slots 08:00-18:00 over the next ``days`` (fewer at weekends), most providers answering."""
     zone = ZoneInfo(timezone)
 
     def behaviour(provider: Provider) -> ProviderBehaviour:
@@ -43,11 +43,10 @@ def generated_behaviour(
         slots = []
         for offset in range(days + 1):
             day = first_day + timedelta(days=offset)
-            if day.weekday() >= 5:
-                continue
+            chance = 0.18 if day.weekday() < 5 else 0.05
             for half_hour in range(20):
                 start = datetime.combine(day, time(8), tzinfo=zone) + timedelta(minutes=30 * half_hour)
-                if start > now and rng.random() < 0.18:
+                if start > now and rng.random() < chance:
                     slots.append(start)
         return ProviderBehaviour(
             open_slots=tuple(slots),
