@@ -156,13 +156,12 @@ class _Unreadable(Exception):
 @dataclass(frozen=True, slots=True)
 class _Clock:
     value: time
-    marked: bool  # written with am/pm, "Uhr" or minutes
-    guessed_pm: bool
+    guessed_pm: bool  # read as afternoon only because the hour was small
 
 
 def _clock(match: re.Match[str], suffix: str, guess_pm: bool = True) -> _Clock:
     if match.group(f"noon{suffix}"):
-        return _Clock(time(12), marked=True, guessed_pm=False)
+        return _Clock(time(12), guessed_pm=False)
     hour_text = match.group(f"h{suffix}")
     hour, minute = int(hour_text), int(match.group(f"m{suffix}") or 0)
     meridiem = (match.group(f"mer{suffix}") or "").replace(".", "")
@@ -171,21 +170,19 @@ def _clock(match: re.Match[str], suffix: str, guess_pm: bool = True) -> _Clock:
     if meridiem in ("am", "pm"):
         if not 1 <= hour <= 12:
             raise _Unreadable
-        return _Clock(time(hour % 12 + (12 if meridiem == "pm" else 0), minute), marked=True, guessed_pm=False)
+        return _Clock(time(hour % 12 + (12 if meridiem == "pm" else 0), minute), guessed_pm=False)
     if hour > 23:
         raise _Unreadable
-    marked = bool(meridiem) or match.group(f"m{suffix}") is not None
     # Appointments happen in business hours: "after 3" means 15:00, but "07:30" keeps its leading zero.
     if guess_pm and 1 <= hour <= 7 and not hour_text.startswith("0"):
-        return _Clock(time(hour + 12, minute), marked=marked, guessed_pm=True)
-    return _Clock(time(hour, minute), marked=marked, guessed_pm=False)
+        return _Clock(time(hour + 12, minute), guessed_pm=True)
+    return _Clock(time(hour, minute), guessed_pm=False)
 
 
 def _shift(moment: time, delta: timedelta) -> time:
-    moved = datetime.combine(date(2000, 1, 1), moment) + delta
-    if moved.date() != date(2000, 1, 1):
-        return time(0) if delta < timedelta(0) else time(23, 59)
-    return moved.time()
+    """``moment`` moved by ``delta``, held within the same day."""
+    minutes = moment.hour * 60 + moment.minute + delta // timedelta(minutes=1)
+    return time(*divmod(min(max(minutes, 0), 24 * 60 - 1), 60))
 
 
 # --- what the scanner collects -----------------------------------------------------------------------
@@ -384,7 +381,7 @@ def _range(ctx: _Context, m: re.Match[str], require_mark: bool) -> bool:
         # "between 2 and 4pm": the first hour shares the second's am/pm when that keeps the order.
         hour = int(m["h1"]) % 12 + (12 if meridiem_end == "pm" else 0)
         if 0 <= hour < 24 and time(hour) <= end.value:
-            start = _Clock(time(hour, start.value.minute), marked=True, guessed_pm=False)
+            start = _Clock(time(hour, start.value.minute), guessed_pm=False)
     if start.value >= end.value and start.guessed_pm:
         start = _clock(m, "1", guess_pm=False)  # "between 7 and 9" is the morning
     if start.value >= end.value:
