@@ -1,0 +1,65 @@
+"""An appointment as an iCalendar file (RFC 5545) that any calendar app can import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.models import Appointment
+
+_LINE_LIMIT = 75  # octets per line, without the CRLF (RFC 5545 §3.1)
+
+
+def appointment_ics(appointment: Appointment, now: datetime, summary: str, domain: str = "nexus.invalid") -> bytes:
+    """One ``VEVENT`` for ``appointment``; ``now`` stamps it, ``summary`` is its title."""
+    provider = appointment.provider
+    location = ", ".join(part for part in (provider.name, provider.address) if part)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//NEXUS//Appointment booking//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{appointment.id}@{domain}",
+        f"DTSTAMP:{_utc(now)}",
+        f"DTSTART:{_utc(appointment.start)}",
+        f"DTEND:{_utc(appointment.end)}",
+        f"SUMMARY:{_escape(summary)}",
+        f"LOCATION:{_escape(location)}",
+        f"DESCRIPTION:{_escape(f'Booked by NEXUS. Phone: {provider.phone}')}",
+        "STATUS:CONFIRMED",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(_fold(line) + "\r\n" for line in lines).encode()
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _escape(text: str) -> str:
+    """TEXT value escaping: backslash, semicolon, comma and line breaks."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """Split after at most 75 octets, never inside a UTF-8 character; continuation lines start with a space."""
+    parts: list[str] = []
+    current, size, limit = "", 0, _LINE_LIMIT
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            parts.append(current)
+            current, size, limit = "", 0, _LINE_LIMIT - 1  # the leading space counts
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts)

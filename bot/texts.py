@@ -1,0 +1,372 @@
+"""Every sentence the bot says, in English and German, in one place.
+
+Templates are HTML. ``say`` escapes every value it fills in unless it is ``Html`` (a fragment we built
+ourselves from escaped parts), so user and provider text can never inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("en", "de")
+
+
+class Html(str):
+    """Text that is already safe HTML; ``say`` inserts it as it is."""
+
+    __slots__ = ()
+
+
+def escape(text: object) -> Html:
+    return Html(html.escape(str(text), quote=False))
+
+
+def language_of(code: str | None) -> str:
+    """``"de"`` for German (``de``, ``de-AT``…), else ``"en"``."""
+    return "de" if (code or "").lower().split("-")[0] == "de" else "en"
+
+
+_EN: dict[str, str] = {
+    "welcome": (
+        "Hello{name}! I am <b>NEXUS</b>. Tell me what appointment you need, and I phone up to 15 providers "
+        "at once, ask for free times that fit you, and book the one you pick.\n\n"
+        "Try for example:\n"
+        "• <i>I need a dentist next Tuesday afternoon near Alexanderplatz</i>\n"
+        "• <i>Friseur morgen nach 15 Uhr in Mitte</i>\n\n"
+        "Tap <b>Share my location</b> below to save where you live, so I can search near you. "
+        "/settings changes how I choose, /appointments lists your bookings, /help explains the rest."
+    ),
+    "help": (
+        "Write what you need in plain words: the kind of provider, when, and where. I ask for anything missing, "
+        "show you a summary, and call providers when you tap <b>Call providers</b>.\n\n"
+        "/appointments – your upcoming appointments\n"
+        "/settings – how I rank offers, search radius, home, time zone, reminders\n"
+        "/cancel – stop a running search or drop the request you are writing\n"
+        "/start – the welcome message again"
+    ),
+    "share_location": "📍 Share my location",
+    "use_home": "🏠 Use my home location",
+    "not_allowed": (
+        "Sorry, this NEXUS only places calls for the people it was set up for. Ask its owner to add your "
+        "Telegram id ({user_id})."
+    ),
+    "ask_service": "Which kind of provider should I call? For example a dentist, a hairdresser or a mechanic.",
+    "unknown_service": (
+        "I do not know that kind of provider yet. I can call for example a dentist, doctor, hairdresser, barber, "
+        "mechanic, physiotherapist, veterinarian or optician."
+    ),
+    "ask_time": "When would suit you? For example <i>tomorrow afternoon</i> or <i>Monday or Wednesday morning</i>.",
+    "unclear_time": "I could not work out that time. Try for example <i>next Tuesday after 3pm</i>.",
+    "ask_place": "Where should I search? Name a district, square or station, or share your location.",
+    "ask_place_home": (
+        "Where should I search? Name a district, square or station, share your location, or use your home ({home})."
+    ),
+    "unknown_place": (
+        "I could not find <b>{place}</b>. Try a district, a square or a station (for example "
+        "<i>Alexanderplatz</i> or <i>Marienplatz</i>), or share your location."
+    ),
+    "no_home": "You have not saved a home location yet. Share your location or name a place.",
+    "summary": (
+        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}\n\n"
+        "Shall I call providers for you?"
+    ),
+    "weights": "soonest {earliest}% · rating {rating}% · distance {distance}%",
+    "call": "📞 Call providers",
+    "change": "✏️ Change",
+    "cancel": "Cancel",
+    "what_to_change": "What should I change?",
+    "field_service": "Provider",
+    "field_time": "Time",
+    "field_place": "Place",
+    "field_radius": "Radius",
+    "ask_radius": "How far may the provider be from {place}?",
+    "radius_choice": "{km} km",
+    "calling": "{summary}\n\n📞 Calling providers now. I keep you posted here.",
+    "dropped": "Okay, I dropped that request.",
+    "quota": (
+        "You have started {count} searches in the last hour, the most I run per hour. Please try again a little later."
+    ),
+    "times_past": "Every time you gave is already in the past. When else would suit you?",
+    "expired": "This button has expired.",
+    "nothing_to_cancel": "There is nothing to cancel right now.",
+    "live_title": "📞 <b>Calling {count} providers</b> for a {service}",
+    "live_done": "📞 <b>Calls finished</b> for a {service}",
+    "live_stopped": "📞 <b>Calls stopped</b> for a {service}",
+    "live_counts": "{offers} offers · {talking} talking · {ended} of {total} calls ended",
+    "stop_calls": "⏹ Stop calls",
+    "call_queued": "waiting",
+    "call_dialing": "ringing",
+    "call_talking": "talking",
+    "call_offer": "offer {time}",
+    "call_no_answer": "no answer",
+    "call_busy": "line busy",
+    "call_failed": "call failed",
+    "call_cancelled": "stopped",
+    "call_no_time": "no time free",
+    "call_declined": "declined",
+    "call_voicemail": "voicemail",
+    "call_done": "done",
+    "shortlist": "Here are the best times I found for a <b>{service}</b>:",
+    "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · score {score}",
+    "no_rating": "no rating",
+    "book": "Book {rank}",
+    "transcript": "Transcript {rank}",
+    "search_again": "🔁 Search again",
+    "dismiss": "Dismiss",
+    "dismissed": "Dismissed. Write to me whenever you need another appointment.",
+    "booking": "📞 Calling <b>{provider}</b> to book {slot}…",
+    "conflict": "You already have an appointment at that time, so I did not book it.",
+    "transcript_title": "<b>Call with {provider}</b>",
+    "transcript_empty": "There is no transcript of that call.",
+    "speaker_agent": "NEXUS",
+    "speaker_provider": "Receptionist",
+    "failed": "😕 I could not find an appointment. {reason}",
+    "cancelled": "⏹ This search is closed; no calls are running for it any more.",
+    "booked": "✅ <b>Booked:</b> {provider}, {slot}{address}\nThe calendar file is attached.",
+    "slot_gone": "😕 {provider} could no longer offer {slot}.",
+    "slot_gone_rest": "😕 {provider} could no longer offer {slot}. These offers are still open:",
+    "appointments": "<b>Your upcoming appointments</b>",
+    "appointment_line": "• <b>{provider}</b>, {slot}{address}",
+    "no_appointments": "You have no upcoming appointments.",
+    "cancel_appointment": "Cancel {provider}, {day}",
+    "cancelling": "📞 Calling <b>{provider}</b> to cancel {slot}. I tell you when it is done.",
+    "appointment_cancelled": "🗑 <b>Cancelled:</b> {provider}, {slot}.",
+    "reminder": "⏰ <b>Reminder:</b> {provider} {when}, {slot}{address}",
+    "in_hours": "in {hours} hours",
+    "in_one_hour": "in one hour",
+    "in_minutes": "in {minutes} minutes",
+    "settings": (
+        "<b>Your settings</b>\n⚖️ {weights} ({preset})\n📏 search radius {radius} km\n🏠 home: {home}\n"
+        "🕑 time zone: {timezone}\n⏰ reminders: {reminders}\n\nTap to change:"
+    ),
+    "preset_balanced": "Balanced",
+    "preset_soonest": "Soonest",
+    "preset_best_rated": "Best rated",
+    "preset_closest": "Closest",
+    "preset_custom": "custom",
+    "not_set": "not set",
+    "on": "on",
+    "off": "off",
+    "reminders_on": "⏰ Reminders on",
+    "reminders_off": "⏰ Reminders off",
+    "set_home": "🏠 Set home",
+    "set_timezone": "🕑 Time zone",
+    "ask_home": "Share your location, or name a place to use as your home.",
+    "home_saved": "🏠 Saved <b>{place}</b> as your home.",
+    "ask_timezone": "Which time zone are you in? For example <i>Europe/Berlin</i> or <i>America/New_York</i>.",
+    "unknown_timezone": "I do not know the time zone <b>{zone}</b>. Try for example <i>Europe/Berlin</i>.",
+    "timezone_saved": "🕑 Your time zone is now <b>{zone}</b>.",
+    "saved": "Saved.",
+    "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
+    "your_location": "your location",
+    "your_home": "your home",
+}
+
+_DE: dict[str, str] = {
+    "welcome": (
+        "Hallo{name}! Ich bin <b>NEXUS</b>. Schreib mir, welchen Termin du brauchst: Ich rufe bis zu 15 Anbieter "
+        "gleichzeitig an, frage nach freien Zeiten, die dir passen, und buche den, den du auswählst.\n\n"
+        "Zum Beispiel:\n"
+        "• <i>Zahnarzt nächsten Dienstag nachmittags am Alexanderplatz</i>\n"
+        "• <i>I need a hairdresser tomorrow after 3pm in Mitte</i>\n\n"
+        "Tippe unten auf <b>Standort teilen</b>, um dein Zuhause zu speichern. /settings ändert, wie ich "
+        "auswähle, /appointments zeigt deine Termine, /help erklärt den Rest."
+    ),
+    "help": (
+        "Schreib in eigenen Worten, was du brauchst: welchen Anbieter, wann und wo. Ich frage nach, was fehlt, "
+        "zeige dir eine Zusammenfassung und rufe an, sobald du auf <b>Anbieter anrufen</b> tippst.\n\n"
+        "/appointments – deine kommenden Termine\n"
+        "/settings – Gewichtung, Suchradius, Zuhause, Zeitzone, Erinnerungen\n"
+        "/cancel – laufende Suche stoppen oder Anfrage verwerfen\n"
+        "/start – die Begrüßung noch einmal"
+    ),
+    "share_location": "📍 Standort teilen",
+    "use_home": "🏠 Mein Zuhause verwenden",
+    "not_allowed": (
+        "Dieses NEXUS ruft leider nur für die Personen an, für die es eingerichtet wurde. Bitte den Betreiber, "
+        "deine Telegram-ID ({user_id}) hinzuzufügen."
+    ),
+    "ask_service": "Welchen Anbieter soll ich anrufen? Zum Beispiel Zahnarzt, Friseur oder Autowerkstatt.",
+    "unknown_service": (
+        "Diese Art von Anbieter kenne ich noch nicht. Ich kann zum Beispiel Zahnarzt, Arzt, Friseur, Barbier, "
+        "Autowerkstatt, Physiotherapie, Tierarzt oder Optiker anrufen."
+    ),
+    "ask_time": "Wann passt es dir? Zum Beispiel <i>morgen nachmittag</i> oder <i>Montag oder Mittwoch vormittag</i>.",
+    "unclear_time": (
+        "Diese Zeitangabe habe ich nicht verstanden. Versuch es etwa mit <i>nächsten Dienstag nach 15 Uhr</i>."
+    ),
+    "ask_place": "Wo soll ich suchen? Nenne einen Bezirk, Platz oder Bahnhof oder teile deinen Standort.",
+    "ask_place_home": (
+        "Wo soll ich suchen? Nenne einen Bezirk, Platz oder Bahnhof, teile deinen Standort oder nimm dein "
+        "Zuhause ({home})."
+    ),
+    "unknown_place": (
+        "<b>{place}</b> habe ich nicht gefunden. Versuch einen Bezirk, Platz oder Bahnhof (zum Beispiel "
+        "<i>Alexanderplatz</i> oder <i>Marienplatz</i>) oder teile deinen Standort."
+    ),
+    "no_home": "Du hast noch kein Zuhause gespeichert. Teile deinen Standort oder nenne einen Ort.",
+    "summary": (
+        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}\n\n"
+        "Soll ich Anbieter für dich anrufen?"
+    ),
+    "weights": "früh {earliest} % · Bewertung {rating} % · Entfernung {distance} %",
+    "call": "📞 Anbieter anrufen",
+    "change": "✏️ Ändern",
+    "cancel": "Abbrechen",
+    "what_to_change": "Was soll ich ändern?",
+    "field_service": "Anbieter",
+    "field_time": "Zeit",
+    "field_place": "Ort",
+    "field_radius": "Umkreis",
+    "ask_radius": "Wie weit darf der Anbieter von {place} entfernt sein?",
+    "radius_choice": "{km} km",
+    "calling": "{summary}\n\n📞 Ich rufe jetzt die Anbieter an und halte dich hier auf dem Laufenden.",
+    "dropped": "Alles klar, die Anfrage ist verworfen.",
+    "quota": (
+        "Du hast in der letzten Stunde {count} Suchen gestartet, mehr mache ich pro Stunde nicht. "
+        "Bitte versuch es etwas später noch einmal."
+    ),
+    "times_past": "Alle genannten Zeiten liegen schon in der Vergangenheit. Wann passt es dir sonst?",
+    "expired": "Dieser Knopf ist abgelaufen.",
+    "nothing_to_cancel": "Gerade gibt es nichts abzubrechen.",
+    "live_title": "📞 <b>Ich rufe {count} Anbieter an</b> ({service})",
+    "live_done": "📞 <b>Anrufe beendet</b> ({service})",
+    "live_stopped": "📞 <b>Anrufe gestoppt</b> ({service})",
+    "live_counts": "{offers} Angebote · {talking} im Gespräch · {ended} von {total} Anrufen beendet",
+    "stop_calls": "⏹ Anrufe stoppen",
+    "call_queued": "wartet",
+    "call_dialing": "klingelt",
+    "call_talking": "im Gespräch",
+    "call_offer": "Angebot {time}",
+    "call_no_answer": "nicht erreicht",
+    "call_busy": "besetzt",
+    "call_failed": "Anruf fehlgeschlagen",
+    "call_cancelled": "gestoppt",
+    "call_no_time": "kein Termin frei",
+    "call_declined": "abgelehnt",
+    "call_voicemail": "Mailbox",
+    "call_done": "fertig",
+    "shortlist": "Das sind die besten Termine, die ich gefunden habe (<b>{service}</b>):",
+    "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · Punkte {score}",
+    "no_rating": "keine Bewertung",
+    "book": "Buchen {rank}",
+    "transcript": "Gespräch {rank}",
+    "search_again": "🔁 Neu suchen",
+    "dismiss": "Verwerfen",
+    "dismissed": "Verworfen. Schreib mir, wann immer du einen neuen Termin brauchst.",
+    "booking": "📞 Ich rufe <b>{provider}</b> an, um {slot} zu buchen…",
+    "conflict": "Zu dieser Zeit hast du schon einen Termin, deshalb habe ich nicht gebucht.",
+    "transcript_title": "<b>Gespräch mit {provider}</b>",
+    "transcript_empty": "Von diesem Anruf gibt es kein Gesprächsprotokoll.",
+    "speaker_agent": "NEXUS",
+    "speaker_provider": "Praxis",
+    "failed": "😕 Ich konnte keinen Termin finden. {reason}",
+    "cancelled": "⏹ Diese Suche ist beendet; für sie laufen keine Anrufe mehr.",
+    "booked": "✅ <b>Gebucht:</b> {provider}, {slot}{address}\nDie Kalenderdatei ist angehängt.",
+    "slot_gone": "😕 {provider} konnte {slot} leider nicht mehr anbieten.",
+    "slot_gone_rest": "😕 {provider} konnte {slot} leider nicht mehr anbieten. Diese Angebote sind noch offen:",
+    "appointments": "<b>Deine kommenden Termine</b>",
+    "appointment_line": "• <b>{provider}</b>, {slot}{address}",
+    "no_appointments": "Du hast keine kommenden Termine.",
+    "cancel_appointment": "{provider}, {day} absagen",
+    "cancelling": "📞 Ich rufe <b>{provider}</b> an, um {slot} abzusagen, und melde mich, sobald es erledigt ist.",
+    "appointment_cancelled": "🗑 <b>Abgesagt:</b> {provider}, {slot}.",
+    "reminder": "⏰ <b>Erinnerung:</b> {provider} {when}, {slot}{address}",
+    "in_hours": "in {hours} Stunden",
+    "in_one_hour": "in einer Stunde",
+    "in_minutes": "in {minutes} Minuten",
+    "settings": (
+        "<b>Deine Einstellungen</b>\n⚖️ {weights} ({preset})\n📏 Suchradius {radius} km\n🏠 Zuhause: {home}\n"
+        "🕑 Zeitzone: {timezone}\n⏰ Erinnerungen: {reminders}\n\nZum Ändern tippen:"
+    ),
+    "preset_balanced": "Ausgewogen",
+    "preset_soonest": "Früheste",
+    "preset_best_rated": "Beste Bewertung",
+    "preset_closest": "Nächste",
+    "preset_custom": "eigene",
+    "not_set": "nicht gesetzt",
+    "on": "an",
+    "off": "aus",
+    "reminders_on": "⏰ Erinnerungen an",
+    "reminders_off": "⏰ Erinnerungen aus",
+    "set_home": "🏠 Zuhause festlegen",
+    "set_timezone": "🕑 Zeitzone",
+    "ask_home": "Teile deinen Standort oder nenne einen Ort, den ich als dein Zuhause speichere.",
+    "home_saved": "🏠 <b>{place}</b> ist jetzt dein Zuhause.",
+    "ask_timezone": "In welcher Zeitzone bist du? Zum Beispiel <i>Europe/Berlin</i> oder <i>America/New_York</i>.",
+    "unknown_timezone": "Die Zeitzone <b>{zone}</b> kenne ich nicht. Versuch zum Beispiel <i>Europe/Berlin</i>.",
+    "timezone_saved": "🕑 Deine Zeitzone ist jetzt <b>{zone}</b>.",
+    "saved": "Gespeichert.",
+    "apology": "Entschuldige, bei mir ist etwas schiefgegangen. Bitte versuch es gleich noch einmal.",
+    "your_location": "dein Standort",
+    "your_home": "dein Zuhause",
+}
+
+_TEXTS = {"en": _EN, "de": _DE}
+
+_SERVICES_DE = {
+    "dentist": "Zahnarzt",
+    "doctor": "Arzt",
+    "hairdresser": "Friseur",
+    "barber": "Barbier",
+    "mechanic": "Autowerkstatt",
+    "physiotherapist": "Physiotherapie",
+    "veterinarian": "Tierarzt",
+    "optician": "Optiker",
+    "dermatologist": "Hautarzt",
+    "massage": "Massage",
+    "nail salon": "Nagelstudio",
+    "beautician": "Kosmetik",
+    "tire service": "Reifenservice",
+    "car wash": "Autowäsche",
+    "tax advisor": "Steuerberatung",
+}
+
+_SHORT_WEEKDAYS = {
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "de": ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
+}
+_SHORT_MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "de": ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"],
+}
+
+
+def say(language: str, key: str, **values: object) -> Html:
+    """The sentence ``key`` in ``language`` with ``values`` filled in (escaped unless ``Html``)."""
+    template = _TEXTS[language_of(language)][key]
+    safe = {name: value if isinstance(value, Html) else escape(value) for name, value in values.items()}
+    return Html(template.format(**safe))
+
+
+def plain(language: str, key: str) -> str:
+    """A label for a button or key (buttons are not HTML)."""
+    return _TEXTS[language_of(language)][key]
+
+
+def service_name(service: str, language: str) -> str:
+    """``dentist`` -> ``Dentist`` / ``Zahnarzt``."""
+    if language_of(language) == "de":
+        return _SERVICES_DE.get(service, service.capitalize())
+    return service.capitalize()
+
+
+def short_day(moment: datetime, timezone: str, language: str) -> str:
+    """``Tue 1 Dec`` / ``Di 1. Dez``."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    lang = language_of(language)
+    weekday, month = _SHORT_WEEKDAYS[lang][local.weekday()], _SHORT_MONTHS[lang][local.month - 1]
+    return f"{weekday} {local.day}. {month}" if lang == "de" else f"{weekday} {local.day} {month}"
+
+
+def short_slot(start: datetime, end: datetime, timezone: str, language: str) -> str:
+    """``Tue 1 Dec 14:30–15:00``."""
+    zone = ZoneInfo(timezone)
+    return f"{short_day(start, timezone, language)} {start.astimezone(zone):%H:%M}–{end.astimezone(zone):%H:%M}"
+
+
+def matches_label(text: str, key: str) -> bool:
+    """Whether ``text`` is the label of ``key`` in any language (a tapped reply-keyboard key)."""
+    return any(text.strip() == table[key] for table in _TEXTS.values())

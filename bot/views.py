@@ -1,0 +1,262 @@
+"""Domain things as replies: the summary card, the live view of the calls, the shortlist, bookings.
+
+Shared by the conversation (answers) and the notifiers (pushes), so a shortlist reads the same either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot import buttons
+from bot.replies import Button, Reply
+from bot.session import Draft
+from bot.texts import Html, escape, plain, say, service_name, short_day, short_slot
+from domain.models import (
+    WEIGHT_PRESETS,
+    Appointment,
+    CallOutcome,
+    CallPurpose,
+    CallStatus,
+    CallTask,
+    Campaign,
+    Offer,
+    Turn,
+    User,
+    Weights,
+)
+from domain.notifications import CampaignProgress
+from domain.wording import time_in_words, windows_in_words
+
+_DISCOVERING = ("DIALING", "NEGOTIATING")
+
+
+def weights_in_words(weights: Weights, language: str) -> Html:
+    w = weights.normalised()
+    return say(
+        language,
+        "weights",
+        earliest=round(w.earliest * 100),
+        rating=round(w.rating * 100),
+        distance=round(w.distance * 100),
+    )
+
+
+def preset_of(weights: Weights) -> str | None:
+    """The name of the preset ``weights`` equal, if any."""
+    w = weights.normalised()
+    for name, preset in WEIGHT_PRESETS.items():
+        p = preset.normalised()
+        if all(
+            abs(a - b) < 1e-6
+            for a, b in zip((w.earliest, w.rating, w.distance), (p.earliest, p.rating, p.distance), strict=True)
+        ):
+            return name
+    return None
+
+
+def summary_text(draft: Draft, user: User) -> Html:
+    lang = draft.language
+    assert draft.service is not None and draft.place is not None
+    return say(
+        lang,
+        "summary",
+        service=service_name(draft.service, lang),
+        windows=windows_in_words(draft.windows, user.timezone, lang),
+        place=draft.place.label or plain(lang, "your_location"),
+        radius=f"{draft.radius_km:g}",
+        weights=weights_in_words(user.weights, lang),
+    )
+
+
+def summary_card(draft: Draft, user: User, *, replace: bool = False) -> Reply:
+    lang = draft.language
+    return Reply(
+        summary_text(draft, user),
+        buttons=(
+            (Button(plain(lang, "call"), buttons.draft(buttons.GO, draft.id)),),
+            (
+                Button(plain(lang, "change"), buttons.draft(buttons.CHANGE, draft.id)),
+                Button(plain(lang, "cancel"), buttons.draft(buttons.DROP, draft.id)),
+            ),
+        ),
+        replace=replace,
+    )
+
+
+# --- the live view ---------------------------------------------------------------------------------
+
+
+def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign) -> str:
+    lang = campaign.language
+    own = sorted((o for o in offers if o.call_task_id == call.id), key=lambda o: o.start)
+    if own:
+        return say(
+            lang,
+            "call_offer",
+            time=f"{short_day(own[0].start, campaign.timezone, lang)} {time_in_words(own[0].start, campaign.timezone)}",
+        )
+    if call.status is CallStatus.COMPLETED:
+        key = {
+            CallOutcome.NO_AVAILABILITY: "call_no_time",
+            CallOutcome.DECLINED: "call_declined",
+            CallOutcome.VOICEMAIL: "call_voicemail",
+        }.get(call.outcome or CallOutcome.OTHER, "call_done")
+        return plain(lang, key)
+    key = {
+        CallStatus.QUEUED: "call_queued",
+        CallStatus.DIALING: "call_dialing",
+        CallStatus.IN_PROGRESS: "call_talking",
+        CallStatus.NO_ANSWER: "call_no_answer",
+        CallStatus.BUSY: "call_busy",
+        CallStatus.FAILED: "call_failed",
+        CallStatus.CANCELLED: "call_cancelled",
+    }[call.status]
+    return plain(lang, key)
+
+
+def live_view_is_final(progress: CampaignProgress) -> bool:
+    """Whether this is how the calls ended (then it is shown at once, never held back by the throttle)."""
+    calls = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
+    return progress.campaign.status not in _DISCOVERING or all(c.status.is_ended for c in calls)
+
+
+def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
+    """One line per provider with its state, the counts, and ``Stop calls`` while calls still run."""
+    campaign = progress.campaign
+    lang = campaign.language
+    calls = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
+    final = stopped or live_view_is_final(progress)
+    service = service_name(campaign.service, lang)
+    if stopped:
+        title = say(lang, "live_stopped", service=service)
+    elif final:
+        title = say(lang, "live_done", service=service)
+    else:
+        title = say(lang, "live_title", count=len(calls), service=service)
+    lines = [f"• {escape(c.provider.name)} – {escape(_call_state(c, progress.offers, campaign))}" for c in calls]
+    counts = say(
+        lang,
+        "live_counts",
+        offers=len({o.call_task_id for o in progress.offers}),
+        talking=sum(1 for c in calls if c.status is CallStatus.IN_PROGRESS),
+        ended=sum(1 for c in calls if c.status.is_ended),
+        total=len(calls),
+    )
+    text = Html("\n".join([title, *lines, "", counts]))
+    if final:
+        return Reply(text)
+    return Reply(text, buttons=((Button(plain(lang, "stop_calls"), buttons.campaign(buttons.STOP, campaign.id)),),))
+
+
+# --- shortlist, booking, appointments ----------------------------------------------------------------
+
+
+def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None) -> Reply:
+    lang = campaign.language
+    lines: list[str] = [intro or say(lang, "shortlist", service=service_name(campaign.service, lang)), ""]
+    rows: list[tuple[Button, ...]] = []
+    for rank, offer in enumerate(offers, 1):
+        rating = f"★ {offer.rating:.1f}" if offer.rating is not None else plain(lang, "no_rating")
+        lines.append(
+            say(
+                lang,
+                "offer_line",
+                rank=rank,
+                provider=offer.provider_name,
+                slot=short_slot(offer.start, offer.end, campaign.timezone, lang),
+                rating=rating,
+                distance=f"{offer.distance_km:.1f}",
+                score=f"{offer.score:.2f}",
+            )
+        )
+        rows.append(
+            (
+                Button(plain(lang, "book").format(rank=rank), buttons.offer(buttons.BOOK, offer.id)),
+                Button(plain(lang, "transcript").format(rank=rank), buttons.offer(buttons.TRANSCRIPT, offer.id)),
+            )
+        )
+    rows.append(
+        (
+            Button(plain(lang, "search_again"), buttons.campaign(buttons.AGAIN, campaign.id)),
+            Button(plain(lang, "dismiss"), buttons.campaign(buttons.DISMISS, campaign.id)),
+        )
+    )
+    return Reply(Html("\n".join(lines)), buttons=tuple(rows))
+
+
+def _address(appointment: Appointment) -> Html:
+    return Html(f", {escape(appointment.provider.address)}") if appointment.provider.address else Html("")
+
+
+def appointment_slot(appointment: Appointment, timezone: str, language: str) -> str:
+    return short_slot(appointment.start, appointment.end, timezone, language)
+
+
+def booked(campaign: Campaign, appointment: Appointment) -> Html:
+    lang = campaign.language
+    return say(
+        lang,
+        "booked",
+        provider=appointment.provider.name,
+        slot=appointment_slot(appointment, campaign.timezone, lang),
+        address=_address(appointment),
+    )
+
+
+def appointments_list(appointments: Sequence[Appointment], user: User) -> Reply:
+    lang = user.language
+    if not appointments:
+        return Reply(say(lang, "no_appointments"))
+    lines = [say(lang, "appointments")]
+    rows: list[tuple[Button, ...]] = []
+    for appointment in appointments:
+        lines.append(
+            say(
+                lang,
+                "appointment_line",
+                provider=appointment.provider.name,
+                slot=appointment_slot(appointment, user.timezone, lang),
+                address=_address(appointment),
+            )
+        )
+        label = plain(lang, "cancel_appointment").format(
+            provider=appointment.provider.name, day=short_day(appointment.start, user.timezone, lang)
+        )
+        rows.append((Button(label[:60], buttons.appointment(buttons.CANCEL_APPOINTMENT, appointment.id)),))
+    return Reply(Html("\n".join(lines)), buttons=tuple(rows))
+
+
+def reminder(appointment: Appointment, lead: timedelta, user: User) -> Html:
+    lang = user.language
+    minutes = round(lead.total_seconds() / 60)
+    if minutes == 60:
+        when = say(lang, "in_one_hour")
+    elif minutes % 60 == 0:
+        when = say(lang, "in_hours", hours=minutes // 60)
+    else:
+        when = say(lang, "in_minutes", minutes=minutes)
+    return say(
+        lang,
+        "reminder",
+        provider=appointment.provider.name,
+        when=when,
+        slot=appointment_slot(appointment, user.timezone, lang),
+        address=_address(appointment),
+    )
+
+
+def transcript(provider: str, turns: Sequence[Turn], language: str) -> Reply:
+    if not turns:
+        return Reply(say(language, "transcript_empty"))
+    lines: list[str] = [say(language, "transcript_title", provider=provider)]
+    for turn in turns:
+        who = plain(language, "speaker_agent" if turn.speaker == "agent" else "speaker_provider")
+        lines.append(f"<b>{escape(who)}:</b> {escape(turn.text)}")
+    text = "\n".join(lines)
+    # Telegram allows 4096 characters; the start of a long call says enough.
+    return Reply(Html(text if len(text) <= 4000 else text[:3990].rsplit("\n", 1)[0] + "\n…"))
+
+
+def short_slot_of(offer: Offer, campaign: Campaign) -> str:
+    return short_slot(offer.start, offer.end, campaign.timezone, campaign.language)
