@@ -44,7 +44,9 @@ _DURATION_WORDS = {
 }  # fmt: skip
 
 _PLACE_PREPOSITION = re.compile(
-    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|bei|in|at|am|im)\s+"
+    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|bei|in|at"
+    # "I am looking" and "Im (I'm) free" name no place; "Im Wedding" does.
+    r"|(?<!\bi\s)am|im(?!\s+(?:looking|searching|trying|free|available|after|in\s+need)\b))\s+"
 )
 _ARTICLE = re.compile(r"(?:the|a|an|der|die|das|dem|den|einem|einer|einen)\s+")
 _STOP_WORDS = frozenset(

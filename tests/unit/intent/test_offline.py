@@ -97,6 +97,7 @@ def test_the_vocabulary_is_documented_and_complete() -> None:
         ("Zahnarzt am Alexanderplatz am Dienstag", "Alexanderplatz"),
         ("Zahnarzt am Reichstag", "Reichstag"),
         ("Friseur im Prenzlauer Berg morgen", "Prenzlauer Berg"),
+        ("Im Wedding einen Friseur", "Wedding"),
         ("Tierarzt in der Nähe vom Hauptbahnhof", "Hauptbahnhof"),
         ("Physio bei Schöneberg nachmittags", "Schöneberg"),
         ("Optiker nahe Kurfürstendamm", "Kurfürstendamm"),
@@ -111,6 +112,8 @@ def test_the_vocabulary_is_documented_and_complete() -> None:
         ("dentist in 3 days", None),
         ("at the dentist tomorrow", None),
         ("dentist in the next few days", None),
+        ("I am looking for a dentist tomorrow", None),
+        ("Im looking for a dentist", None),
     ],
 )
 def test_finds_the_place(text: str, location: str | None) -> None:
