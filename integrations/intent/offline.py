@@ -58,7 +58,10 @@ _STOP_WORDS = frozenset(
         "naechsten", "any", "irgendwann", "sometime", "need", "brauche", "want", "moechte",
     }
 )  # fmt: skip
-_TRAILING = frozenset({"the", "a", "an", "der", "die", "das", "dem", "den", "in", "at", "am", "im"})
+_TRAILING = frozenset(
+    {"the", "a", "an", "some", "der", "die", "das", "dem", "den", "ein", "eine", "einen", "einem", "einer", "in", "at",
+     "am", "im", "zum", "zur", "beim", "my", "mein", "meine", "meinen"}
+)  # fmt: skip
 _NO_PLACE = re.compile(
     r"(?:me|us|you|here|there|hier|dort|mir|uns|dir|town|the\s+city|my\s+\w+|meiner\s+\w+|naehe|gegend|area"
     r"|the\s+area|the\s+neighbou?rhood|the\s+vicinity|general|allgemeinen)\b"
