@@ -111,6 +111,7 @@ def policy_from(settings: Settings) -> Policy:
         call_timeout=timedelta(seconds=settings.call_timeout_seconds),
         campaign_deadline=timedelta(minutes=settings.campaign_deadline_minutes),
         campaigns_per_hour=settings.campaigns_per_hour,
+        calls_per_campaign=settings.calls_per_campaign,
     )
 
 

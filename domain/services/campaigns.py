@@ -125,7 +125,7 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
             duration_minutes=command.duration_minutes,
             radius_km=command.radius_km or user.radius_km,
             weights=(command.weights or user.weights).normalised(),
-            max_calls=command.max_calls,
+            max_calls=min(command.max_calls, ports.policy.calls_per_campaign),
             updated_at=now,
         )
         await uow.users.save(user)

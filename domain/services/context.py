@@ -26,6 +26,7 @@ class Policy:
     call_timeout: timedelta = timedelta(minutes=10)
     campaign_deadline: timedelta = timedelta(minutes=20)
     shortlist_size: int = 5
+    calls_per_campaign: int = 15
     campaigns_per_hour: int = 5
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
 
