@@ -1,0 +1,1 @@
+"""Benchmarks of NEXUS: tool latency, swarm scale, match quality. Run ``python -m benchmarks [--quick]``."""
