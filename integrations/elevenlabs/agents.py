@@ -1,0 +1,384 @@
+"""The ElevenLabs side of NEXUS as code: webhook tools, one agent per call purpose, and reading back their verdicts.
+
+The tool definitions are generated from ``tools_server.tools.TOOLS`` (the models the endpoints validate with),
+so the agents can never send a body the server refuses. Identities never pass through the language model:
+``conversation_id`` is bound to ``system__conversation_id``, the tool secret is a workspace secret and the call
+token is the per-call secret variable ``secret__call_token``; both travel in headers.
+
+``sync_agents`` creates or updates, by name, the workspace secret, the tools and the agents; running it twice
+changes nothing the second time but their contents. The agent prompts are versioned text files in
+``integrations/elevenlabs/prompts/`` (``<purpose>.<version>.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from elevenlabs import AsyncElevenLabs
+from elevenlabs.core.request_options import RequestOptions
+from elevenlabs.types import AgentPlatformSettingsRequestModel, ConversationalConfig, ToolRequestModel
+from pydantic import BaseModel
+
+from domain.models import CallOutcome, CallPurpose
+from domain.services.reconcile import ConversationInfo
+from integrations.elevenlabs.conversations import ConversationState, ConversationStatus
+from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
+from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS, ToolSpec
+
+log = logging.getLogger(__name__)
+
+PROMPT_VERSION = "v1"
+TOOL_SECRET_NAME = "nexus_tools_shared_secret"  # noqa: S105 - the name of the workspace secret, not its value
+CONVERSATION_ID_VARIABLE = "system__conversation_id"
+OUTCOME_FIELD = "outcome"
+AGENT_TAG = "nexus"
+HANG_UP_TOOL = "hang_up"
+# Shown by ``nexus elevenlabs tools`` before a sync has created the workspace secret.
+SECRET_ID_PLACEHOLDER = f"<id of the workspace secret {TOOL_SECRET_NAME}>"
+
+AGENT_NAMES: Mapping[CallPurpose, str] = {
+    CallPurpose.DISCOVER: "NEXUS discover",
+    CallPurpose.CONFIRM: "NEXUS confirm",
+    CallPurpose.CANCEL: "NEXUS cancel",
+}
+
+# Which tools each agent gets. A discovery agent has no book_slot, so it cannot book even by mistake.
+AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
+    CallPurpose.DISCOVER: ("check_availability", "report_slot_offer", "get_distance", "end_call"),
+    CallPurpose.CONFIRM: ("book_slot", "get_distance", "end_call"),
+    CallPurpose.CANCEL: ("end_call",),
+}
+
+_FIRST_MESSAGES: Mapping[CallPurpose, str] = {
+    CallPurpose.DISCOVER: (
+        "Hello, I'm a digital assistant calling on behalf of a client. "
+        "I'd like to ask about a {{service}} appointment, if you have a moment."
+    ),
+    CallPurpose.CONFIRM: (
+        "Hello, I'm a digital assistant calling on behalf of a client about the {{service}} appointment "
+        "we discussed earlier: {{target_slot}}."
+    ),
+    CallPurpose.CANCEL: (
+        "Hello, I'm a digital assistant calling on behalf of a client. "
+        "I'm calling to cancel an appointment on {{target_slot}}."
+    ),
+}
+
+# Where sync reads and writes; no retries for writes, so a timed-out create is never made twice.
+_READ = RequestOptions(timeout_in_seconds=20, max_retries=2)
+_WRITE = RequestOptions(timeout_in_seconds=30, max_retries=0)
+_PAGE_SIZE = 100
+_VARIABLE = re.compile(r"{{\s*([A-Za-z0-9_]+)\s*}}")
+
+
+# --- tools -----------------------------------------------------------------------------------------
+
+
+def tool_definitions(base_url: str, secret_id: str = SECRET_ID_PLACEHOLDER) -> list[dict[str, Any]]:
+    """The ElevenLabs webhook-tool configurations of every NEXUS tool endpoint under ``base_url``."""
+    return [webhook_tool(spec, base_url, secret_id) for spec in TOOLS]
+
+
+def webhook_tool(spec: ToolSpec, base_url: str, secret_id: str) -> dict[str, Any]:
+    """One ``tool_config`` of type ``webhook``: POST ``base_url + spec.path`` with a JSON body."""
+    return {
+        "type": "webhook",
+        "name": spec.name,
+        "description": spec.description,
+        "response_timeout_secs": spec.response_timeout_secs,
+        "api_schema": {
+            "url": base_url.rstrip("/") + spec.path,
+            "method": "POST",
+            "content_type": "application/json",
+            "request_headers": {
+                TOOL_SECRET_HEADER: {"secret_id": secret_id},
+                CALL_TOKEN_HEADER: {"variable_name": CALL_TOKEN_VARIABLE},
+            },
+            "request_body_schema": request_body_schema(spec.request),
+        },
+    }
+
+
+def request_body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema in ElevenLabs' dialect: inline objects, one type per property, no ``$ref``s.
+
+    ``conversation_id`` is filled by ElevenLabs from ``system__conversation_id``, never by the model.
+    Raises ``ValueError`` for a field the dialect cannot express or that has no description.
+    """
+    schema = model.model_json_schema()
+    return _object(schema, schema.get("$defs", {}), model.__name__, top=True)
+
+
+def _object(schema: Mapping[str, Any], defs: Mapping[str, Any], where: str, top: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, definition in schema.get("properties", {}).items():
+        if top and name == "conversation_id":
+            properties[name] = {"type": "string", "dynamic_variable": CONVERSATION_ID_VARIABLE}
+        else:
+            properties[name] = _property(definition, defs, f"{where}.{name}")
+    result: dict[str, Any] = {"type": "object", "properties": properties}
+    if schema.get("required"):
+        result["required"] = list(schema["required"])
+    if not top:
+        result["description"] = _description(schema, where)
+    return result
+
+
+def _property(definition: Mapping[str, Any], defs: Mapping[str, Any], where: str) -> dict[str, Any]:
+    description = definition.get("description")
+    resolved = _resolve(definition, defs, where)
+    if description is not None:
+        resolved = {**resolved, "description": description}
+    kind = resolved.get("type")
+    if kind == "object":
+        return _object(resolved, defs, where)
+    if kind == "array":
+        items = _property({"description": "One item.", **resolved.get("items", {})}, defs, f"{where}[]")
+        return {"type": "array", "description": _description(resolved, where), "items": items}
+    if kind not in ("string", "integer", "number", "boolean"):
+        raise ValueError(f"{where}: ElevenLabs tool schemas cannot express {dict(definition)!r}.")
+    result = {"type": kind, "description": _description(resolved, where)}
+    if "enum" in resolved:
+        result["enum"] = [str(value) for value in resolved["enum"]]
+    return result
+
+
+def _resolve(definition: Mapping[str, Any], defs: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """Follow ``$ref``s and drop the ``null`` of an optional field (ElevenLabs leaves optional fields out)."""
+    if "$ref" in definition:
+        target = defs.get(definition["$ref"].rsplit("/", 1)[-1])
+        if target is None:
+            raise ValueError(f"{where}: unknown reference {definition['$ref']}.")
+        return _resolve(target, defs, where)
+    if "anyOf" in definition:
+        options = [option for option in definition["anyOf"] if option.get("type") != "null"]
+        if len(options) != 1:
+            raise ValueError(f"{where}: ElevenLabs tool schemas cannot express a choice of types.")
+        return _resolve(options[0], defs, where)
+    return definition
+
+
+def _description(definition: Mapping[str, Any], where: str) -> str:
+    description = definition.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise ValueError(f"{where} has no description; the agent needs one to know what to send.")
+    return description
+
+
+# --- agents ----------------------------------------------------------------------------------------
+
+
+def load_prompt(purpose: CallPurpose, version: str = PROMPT_VERSION) -> str:
+    """The system prompt of ``purpose``'s agent, from ``prompts/<purpose>.<version>.md``."""
+    name = f"{purpose.value.lower()}.{version}.md"
+    return resources.files("integrations.elevenlabs").joinpath("prompts", name).read_text(encoding="utf-8").strip()
+
+
+def prompt_variables(text: str) -> set[str]:
+    """The dynamic variables (``{{name}}``) a prompt or first message refers to."""
+    return set(_VARIABLE.findall(text))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """What a deployment may choose about its agents; ``None`` leaves ElevenLabs' default."""
+
+    language: str = "en"
+    timezone: str = "Europe/Berlin"
+    llm: str | None = None
+    voice_id: str | None = None
+    prompt_version: str = PROMPT_VERSION
+
+
+def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions) -> dict[str, Any]:
+    """The agent for ``purpose``: prompt, first message, tools, and the outcome its analysis reports."""
+    prompt: dict[str, Any] = {
+        "prompt": load_prompt(purpose, options.prompt_version),
+        "tool_ids": list(tool_ids),
+        # The agent hangs up through this system tool after reporting the outcome with end_call.
+        "built_in_tools": {
+            "end_call": {
+                "type": "system",
+                "name": HANG_UP_TOOL,
+                "description": "Hang up the phone. Only after end_call has answered and you have said goodbye.",
+                "params": {"system_tool_type": "end_call"},
+            }
+        },
+        # Gives the agent today's date and time, so "next Tuesday" means the right day.
+        "timezone": options.timezone,
+    }
+    if options.llm:
+        prompt["llm"] = options.llm
+    conversation: dict[str, Any] = {
+        "agent": {
+            "first_message": _FIRST_MESSAGES[purpose],
+            "language": options.language,
+            "prompt": prompt,
+        }
+    }
+    if options.voice_id:
+        conversation["tts"] = {"voice_id": options.voice_id}
+    return {
+        "name": AGENT_NAMES[purpose],
+        "tags": [AGENT_TAG, f"prompt-{options.prompt_version}"],
+        "conversation_config": conversation,
+        "platform_settings": {
+            "data_collection": {
+                OUTCOME_FIELD: {
+                    "type": "string",
+                    "description": "How the call ended for the client, as the agent reported it with end_call.",
+                    "enum": [outcome.value for outcome in CallOutcome],
+                }
+            }
+        },
+    }
+
+
+# --- sync ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """One thing sync made sure of: its name, its id, and whether it was ``created`` or ``updated``."""
+
+    name: str
+    id: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    secret: Synced
+    tools: list[Synced] = field(default_factory=list)
+    agents: dict[CallPurpose, Synced] = field(default_factory=dict)
+
+
+async def sync_agents(
+    client: AsyncElevenLabs, base_url: str, tool_secret: str, options: AgentOptions | None = None
+) -> SyncReport:
+    """Create or update (by name) the tool secret, every webhook tool and one agent per call purpose."""
+    if not tool_secret:
+        raise ValueError("The tools' shared secret is empty; set TOOLS_SHARED_SECRET.")
+    options = options or AgentOptions()
+    secret = await _sync_secret(client, tool_secret)
+    existing_tools = await _tool_ids_by_name(client)
+    tools: list[Synced] = []
+    for definition in tool_definitions(base_url, secret.id):
+        request = ToolRequestModel.model_validate({"tool_config": definition})
+        tool_id = existing_tools.get(definition["name"])
+        if tool_id is None:
+            created = await client.conversational_ai.tools.create(request=request, request_options=_WRITE)
+            tools.append(Synced(definition["name"], created.id, "created"))
+        else:
+            await client.conversational_ai.tools.update(tool_id, request=request, request_options=_WRITE)
+            tools.append(Synced(definition["name"], tool_id, "updated"))
+    tool_ids = {tool.name: tool.id for tool in tools}
+
+    agents: dict[CallPurpose, Synced] = {}
+    for purpose in CallPurpose:
+        definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options)
+        agents[purpose] = await _sync_agent(client, definition)
+    return SyncReport(secret=secret, tools=tools, agents=agents)
+
+
+async def _sync_secret(client: AsyncElevenLabs, value: str) -> Synced:
+    secrets = client.conversational_ai.secrets
+    listed = await secrets.list(search=TOOL_SECRET_NAME, request_options=_READ)
+    found = next((s for s in listed.secrets if s.name == TOOL_SECRET_NAME), None)
+    if found is None:
+        created = await secrets.create(name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
+        return Synced(TOOL_SECRET_NAME, created.secret_id, "created")
+    # ElevenLabs never shows a stored secret, so it is always written: TOOLS_SHARED_SECRET may have changed.
+    await secrets.update(found.secret_id, name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
+    return Synced(TOOL_SECRET_NAME, found.secret_id, "updated")
+
+
+async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
+    wanted = {spec.name for spec in TOOLS}
+    found: dict[str, str] = {}
+    cursor: str | None = None
+    while True:
+        page = await client.conversational_ai.tools.list(
+            types="webhook", page_size=_PAGE_SIZE, cursor=cursor, request_options=_READ
+        )
+        for tool in page.tools:
+            name = getattr(tool.tool_config, "name", None)
+            if name in wanted:
+                if name in found:
+                    log.warning("several ElevenLabs tools are named %s; updating %s", name, found[name])
+                    continue
+                found[name] = tool.id
+        if not page.has_more or not page.next_cursor:
+            return found
+        cursor = page.next_cursor
+
+
+async def _sync_agent(client: AsyncElevenLabs, definition: dict[str, Any]) -> Synced:
+    agents = client.conversational_ai.agents
+    name: str = definition["name"]
+    agent_id = await _agent_id_by_name(client, name)
+    conversation_config = ConversationalConfig.model_validate(definition["conversation_config"])
+    platform_settings = AgentPlatformSettingsRequestModel.model_validate(definition["platform_settings"])
+    if agent_id is None:
+        created = await agents.create(
+            name=name,
+            tags=definition["tags"],
+            conversation_config=conversation_config,
+            platform_settings=platform_settings,
+            request_options=_WRITE,
+        )
+        return Synced(name, created.agent_id, "created")
+    await agents.update(
+        agent_id,
+        name=name,
+        tags=definition["tags"],
+        conversation_config=conversation_config,
+        platform_settings=platform_settings,
+        request_options=_WRITE,
+    )
+    return Synced(name, agent_id, "updated")
+
+
+async def _agent_id_by_name(client: AsyncElevenLabs, name: str) -> str | None:
+    cursor: str | None = None
+    while True:
+        page = await client.conversational_ai.agents.list(
+            search=name, page_size=_PAGE_SIZE, archived=False, cursor=cursor, request_options=_READ
+        )
+        # The search matches parts of names; only the exact name is ours.
+        for agent in page.agents:
+            if agent.name == name:
+                return str(agent.agent_id)
+        if not page.has_more or not page.next_cursor:
+            return None
+        cursor = page.next_cursor
+
+
+# --- reading back what the agents reported ---------------------------------------------------------
+
+
+def outcome_from_analysis(analysis: Mapping[str, Any]) -> CallOutcome | None:
+    """The outcome the agent's post-call analysis collected (``data_collection_results.outcome``), if valid."""
+    results = analysis.get("data_collection_results")
+    item = results.get(OUTCOME_FIELD) if isinstance(results, Mapping) else None
+    value = item.get("value") if isinstance(item, Mapping) else None
+    try:
+        return CallOutcome(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def conversation_info(status: ConversationStatus) -> ConversationInfo:
+    """What ``fetch_conversation`` found, in the domain's terms (for ``reconcile_silent_calls``)."""
+    return ConversationInfo(
+        conversation_id=status.conversation_id,
+        over=status.state.call_over,
+        failed=status.state is ConversationState.FAILED,
+        transcript=tuple(status.domain_transcript()),
+        summary=status.summary,
+    )
