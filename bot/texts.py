@@ -353,6 +353,11 @@ def service_name(service: str, language: str) -> str:
     return service.capitalize()
 
 
+def service_noun(service: str, language: str) -> str:
+    """``dentist`` / ``Zahnarzt``: the service inside a sentence."""
+    return service_name(service, language) if language_of(language) == "de" else service
+
+
 def short_day(moment: datetime, timezone: str, language: str) -> str:
     """``Tue 1 Dec`` / ``Di 1. Dez``."""
     local = moment.astimezone(ZoneInfo(timezone))

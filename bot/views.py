@@ -11,7 +11,7 @@ from datetime import timedelta
 from bot import buttons
 from bot.replies import Button, Reply
 from bot.session import Draft
-from bot.texts import Html, escape, plain, say, service_name, short_day, short_slot
+from bot.texts import Html, escape, plain, say, service_name, service_noun, short_day, short_slot
 from domain.models import (
     WEIGHT_PRESETS,
     Appointment,
@@ -127,7 +127,7 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     lang = campaign.language
     calls = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
     final = stopped or live_view_is_final(progress)
-    service = service_name(campaign.service, lang)
+    service = service_noun(campaign.service, lang)
     if stopped:
         title = say(lang, "live_stopped", service=service)
     elif final:
@@ -154,7 +154,7 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
 
 def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None) -> Reply:
     lang = campaign.language
-    lines: list[str] = [intro or say(lang, "shortlist", service=service_name(campaign.service, lang)), ""]
+    lines: list[str] = [intro or say(lang, "shortlist", service=service_noun(campaign.service, lang)), ""]
     rows: list[tuple[Button, ...]] = []
     for rank, offer in enumerate(offers, 1):
         rating = f"★ {offer.rating:.1f}" if offer.rating is not None else plain(lang, "no_rating")

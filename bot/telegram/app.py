@@ -1,0 +1,212 @@
+"""The Telegram application: built in one place, handlers registered in one place, thin handlers.
+
+Each handler turns the update into a ``Chat`` and a ``Person`` and hands it to the shared ``Conversation``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import Conversation
+from bot.replies import Person
+from bot.telegram.render import TelegramChat
+from bot.telegram.webhook import Webhook
+from bot.texts import language_of, say
+
+log = logging.getLogger(__name__)
+
+
+class BotData:
+    """What every handler shares; filled in by ``build_application``."""
+
+    def __init__(self) -> None:
+        self.conversation: Conversation | None = None
+
+
+class NexusContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The handlers' context, with NEXUS's services as properties."""
+
+    @property
+    def conversation(self) -> Conversation:
+        conversation = self.bot_data.conversation
+        if conversation is None:
+            raise RuntimeError("the application was not built by build_application")
+        return conversation
+
+
+NexusApplication: TypeAlias = Application[ExtBot[None], NexusContext, dict[Any, Any], dict[Any, Any], BotData, None]
+
+_COMMANDS = {
+    "en": [
+        BotCommand("start", "What NEXUS does"),
+        BotCommand("appointments", "Your upcoming appointments"),
+        BotCommand("settings", "Ranking, radius, home, time zone, reminders"),
+        BotCommand("cancel", "Stop the running search"),
+        BotCommand("help", "How to use NEXUS"),
+    ],
+    "de": [
+        BotCommand("start", "Was NEXUS macht"),
+        BotCommand("appointments", "Deine kommenden Termine"),
+        BotCommand("settings", "Gewichtung, Umkreis, Zuhause, Zeitzone, Erinnerungen"),
+        BotCommand("cancel", "Laufende Suche stoppen"),
+        BotCommand("help", "So funktioniert NEXUS"),
+    ],
+}
+
+
+def api_urls(base_url: str) -> tuple[str, str]:
+    """The Bot API and file URLs of a Bot API server at ``base_url`` (``http://host:8081``)."""
+    root = base_url.rstrip("/")
+    root = root.removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def build_application(
+    token: str, conversation: Conversation, *, base_url: str | None = None, webhook: bool = False
+) -> NexusApplication:
+    """The bot for ``token``; ``webhook`` leaves polling out (updates then come through ``webhook_routes``)."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .context_types(ContextTypes(context=NexusContext, bot_data=BotData))
+        .rate_limiter(AIORateLimiter())
+        .job_queue(None)  # scheduled work runs in NEXUS's own scheduler, from the database
+    )
+    if base_url:
+        api, files = api_urls(base_url)
+        builder = builder.base_url(api).base_file_url(files)
+    if webhook:
+        builder = builder.updater(None)
+    application: NexusApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data.conversation = conversation
+    _register_handlers(application)
+    return application
+
+
+@asynccontextmanager
+async def running(application: NexusApplication, webhook: Webhook | None = None) -> AsyncIterator[None]:
+    """Run the bot: long polling, or registered for ``webhook`` (whose route must be served meanwhile)."""
+    async with application:
+        bot = application.bot
+        await bot.set_my_commands(_COMMANDS["en"])
+        await bot.set_my_commands(_COMMANDS["de"], language_code="de")
+        if webhook is not None:
+            await bot.set_webhook(webhook.url, secret_token=webhook.secret, allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        if webhook is None and application.updater is not None:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            yield
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+# --- handlers --------------------------------------------------------------------------------------
+
+
+def _register_handlers(application: NexusApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", start, filters=private))
+    application.add_handler(CommandHandler("help", help_command, filters=private))
+    application.add_handler(CommandHandler("settings", settings, filters=private))
+    application.add_handler(CommandHandler("appointments", appointments, filters=private))
+    application.add_handler(CommandHandler("cancel", cancel, filters=private))
+    application.add_handler(MessageHandler(private & filters.LOCATION, location))
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_error_handler(on_error)
+
+
+def _person(update: Update) -> Person:
+    user = update.effective_user
+    assert user is not None  # the filters only let updates from a user through
+    return Person(user.id, user.first_name or "", user.language_code)
+
+
+def _chat(update: Update, context: NexusContext, origin_message_id: int | None = None) -> TelegramChat:
+    chat = update.effective_chat
+    assert chat is not None
+    return TelegramChat(context.bot, chat.id, origin_message_id)
+
+
+async def start(update: Update, context: NexusContext) -> None:
+    """Welcome the user and show how to ask."""
+    await context.conversation.start(_chat(update, context), _person(update))
+
+
+async def help_command(update: Update, context: NexusContext) -> None:
+    """Explain what NEXUS understands and its commands."""
+    await context.conversation.help(_chat(update, context), _person(update))
+
+
+async def settings(update: Update, context: NexusContext) -> None:
+    """Show the user's settings with buttons to change them."""
+    await context.conversation.settings(_chat(update, context), _person(update))
+
+
+async def appointments(update: Update, context: NexusContext) -> None:
+    """List the upcoming appointments, each with a Cancel button."""
+    await context.conversation.appointments(_chat(update, context), _person(update))
+
+
+async def cancel(update: Update, context: NexusContext) -> None:
+    """Stop the running search or drop the request being written."""
+    await context.conversation.cancel(_chat(update, context), _person(update))
+
+
+async def text(update: Update, context: NexusContext) -> None:
+    """Take the text as a request or as the answer to the last question."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await context.conversation.text(_chat(update, context), _person(update), message.text)
+
+
+async def location(update: Update, context: NexusContext) -> None:
+    """Use a shared location as the place to search or as the user's home."""
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    where = message.location
+    await context.conversation.location(_chat(update, context), _person(update), where.latitude, where.longitude)
+
+
+async def button(update: Update, context: NexusContext) -> None:
+    """Act on a tapped button and always answer the tap."""
+    query = update.callback_query
+    assert query is not None
+    notice: str | None = None
+    try:
+        if query.message is not None and query.message.chat.type == "private":
+            origin = query.message.message_id
+            notice = await context.conversation.tap(_chat(update, context, origin), _person(update), query.data or "")
+    finally:
+        await query.answer(notice)
+
+
+async def on_error(update: object, context: NexusContext) -> None:
+    """Log the failure with its context and apologise to the user, without details."""
+    user = update.effective_user if isinstance(update, Update) else None
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s of user %s failed", update_id, user.id if user else None, exc_info=context.error)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if chat is not None:
+        language = language_of(user.language_code if user else None)
+        await context.bot.send_message(chat.id, say(language, "apology"))
