@@ -39,6 +39,12 @@ _STATUS: list[tuple[type[DomainError], int]] = [
 ]
 
 
+class InvalidJson(InvalidRequest):
+    """The body is not JSON at all."""
+
+    code = "invalid_json"
+
+
 def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 

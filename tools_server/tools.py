@@ -22,6 +22,7 @@ from domain.services import tool_calls
 from domain.services.context import Ports
 from domain.services.tool_calls import CallContext
 from tools_server import schemas
+from tools_server.errors import InvalidJson
 from tools_server.keys import PORTS, TOOL_SECRET
 from tools_server.timeparse import parse_slot_start
 
@@ -43,7 +44,12 @@ async def _parse(request: web.Request, model: type[M]) -> M:
     body = await request.read()
     if not body:
         raise InvalidRequest("The request has no body; send a JSON object.")
-    data = json.loads(body)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        # Not only JSONDecodeError: bytes that are not UTF-8 and integers of thousands of digits raise
+        # ValueError, deep nesting RecursionError; none of them may become a 500.
+        raise InvalidJson("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return model.model_validate(data)
