@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -32,12 +33,13 @@ TOOL_SECRET_HEADER = "X-Nexus-Tool-Secret"  # noqa: S105 (a header name)
 CALL_TOKEN_HEADER = "X-Nexus-Call-Token"  # noqa: S105 (a header name)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
+def _iso(moment: datetime, timezone: str) -> str:
+    # Local to the campaign: times read back from the database are UTC, and the agent says what it reads.
+    return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-def _interval(window: TimeWindow) -> schemas.Interval:
-    return schemas.Interval(start=_iso(window.start), end=_iso(window.end))
+def _interval(window: TimeWindow, timezone: str) -> schemas.Interval:
+    return schemas.Interval(start=_iso(window.start, timezone), end=_iso(window.end, timezone))
 
 
 async def _parse(request: web.Request, model: type[M]) -> M:
@@ -78,13 +80,14 @@ async def check_availability(request: web.Request) -> web.Response:
     ports, ctx = await _authenticate(request, body.conversation_id)
     start = _start_of(ports, ctx, body.date, body.time)
     answer = await tool_calls.check_availability(ports, ctx, start, body.duration_minutes)
+    tz = ctx.campaign.timezone
     return _json(
         schemas.AvailabilityResponse(
             status=answer.status,
             message=answer.message,
-            slot=_interval(answer.slot),
-            free_windows=[_interval(w) for w in answer.free_windows],
-            next_free=_iso(answer.next_free) if answer.next_free else None,
+            slot=_interval(answer.slot, tz),
+            free_windows=[_interval(w, tz) for w in answer.free_windows],
+            next_free=_iso(answer.next_free, tz) if answer.next_free else None,
         )
     )
 
@@ -104,7 +107,7 @@ async def report_slot_offer(request: web.Request) -> web.Response:
             rank=answer.rank,
             total_offers=answer.total,
             score=offer.score if offer else None,
-            slot=_interval(offer.window) if offer else None,
+            slot=_interval(offer.window, ctx.campaign.timezone) if offer else None,
         )
     )
 
@@ -122,7 +125,7 @@ async def book_slot(request: web.Request) -> web.Response:
             message=answer.message,
             appointment_id=appointment.id,
             provider_name=appointment.provider.name,
-            slot=_interval(appointment.window),
+            slot=_interval(appointment.window, ctx.campaign.timezone),
         )
     )
 
