@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -11,20 +11,58 @@ import dateparser
 from domain.errors import InvalidRequest
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# dateparser only reads a bare weekday when it may leave out the day of the month, and then it also
+# reads "1.12." as the time 01:12; so weekdays and German day-month dates are read here first.
+_WEEKDAYS: dict[str, int] = {
+    "monday": 0, "mon": 0, "montag": 0,
+    "tuesday": 1, "tue": 1, "tues": 1, "dienstag": 1,
+    "wednesday": 2, "wed": 2, "mittwoch": 2,
+    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "donnerstag": 3,
+    "friday": 4, "fri": 4, "freitag": 4,
+    "saturday": 5, "sat": 5, "samstag": 5, "sonnabend": 5,
+    "sunday": 6, "sun": 6, "sonntag": 6,
+}  # fmt: skip
+_WEEKDAY_PHRASE = re.compile(
+    r"^(?:(?P<next>next|nächsten|nächster|naechsten|kommenden)\s+|(?:on|this|am|diesen)\s+)?(?P<day>[a-zä]+)\.?$"
+)
+_DAY_MONTH = re.compile(r"^(?P<day>\d{1,2})\.\s*(?P<month>\d{1,2})\.?$")
+# Further from today than this, a date is a mishearing (and near year 1 or 9999 it cannot even be computed).
+_MAX_DAYS_AWAY = 2 * 366
 _CLOCK = re.compile(
     r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*(?:(?P<ampm>a\.?m\.?|p\.?m\.?)|uhr|h)?$", re.IGNORECASE
 )
 
 
 def parse_day(text: str, now: datetime, timezone: str) -> date:
-    """A calendar day from ``2026-12-01``, ``Dec 1``, ``1.12.``, ``Tuesday``, ``tomorrow`` (never in the past)."""
+    """A calendar day from ``2026-12-01``, ``Dec 1``, ``1.12.``, ``Tuesday``, ``tomorrow``.
+
+    A bare weekday (``on``/``am``/``this`` too) is the next such day from today on; ``next Tuesday`` the
+    first one after today; a date without a year the next one from today on.
+    """
     cleaned = text.strip()
+    local_now = now.astimezone(ZoneInfo(timezone))
+    day = _read_day(cleaned, local_now)
+    if abs((day - local_now.date()).days) > _MAX_DAYS_AWAY:
+        raise InvalidRequest(f"{day.isoformat()} is too far from today. Say the date of the appointment again.")
+    return day
+
+
+def _read_day(cleaned: str, local_now: datetime) -> date:
+    today = local_now.date()
     if _ISO_DATE.match(cleaned):
         try:
             return date.fromisoformat(cleaned)
         except ValueError:
             raise InvalidRequest(f"{cleaned} is not a real date.") from None
-    local_now = now.astimezone(ZoneInfo(timezone))
+    weekday = _WEEKDAY_PHRASE.match(cleaned.lower())
+    if weekday is not None and weekday["day"] in _WEEKDAYS:
+        ahead = (_WEEKDAYS[weekday["day"]] - today.weekday()) % 7
+        if weekday["next"] and ahead == 0:
+            ahead = 7
+        return today + timedelta(days=ahead)
+    day_month = _DAY_MONTH.match(cleaned)
+    if day_month is not None:
+        return _upcoming(today, int(day_month["month"]), int(day_month["day"]), cleaned)
     parsed = dateparser.parse(
         cleaned,
         languages=["en", "de"],
@@ -39,6 +77,18 @@ def parse_day(text: str, now: datetime, timezone: str) -> date:
         raise InvalidRequest(f"I could not understand the date '{cleaned}'. Say it like 2026-12-01 or Tuesday.")
     day: date = parsed.date()
     return day
+
+
+def _upcoming(today: date, month: int, day: int, said: str) -> date:
+    """The date with this month and day from today on, within a year."""
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    raise InvalidRequest(f"{said} is not a real date.")
 
 
 def parse_clock(text: str) -> time:
