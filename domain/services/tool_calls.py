@@ -164,6 +164,12 @@ async def check_availability(
         )
         return Availability(status, message + hint, slot, free, nxt)
 
+    try:
+        calendar_busy: list[TimeWindow] | None = await _calendar_busy(ports, campaign)
+    except CalendarUnavailable:
+        calendar_busy = None
+    # The free time suggested instead of a refused slot leaves out the calendar's busy time as well.
+    busy = merge(busy + (calendar_busy or []))
     if slot.start < now:
         return answer(AvailabilityStatus.OUTSIDE_WINDOW, "That time has already passed.", busy)
     if not fits(slot, windows):
@@ -172,9 +178,7 @@ async def check_availability(
             f"{slot_in_words(slot, tz, lang)} is outside the times the user asked for.",
             busy,
         )
-    try:
-        busy = merge(busy + await _calendar_busy(ports, campaign))
-    except CalendarUnavailable:
+    if calendar_busy is None:
         return Availability(
             AvailabilityStatus.CANNOT_VERIFY,
             "I cannot check the user's calendar right now. Ask the receptionist to note the time, "
