@@ -6,10 +6,11 @@ Shared by the conversation (answers) and the notifiers (pushes), so a shortlist 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import buttons
-from bot.replies import Button, Reply
+from bot.ics import appointment_ics
+from bot.replies import Button, Document, Reply
 from bot.session import Draft
 from bot.texts import Html, escape, plain, say, service_name, service_noun, short_day, short_slot
 from domain.models import (
@@ -25,7 +26,17 @@ from domain.models import (
     User,
     Weights,
 )
-from domain.notifications import CampaignProgress
+from domain.notifications import (
+    AppointmentCancelled,
+    AppointmentReminder,
+    Booked,
+    CampaignCancelled,
+    CampaignFailed,
+    CampaignProgress,
+    Notification,
+    ShortlistReady,
+    SlotGone,
+)
 from domain.wording import time_in_words, windows_in_words
 
 _DISCOVERING = ("DIALING", "NEGOTIATING")
@@ -260,3 +271,29 @@ def transcript(provider: str, turns: Sequence[Turn], language: str) -> Reply:
 
 def short_slot_of(offer: Offer, campaign: Campaign) -> str:
     return short_slot(offer.start, offer.end, campaign.timezone, campaign.language)
+
+
+def notification_reply(notification: Notification, user: User, now: datetime) -> Reply | None:
+    """What to tell the user about ``notification`` (the live view of ``CampaignProgress`` is the notifier's)."""
+    match notification:
+        case ShortlistReady(campaign=campaign, shortlist=offers):
+            return shortlist(campaign, offers)
+        case CampaignFailed(campaign=campaign):
+            return Reply(say(campaign.language, "failed", reason=campaign.failure_reason or ""))
+        case CampaignCancelled(campaign=campaign):
+            return Reply(say(campaign.language, "cancelled"))
+        case Booked(campaign=campaign, appointment=appointment):
+            title = f"{service_name(campaign.service, campaign.language)}: {appointment.provider.name}"
+            document = Document("appointment.ics", appointment_ics(appointment, now, title), "text/calendar")
+            return Reply(booked(campaign, appointment), document=document)
+        case SlotGone(campaign=campaign, offer=offer, shortlist=offers):
+            lang, slot = campaign.language, short_slot_of(offer, campaign)
+            if offers:
+                return shortlist(campaign, offers, say(lang, "slot_gone_rest", provider=offer.provider_name, slot=slot))
+            return Reply(say(lang, "slot_gone", provider=offer.provider_name, slot=slot))
+        case AppointmentCancelled(appointment=appointment):
+            slot = appointment_slot(appointment, user.timezone, user.language)
+            return Reply(say(user.language, "appointment_cancelled", provider=appointment.provider.name, slot=slot))
+        case AppointmentReminder(appointment=appointment, lead=lead):
+            return Reply(reminder(appointment, lead, user))
+    return None

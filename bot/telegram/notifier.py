@@ -16,22 +16,16 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import views
-from bot.ics import appointment_ics
-from bot.replies import Document, Reply
+from bot.replies import Reply
 from bot.session import LIVE_KEY, read_session, update_session
 from bot.telegram import render
-from bot.texts import say, service_name
 from domain.models import CampaignStatus, User
 from domain.notifications import (
-    AppointmentCancelled,
-    AppointmentReminder,
-    Booked,
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
     Notification,
     ShortlistReady,
-    SlotGone,
 )
 from domain.ports import Clock, UnitOfWorkFactory
 
@@ -83,36 +77,19 @@ class TelegramNotifier:
         match notification:
             case CampaignProgress():
                 await self._progress(user_id, notification)
-            case ShortlistReady(campaign=campaign, shortlist=shortlist):
+            case ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id)
-                await self._send(user_id, views.shortlist(campaign, shortlist))
-            case CampaignFailed(campaign=campaign):
-                await self._finish_live_view(user_id, campaign.id)
-                reason = campaign.failure_reason or ""
-                await self._send(user_id, Reply(say(campaign.language, "failed", reason=reason)))
+                await self._send_rendered(user_id, notification)
             case CampaignCancelled(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id, stopped=True)
-                await self._send(user_id, Reply(say(campaign.language, "cancelled")))
-            case Booked(campaign=campaign, appointment=appointment):
-                summary = f"{service_name(campaign.service, campaign.language)}: {appointment.provider.name}"
-                ics = appointment_ics(appointment, self._clock.now(), summary)
-                document = Document("appointment.ics", ics, "text/calendar")
-                await self._send(user_id, Reply(views.booked(campaign, appointment), document=document))
-            case SlotGone(campaign=campaign, offer=offer, shortlist=shortlist):
-                lang, slot = campaign.language, views.short_slot_of(offer, campaign)
-                if shortlist:
-                    intro = say(lang, "slot_gone_rest", provider=offer.provider_name, slot=slot)
-                    await self._send(user_id, views.shortlist(campaign, shortlist, intro))
-                else:
-                    await self._send(user_id, Reply(say(lang, "slot_gone", provider=offer.provider_name, slot=slot)))
-            case AppointmentCancelled(appointment=appointment):
-                user = await self._user(user_id)
-                slot = views.appointment_slot(appointment, user.timezone, user.language)
-                text = say(user.language, "appointment_cancelled", provider=appointment.provider.name, slot=slot)
-                await self._send(user_id, Reply(text))
-            case AppointmentReminder(appointment=appointment, lead=lead):
-                user = await self._user(user_id)
-                await self._send(user_id, Reply(views.reminder(appointment, lead, user)))
+                await self._send_rendered(user_id, notification)
+            case _:
+                await self._send_rendered(user_id, notification)
+
+    async def _send_rendered(self, user_id: int, notification: Notification) -> None:
+        reply = views.notification_reply(notification, await self._user(user_id), self._clock.now())
+        if reply is not None:
+            await self._send(user_id, reply)
 
     async def _send(self, user_id: int, reply: Reply) -> None:
         await render.send(self._bot, user_id, reply)
