@@ -1,0 +1,26 @@
+"""The calendar file: UTC times, escaped text, CRLF line endings, lines folded at 75 octets."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.ics import appointment_ics
+from domain.models import Appointment
+from tests.factories import make_provider
+
+START = datetime(2026, 12, 1, 14, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_event_in_utc_with_escaped_folded_text() -> None:
+    provider = make_provider("p1", name="Zahnärzte; Müller, Schmidt & Partner " * 3)
+    appointment = Appointment(7, "c1", "o1", provider, START, START + timedelta(minutes=30), START, id="a1")
+    content = appointment_ics(appointment, datetime(2026, 11, 26, 8, 0, tzinfo=UTC), "Dentist: " + provider.name)
+
+    assert content.endswith(b"END:VCALENDAR\r\n")
+    assert b"\n" not in content.replace(b"\r\n", b"")
+    lines = content.split(b"\r\n")[:-1]
+    assert all(len(line) <= 75 for line in lines)
+    assert b"DTSTART:20261201T133000Z" in lines and b"DTEND:20261201T140000Z" in lines
+    assert b"DTSTAMP:20261126T080000Z" in lines and b"UID:a1@nexus.invalid" in lines
+    unfolded = content.replace(b"\r\n ", b"").decode()
+    assert "SUMMARY:Dentist: Zahnärzte\\; Müller\\, Schmidt & Partner " in unfolded
+    assert "LOCATION:" in unfolded and "Street p1\\, Berlin" in unfolded
