@@ -273,7 +273,7 @@ class Conversation:
             note = say(lang, "unknown_place", place=unknown_place) if unknown_place else None
             state.step, reply = Step.PLACE, self._place_question(user, note)
         else:
-            state.step, state.changing = Step.IDLE, False
+            state.step = Step.IDLE
             draft.renew()
             reply = views.summary_card(draft, user, replace=replace)
         await self._save(user, state)
@@ -361,7 +361,7 @@ class Conversation:
         step = _FIELDS.get(field)
         if step is None:
             raise _Expired
-        state.step, state.changing = step, True
+        state.step = step
         await self._save(user, state)
         if step == Step.SERVICE:
             await chat.send(Reply(say(lang, "ask_service")))

@@ -89,14 +89,11 @@ class ChatState:
 
     step: str = Step.IDLE
     draft: Draft | None = None
-    # After answering a question asked by "Change", show the summary again instead of asking on.
-    changing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "step": self.step,
             "draft": None if self.draft is None else self.draft.to_json(),
-            "changing": self.changing,
         }
 
     @classmethod
@@ -105,7 +102,6 @@ class ChatState:
         return cls(
             step=str(data.get("step", Step.IDLE)),
             draft=None if not isinstance(draft, dict) else Draft.from_json(draft),
-            changing=bool(data.get("changing", False)),
         )
 
 
