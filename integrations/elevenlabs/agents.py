@@ -50,7 +50,7 @@ AGENT_NAMES: Mapping[CallPurpose, str] = {
 # Which tools each agent gets. A discovery agent has no book_slot, so it cannot book even by mistake.
 AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
     CallPurpose.DISCOVER: ("check_availability", "report_slot_offer", "get_distance", "end_call"),
-    CallPurpose.CONFIRM: ("book_slot", "get_distance", "end_call"),
+    CallPurpose.CONFIRM: ("book_slot", "end_call"),
     CallPurpose.CANCEL: ("end_call",),
 }
 

@@ -1,0 +1,151 @@
+"""``sync_agents`` against a fake ElevenLabs workspace: creates once, then updates in place, with the right bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from elevenlabs import AsyncElevenLabs
+from elevenlabs.core.api_error import ApiError
+
+from domain.models import CallOutcome, CallPurpose
+from integrations.elevenlabs import make_elevenlabs_client
+from integrations.elevenlabs.agents import (
+    AGENT_NAMES,
+    AGENT_TOOLS,
+    TOOL_SECRET_NAME,
+    AgentOptions,
+    load_prompt,
+    sync_agents,
+    tool_definitions,
+)
+from tests.integration.elevenlabs_sync.fake_workspace import API_KEY, FakeWorkspace
+from tools_server.tools import TOOLS
+
+BASE_URL = "https://nexus.example"
+TOOL_SECRET = "shared-tool-secret-0b7e"
+
+ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
+
+
+@pytest.fixture
+def workspace() -> FakeWorkspace:
+    return FakeWorkspace()
+
+
+@pytest.fixture
+async def client(workspace: FakeWorkspace, aiohttp_server: ServerMaker) -> AsyncIterator[AsyncElevenLabs]:
+    server = await aiohttp_server(workspace.app())
+    async with httpx.AsyncClient() as http:
+        yield make_elevenlabs_client(API_KEY, str(server.make_url("/")), http_client=http)
+
+
+def by_name(workspace: FakeWorkspace) -> dict[str, str]:
+    return {config["name"]: tool_id for tool_id, config in workspace.tools.items()}
+
+
+def prompt_of(agent: dict[str, Any]) -> dict[str, Any]:
+    prompt: dict[str, Any] = agent["conversation_config"]["agent"]["prompt"]
+    return prompt
+
+
+async def test_the_first_sync_creates_the_secret_tools_and_agents(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    report = await sync_agents(client, BASE_URL, TOOL_SECRET, AgentOptions(timezone="Europe/Berlin"))
+
+    assert report.secret.action == "created"
+    assert workspace.secret_values == {report.secret.id: TOOL_SECRET}
+    assert [(t.name, t.action) for t in report.tools] == [(spec.name, "created") for spec in TOOLS]
+    # What ElevenLabs stores is exactly what `nexus elevenlabs tools --json` shows, with the real secret id.
+    assert list(workspace.tools.values()) == tool_definitions(BASE_URL, report.secret.id)
+
+    tool_ids = by_name(workspace)
+    assert {purpose: a.action for purpose, a in report.agents.items()} == dict.fromkeys(CallPurpose, "created")
+    for purpose, synced in report.agents.items():
+        agent = workspace.agents[synced.id]
+        assert agent["name"] == AGENT_NAMES[purpose]
+        prompt = prompt_of(agent)
+        assert prompt["prompt"] == load_prompt(purpose)
+        assert prompt["tool_ids"] == [tool_ids[name] for name in AGENT_TOOLS[purpose]]
+        assert prompt["timezone"] == "Europe/Berlin"
+        assert prompt["built_in_tools"]["end_call"]["params"] == {"system_tool_type": "end_call"}
+        outcome = agent["platform_settings"]["data_collection"]["outcome"]
+        assert outcome["enum"] == [o.value for o in CallOutcome]
+
+
+async def test_a_discovery_agent_cannot_book(workspace: FakeWorkspace, client: AsyncElevenLabs) -> None:
+    report = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    book_slot = by_name(workspace)["book_slot"]
+    discover = workspace.agents[report.agents[CallPurpose.DISCOVER].id]
+    confirm = workspace.agents[report.agents[CallPurpose.CONFIRM].id]
+    assert book_slot not in prompt_of(discover)["tool_ids"]
+    assert book_slot in prompt_of(confirm)["tool_ids"]
+
+
+async def test_a_second_sync_updates_everything_in_place(workspace: FakeWorkspace, client: AsyncElevenLabs) -> None:
+    first = await sync_agents(client, BASE_URL, TOOL_SECRET)
+    posts_before = len([r for r in workspace.seen if r.method == "POST"])
+
+    second = await sync_agents(client, "https://moved.example/", "rotated-secret", AgentOptions(voice_id="voice_7"))
+
+    assert len([r for r in workspace.seen if r.method == "POST"]) == posts_before  # nothing new created
+    assert second.secret.id == first.secret.id
+    assert second.secret.action == "updated"
+    assert workspace.secret_values == {first.secret.id: "rotated-secret"}
+    assert [(t.id, t.action) for t in second.tools] == [(t.id, "updated") for t in first.tools]
+    assert {p: a.id for p, a in second.agents.items()} == {p: a.id for p, a in first.agents.items()}
+    assert len(workspace.tools) == len(TOOLS)
+    assert len(workspace.agents) == len(CallPurpose)
+    urls = sorted(config["api_schema"]["url"] for config in workspace.tools.values())
+    assert urls == sorted(f"https://moved.example{spec.path}" for spec in TOOLS)
+    for agent in workspace.agents.values():
+        assert agent["conversation_config"]["tts"] == {"voice_id": "voice_7"}
+
+
+async def test_sync_finds_its_own_among_many_and_leaves_others_alone(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    foreign_tools = {workspace.add_foreign_tool(f"someone_elses_tool_{i}") for i in range(6)}
+    lookalike = workspace.add_foreign_agent("NEXUS discover (old copy)")
+    first = await sync_agents(client, BASE_URL, TOOL_SECRET)
+    foreign_tools |= {workspace.add_foreign_tool(f"later_tool_{i}") for i in range(3)}
+
+    second = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    assert [t.id for t in second.tools] == [t.id for t in first.tools]  # found on later pages
+    assert second.agents[CallPurpose.DISCOVER].id != lookalike
+    assert workspace.agents[lookalike] == {"name": "NEXUS discover (old copy)", "tags": []}
+    assert all(workspace.tools[t]["description"] == "Not ours." for t in foreign_tools)
+    patched = {r.path.rsplit("/", 1)[-1] for r in workspace.requests("PATCH", "/v1/convai/tools/")}
+    assert patched == {t.id for t in first.tools}
+
+
+async def test_a_refused_api_key_is_an_error_and_creates_nothing(
+    workspace: FakeWorkspace, aiohttp_server: ServerMaker
+) -> None:
+    server = await aiohttp_server(workspace.app())
+    async with httpx.AsyncClient() as http:
+        client = make_elevenlabs_client("xi-wrong", str(server.make_url("/")), http_client=http)
+        with pytest.raises(ApiError) as raised:
+            await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    assert raised.value.status_code == 401
+    assert workspace.secrets == {} and workspace.tools == {} and workspace.agents == {}
+
+
+async def test_sync_refuses_an_empty_tool_secret(client: AsyncElevenLabs, workspace: FakeWorkspace) -> None:
+    with pytest.raises(ValueError, match="TOOLS_SHARED_SECRET"):
+        await sync_agents(client, BASE_URL, "")
+
+    assert workspace.seen == []
+
+
+def test_the_secret_keeps_its_documented_name() -> None:
+    # Renaming it would make the next sync create a second secret and leave the first behind.
+    assert TOOL_SECRET_NAME == "nexus_tools_shared_secret"
