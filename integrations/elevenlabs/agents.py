@@ -25,8 +25,8 @@ from elevenlabs.types import AgentPlatformSettingsRequestModel, ConversationalCo
 from pydantic import BaseModel
 
 from domain.models import CallOutcome, CallPurpose
-from domain.services.reconcile import ConversationInfo
-from integrations.elevenlabs.conversations import ConversationState, ConversationStatus
+from domain.services.reconcile import ConversationFetcher, ConversationInfo
+from integrations.elevenlabs.conversations import ConversationState, ConversationStatus, fetch_conversation
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
 from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS, ToolSpec
 
@@ -371,6 +371,15 @@ def outcome_from_analysis(analysis: Mapping[str, Any]) -> CallOutcome | None:
         return CallOutcome(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def conversation_fetcher(client: AsyncElevenLabs) -> ConversationFetcher:
+    """``fetch`` for ``reconcile_silent_calls``: ask ElevenLabs about a conversation, answer in domain terms."""
+
+    async def fetch(conversation_id: str) -> ConversationInfo:
+        return conversation_info(await fetch_conversation(client, conversation_id))
+
+    return fetch
 
 
 def conversation_info(status: ConversationStatus) -> ConversationInfo:
