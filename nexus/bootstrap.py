@@ -192,10 +192,23 @@ async def bootstrap(
             readiness={"database": database_ready, "holds": holds.ping},
             _on_serving=on_serving,
         )
+        _add_live_routes(nexus, http)
         try:
             yield nexus
         finally:
             await nexus.stop_scheduler()
+
+
+def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
+    """The ElevenLabs webhook and the Google Calendar OAuth routes, each when its settings are there."""
+    from tools_server.oauth_routes import add_oauth_routes, calendar_connect_configured
+    from tools_server.webhooks import add_webhook_route
+
+    settings = nexus.settings
+    if settings.elevenlabs_webhook_secret and (secret := settings.elevenlabs_webhook_secret.get_secret_value()):
+        nexus.web_routes.append(lambda app: add_webhook_route(app, secret))
+    if calendar_connect_configured(settings):
+        nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
 
 
 async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:
