@@ -89,7 +89,7 @@ async def offline_nexus(
         url = f"sqlite+aiosqlite:///{Path(folder) / 'simulation.db'}"
         await upgrade(url)
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=url,
             nexus_mode=Mode.MOCK_AI,
             redis_url=None,
