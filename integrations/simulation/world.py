@@ -163,5 +163,9 @@ def load_world(path: str | Path) -> World:
     except json.JSONDecodeError as exc:
         raise WorldError(f"The world file {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = "; ".join(
+            # pydantic prefixes our own checks' messages with "Value error, ", which means nothing to a reader
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()[:5]
+        )
         raise WorldError(f"The world file {path} does not fit the format: {problems}.") from None
