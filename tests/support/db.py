@@ -28,8 +28,6 @@ from storage.schema import upgrade
 from storage.uow import make_uow_factory
 
 KINDS = ("sqlite", "postgres")
-# The database every test server has, used to create and drop the throw-away ones.
-_MAINTENANCE_DATABASE = "test"
 
 
 def sqlite_url(tmp_path: Path, name: str = "nexus.db") -> str:
@@ -38,19 +36,20 @@ def sqlite_url(tmp_path: Path, name: str = "nexus.db") -> str:
 
 
 async def create_postgres_database(postgres_url: str) -> str:
-    """CREATE a uniquely named, empty database on the server of ``postgres_url``; returns its URL."""
+    """CREATE a uniquely named, empty database on the server of ``postgres_url``; returns its URL.
+
+    ``postgres_url`` names an existing database to connect to for that (the ``test`` database in tests).
+    """
     server = make_url(postgres_url)
     name = f"nexus_test_{uuid.uuid4().hex[:16]}"
     await _run_on_server(server, f'CREATE DATABASE "{name}"')
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-async def drop_postgres_database(database_url: str) -> None:
-    """DROP the database a ``create_postgres_database`` made, ending any session still connected to it."""
-    url = make_url(database_url)
-    await _run_on_server(
-        url.set(database=_MAINTENANCE_DATABASE), f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'
-    )
+async def drop_postgres_database(database_url: str, postgres_url: str) -> None:
+    """DROP a database ``create_postgres_database(postgres_url)`` made, ending any session still on it."""
+    name = make_url(database_url).database
+    await _run_on_server(make_url(postgres_url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
@@ -60,7 +59,7 @@ async def fresh_postgres_database(postgres_url: str) -> AsyncIterator[str]:
     try:
         yield url
     finally:
-        await drop_postgres_database(url)
+        await drop_postgres_database(url, postgres_url)
 
 
 async def _run_on_server(url: URL, statement: str) -> None:
@@ -109,10 +108,7 @@ async def migrated(url: str) -> AsyncIterator[Database]:
 
 async def clear_tables(engine: AsyncEngine) -> None:
     """Delete every row of every NEXUS table, so a shared database starts each test empty."""
-    tables = Base.metadata.sorted_tables
+    # DELETE rather than TRUNCATE: on a few rows it is many times faster on PostgreSQL.
     async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY"))
-        else:
-            for table in reversed(tables):
-                await connection.execute(table.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
