@@ -83,7 +83,7 @@ async def _record(ports: Ports, info: ConversationInfo, call_token: str | None) 
             call.conversation_id = info.conversation_id
         if info.transcript:
             call.transcript = list(info.transcript)
-        if summary:
+        if summary and not call.summary:  # the agent's own summary (from end_call) is the one we show
             call.summary = summary
         ended_now = info.over and not call.status.is_ended
         if ended_now and info.failed:

@@ -172,6 +172,7 @@ async def test_a_transcription_after_end_call_keeps_the_agents_verdict_and_adds_
     assert (status, answer["call_status"]) == (200, "COMPLETED")
     after = (await calls_of(world, campaign_id))["near"]
     assert after.outcome is CallOutcome.DECLINED
+    assert after.summary == "They are closed that week."
     assert after.ended_at == before.ended_at
     assert len(after.transcript) == 2
 
