@@ -299,7 +299,7 @@ def _score_offer(campaign: Campaign, call: CallTask, slot: TimeWindow, notes: st
         end=slot.end,
         score=score.total,
         rating=provider.rating,
-        distance_km=round(distance, 3),
+        distance_km=distance,  # rounded only where shown: rounding twice can shift the last digit shown
         created_at=now,
         notes=(notes or None) and notes[:500],
     )
