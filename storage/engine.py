@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # How long a SQLite writer waits for another to finish before giving up with "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -18,10 +18,9 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
     On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue up one at a time (WAL lets
     readers of other processes carry on), which makes the overlap check for appointments exact. Foreign
-    keys are enforced. Pooled connections are checked before use, so a restarted database costs no failed
-    request. ``options`` go to ``create_async_engine``.
+    keys are enforced. ``options`` go to ``create_async_engine``.
     """
-    engine = create_async_engine(url, **{"pool_pre_ping": True, **options})
+    engine = create_async_engine(url, **options)
     if make_url(url).get_backend_name() == "sqlite":
         _serialise_sqlite(engine)
     return engine

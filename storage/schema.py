@@ -56,20 +56,25 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` in one transaction (creates the schema on an empty database)."""
+async def upgrade(database: str | AsyncEngine, revision: str = "head") -> None:
+    """Apply every migration up to ``revision`` in one transaction (creates the schema on an empty database).
+
+    ``database`` is a URL, or an engine to reuse: the only way to migrate an in-memory SQLite database,
+    which lives as long as its engine.
+    """
     config = _config()
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    engine = create_engine(database_url)
+    engine = create_engine(database) if isinstance(database, str) else database
     try:
         async with engine.begin() as connection:
             await connection.run_sync(run)
     finally:
-        await engine.dispose()
+        if engine is not database:
+            await engine.dispose()
 
 
 async def check_current(engine: AsyncEngine) -> None:
