@@ -5,8 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain.errors import DependencyUnavailable
 from domain.ports import (
     AppointmentRepository,
     CalendarLinkRepository,
@@ -79,6 +81,10 @@ class SqlAlchemyUnitOfWork:
         if session is not None:
             # Closing rolls back whatever was not committed and returns the connection to the pool.
             await session.close()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The database dropped the connection (a restart): the pool has thrown its connections away,
+            # so the next unit of work reconnects. This one can only say the database was unavailable.
+            raise DependencyUnavailable("The database connection was lost; please try again.") from exc
 
     async def commit(self) -> None:
         await self._open().commit()
