@@ -34,6 +34,7 @@ from domain.ports import (
     VoiceGateway,
 )
 from domain.services.context import Policy, Ports
+from domain.services.reconcile import ConversationFetcher
 from integrations.clock import SystemClock
 from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
@@ -68,6 +69,7 @@ class Nexus:
     web_routes: list[WebRoutes] = field(default_factory=list)
     _scheduler: Scheduler | None = None
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
+    _reconcile_fetch: ConversationFetcher | None = None
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -95,7 +97,7 @@ class Nexus:
     def start_scheduler(self) -> None:
         """Run the sweep and the reminders every ``SWEEP_INTERVAL_SECONDS`` in this process."""
         if self._scheduler is None:
-            self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds)
+            self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch)
             self._scheduler.start()
 
     async def stop_scheduler(self) -> None:
@@ -157,9 +159,10 @@ async def bootstrap(
             calendar = _calendar(settings, uow, clock, live)
         if intent is None:
             intent = _intent(settings, stack)
+        reconcile_fetch: ConversationFetcher | None = None
         if voice is None:
             if live:
-                voice = await _live_voice(settings, stack)
+                voice, reconcile_fetch = await _live_voice(settings, stack)
             else:
                 voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls)
 
@@ -191,6 +194,7 @@ async def bootstrap(
             tool_secret=tool_secret,
             readiness={"database": database_ready, "holds": holds.ping},
             _on_serving=on_serving,
+            _reconcile_fetch=reconcile_fetch,
         )
         _add_live_routes(nexus, http)
         try:
@@ -289,8 +293,10 @@ def _intent(settings: Settings, stack: AsyncExitStack) -> IntentParser:
     return OpenAIIntentParser(client, settings.openai_model, offline, settings.openai_timeout_seconds)
 
 
-async def _live_voice(settings: Settings, stack: AsyncExitStack) -> VoiceGateway:
+async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceGateway, ConversationFetcher]:
+    """The ElevenLabs gateway, and the way the sweep asks ElevenLabs about calls that went quiet."""
     from integrations.elevenlabs import DiallingPolicy, ElevenLabsVoiceGateway, make_elevenlabs_client
+    from integrations.elevenlabs.agents import conversation_fetcher
     from integrations.twilio_calls import TwilioCallControl
 
     assert settings.elevenlabs_api_key is not None and settings.twilio_auth_token is not None  # validated
@@ -312,7 +318,7 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> VoiceGateway
         )
         if agent
     }
-    return ElevenLabsVoiceGateway(
+    gateway = ElevenLabsVoiceGateway(
         client,
         agent_ids=agent_ids,
         agent_phone_number_id=settings.elevenlabs_agent_phone_number_id or "",
@@ -323,3 +329,4 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> VoiceGateway
         max_concurrent_calls=settings.max_concurrent_calls,
         ring_timeout_seconds=settings.ring_timeout_seconds,
     )
+    return gateway, conversation_fetcher(client)

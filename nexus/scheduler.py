@@ -6,18 +6,30 @@ Both jobs are idempotent conditional updates, so any number of NEXUS processes m
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.services.appointments import send_due_reminders
 from domain.services.context import Ports
+from domain.services.reconcile import ConversationFetcher, reconcile_silent_calls
 from domain.services.sweeps import sweep
 
 log = logging.getLogger(__name__)
 
+QUIET_CALL_AFTER = timedelta(minutes=3)
 
-async def run_jobs(ports: Ports) -> None:
-    """One round of every scheduled job; a failing job is logged and tried again next round."""
+
+async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None) -> None:
+    """One round of every scheduled job; a failing job is logged and tried again next round.
+
+    With ``fetch`` (live modes) calls that went quiet are first checked with the voice provider, so a lost
+    post-call webhook does not leave a call open until its timeout."""
+    if fetch is not None:
+        try:
+            await reconcile_silent_calls(ports, fetch, QUIET_CALL_AFTER)
+        except Exception:
+            log.exception("reconciling quiet calls failed; it runs again next round")
     try:
         report = await sweep(ports)
         if report.calls_timed_out or report.campaigns_settled:
@@ -31,14 +43,14 @@ async def run_jobs(ports: Ports) -> None:
 
 
 class Scheduler:
-    def __init__(self, ports: Ports, interval_seconds: int) -> None:
+    def __init__(self, ports: Ports, interval_seconds: int, fetch: ConversationFetcher | None = None) -> None:
         self._ports = ports
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             run_jobs,
             "interval",
             seconds=interval_seconds,
-            args=[ports],
+            args=[ports, fetch],
             id="nexus-jobs",
             max_instances=1,
             coalesce=True,
