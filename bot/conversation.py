@@ -75,8 +75,10 @@ class Conversation:
         allowed_users: Collection[int] = (),
         default_timezone: str = DEFAULT_TIMEZONE,
         calls_per_campaign: int = MAX_CALLS_PER_CAMPAIGN,
+        calendar_link: Callable[[int], str] | None = None,
     ) -> None:
         self._ports = ports
+        self._calendar_link = calendar_link
         self._intent = intent
         self._geocoder = geocoder
         self._allowed = frozenset(allowed_users)
@@ -116,6 +118,22 @@ class Conversation:
     async def appointments(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
         await chat.send(views.appointments_list(await upcoming_appointments(self._ports, user.id), user))
+
+    async def connect_calendar(self, chat: Chat, person: Person) -> None:
+        """Send the link that connects the user's Google Calendar (when this NEXUS is set up for it)."""
+        user = await self._user(person)
+        if self._calendar_link is None:
+            await chat.send(Reply(say(user.language, "calendar_unavailable")))
+            return
+        await chat.send(Reply(say(user.language, "calendar_link", url=self._calendar_link(user.id))))
+
+    async def disconnect_calendar(self, chat: Chat, person: Person) -> None:
+        """Forget the user's connected calendar."""
+        user = await self._user(person)
+        async with self._ports.uow() as uow:
+            removed = await uow.calendar_links.delete(user.id)
+            await uow.commit()
+        await chat.send(Reply(say(user.language, "calendar_disconnected" if removed else "calendar_not_connected")))
 
     async def settings(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)

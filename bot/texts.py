@@ -38,6 +38,10 @@ _EN: dict[str, str] = {
         "Tap <b>Share my location</b> below to save where you live, so I can search near you. "
         "/settings changes how I choose, /appointments lists your bookings, /help explains the rest."
     ),
+    "calendar_link": 'Open <a href="{url}">this link</a> to connect your Google Calendar. It works for 15 minutes.',
+    "calendar_unavailable": "Calendar sync is not set up on this NEXUS.",
+    "calendar_disconnected": "Your calendar is disconnected. I no longer read or write it.",
+    "calendar_not_connected": "No calendar is connected.",
     "help": (
         "Write what you need in plain words: the kind of provider, when, and where. I ask for anything missing, "
         "show you a summary, and call providers when you tap <b>Call providers</b>.\n\n"
@@ -174,6 +178,12 @@ _DE: dict[str, str] = {
         "Tippe unten auf <b>Standort teilen</b>, um dein Zuhause zu speichern. /settings ändert, wie ich "
         "auswähle, /appointments zeigt deine Termine, /help erklärt den Rest."
     ),
+    "calendar_link": (
+        'Öffne <a href="{url}">diesen Link</a>, um deinen Google Kalender zu verbinden. Er gilt 15 Minuten.'
+    ),
+    "calendar_unavailable": "Die Kalender-Verbindung ist bei diesem NEXUS nicht eingerichtet.",
+    "calendar_disconnected": "Dein Kalender ist getrennt. Ich lese und schreibe ihn nicht mehr.",
+    "calendar_not_connected": "Es ist kein Kalender verbunden.",
     "help": (
         "Schreib in eigenen Worten, was du brauchst: welchen Anbieter, wann und wo. Ich frage nach, was fehlt, "
         "zeige dir eine Zusammenfassung und rufe an, sobald du auf <b>Anbieter anrufen</b> tippst.\n\n"

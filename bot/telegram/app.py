@@ -59,6 +59,7 @@ _COMMANDS = {
         BotCommand("appointments", "Your upcoming appointments"),
         BotCommand("settings", "Ranking, radius, home, time zone, reminders"),
         BotCommand("cancel", "Stop the running search"),
+        BotCommand("connect_calendar", "Connect your Google Calendar"),
         BotCommand("help", "How to use NEXUS"),
     ],
     "de": [
@@ -66,6 +67,7 @@ _COMMANDS = {
         BotCommand("appointments", "Deine kommenden Termine"),
         BotCommand("settings", "Gewichtung, Umkreis, Zuhause, Zeitzone, Erinnerungen"),
         BotCommand("cancel", "Laufende Suche stoppen"),
+        BotCommand("connect_calendar", "Google Kalender verbinden"),
         BotCommand("help", "So funktioniert NEXUS"),
     ],
 }
@@ -130,6 +132,8 @@ def _register_handlers(application: NexusApplication) -> None:
     application.add_handler(CommandHandler("settings", settings, filters=private))
     application.add_handler(CommandHandler("appointments", appointments, filters=private))
     application.add_handler(CommandHandler("cancel", cancel, filters=private))
+    application.add_handler(CommandHandler("connect_calendar", connect_calendar, filters=private))
+    application.add_handler(CommandHandler("disconnect_calendar", disconnect_calendar, filters=private))
     application.add_handler(MessageHandler(private & filters.LOCATION, location))
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
     application.add_handler(CallbackQueryHandler(button))
@@ -151,6 +155,16 @@ def _chat(update: Update, context: NexusContext, origin_message_id: int | None =
 async def start(update: Update, context: NexusContext) -> None:
     """Welcome the user and show how to ask."""
     await context.conversation.start(_chat(update, context), _person(update))
+
+
+async def connect_calendar(update: Update, context: NexusContext) -> None:
+    """Send the link that connects the user's Google Calendar."""
+    await context.conversation.connect_calendar(_chat(update, context), _person(update))
+
+
+async def disconnect_calendar(update: Update, context: NexusContext) -> None:
+    """Forget the user's connected calendar."""
+    await context.conversation.disconnect_calendar(_chat(update, context), _person(update))
 
 
 async def help_command(update: Update, context: NexusContext) -> None:

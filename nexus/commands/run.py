@@ -22,6 +22,7 @@ from typing import Any
 from bot.conversation import Conversation
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.settings import Settings
+from tools_server.oauth_routes import calendar_connect_configured, calendar_connect_link
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,11 @@ def conversation_for(nexus: Nexus) -> Conversation:
         allowed_users=settings.allowed_telegram_users,
         default_timezone=settings.default_timezone,
         calls_per_campaign=settings.calls_per_campaign,
+        calendar_link=(
+            (lambda user_id: calendar_connect_link(settings, user_id, nexus.ports.clock.now()))
+            if calendar_connect_configured(settings)
+            else None
+        ),
     )
 
 

@@ -227,3 +227,32 @@ async def test_past_times_are_asked_again(world: FakeWorld) -> None:
     world.clock.advance(timedelta(days=10))
     await talk.tap(chat, ANNA, data_of(card, buttons.GO))
     assert last(chat).text.startswith("Every time you gave is already in the past.")
+
+
+async def test_connect_calendar_sends_the_link_or_says_it_is_not_set_up(world: FakeWorld) -> None:
+    chat = RecordingChat()
+    await conversation(world).connect_calendar(chat, ANNA)
+    assert "not set up" in last(chat).text
+    links: list[int] = []
+
+    def link(user_id: int) -> str:
+        links.append(user_id)
+        return f"https://nexus.example/oauth/google/start?state=s{user_id}"
+
+    await conversation(world, calendar_link=link).connect_calendar(chat, ANNA)
+    assert links == [ANNA.user_id]
+    assert 'href="https://nexus.example/oauth/google/start?state=s7"' in last(chat).text
+
+
+async def test_disconnect_calendar_forgets_the_link(world: FakeWorld) -> None:
+    from domain.models import CalendarLink
+
+    chat = RecordingChat()
+    async with world.ports.uow() as uow:
+        await uow.calendar_links.save(CalendarLink(ANNA.user_id, "google", "secret", NOW))
+        await uow.commit()
+    await conversation(world).disconnect_calendar(chat, ANNA)
+    assert "disconnected" in last(chat).text
+    assert world.store.tables["calendar_links"] == {}
+    await conversation(world).disconnect_calendar(chat, ANNA)
+    assert "No calendar is connected" in last(chat).text
