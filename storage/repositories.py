@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from domain.errors import ConcurrentUpdate, SlotConflict
 from domain.models import (
@@ -293,7 +293,7 @@ class SqlAlchemyAppointmentRepository(_Repository):
             AppointmentRow.end_at > window.start,
         )
 
-    async def _write_booked(self, appointment: Appointment, statement: Any) -> None:
+    async def _write_booked(self, appointment: Appointment, statement: UpdateBase) -> None:
         """Run ``statement`` (an insert or update of ``appointment``) unless it would double-book the user.
 
         The explicit check is exact on SQLite, whose writers are serialised by ``BEGIN IMMEDIATE``. On

@@ -32,15 +32,18 @@ class DatabaseAhead(SchemaMismatch):
     """The database was migrated by a newer version of NEXUS."""
 
 
-def _config() -> Config:
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic's configuration for NEXUS, for Alembic commands beyond ``upgrade`` (see ``storage.migrations``)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
+    if database_url is not None:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
 def head_revision() -> str:
     """The revision the code expects."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise RuntimeError(f"No migrations found in {_MIGRATIONS}.")
     return head
@@ -62,7 +65,7 @@ async def upgrade(database: str | AsyncEngine, revision: str = "head") -> None:
     ``database`` is a URL, or an engine to reuse: the only way to migrate an in-memory SQLite database,
     which lives as long as its engine.
     """
-    config = _config()
+    config = alembic_config()
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
@@ -88,7 +91,7 @@ async def check_current(engine: AsyncEngine) -> None:
             f"The database is behind the code: it has no NEXUS tables yet (the code needs revision {head}); "
             "run `nexus db upgrade`."
         )
-    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current not in known:
         raise DatabaseAhead(
             f"The database is at revision {current}, which this version of NEXUS does not know (it needs "
