@@ -23,8 +23,8 @@ SECRET = "soak-suite-secret"
 AGENTS = 20
 WARM_UP_SECONDS = 3.0
 SOAK_SECONDS = 15.0
-# What a long-running process may gain after warm-up (allocator slack, caches filling); a leak of a few
-# few kilobytes per request over the ~1,000 requests of the soak would exceed it.
+# What a long-running process may gain after warm-up (allocator slack, caches filling); a leak of 15 kB
+# per request over the ~900 requests of the soak would exceed it.
 RSS_GROWTH_BOUND = 12 * 1024 * 1024
 
 
