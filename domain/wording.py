@@ -93,3 +93,44 @@ def windows_in_words(windows: Iterable[TimeWindow], timezone: str, language: str
         words.append(f"{extra} weitere" if _lang(language) == "de" else f"{extra} more")
     joiner = " oder " if _lang(language) == "de" else " or "
     return joiner.join(words)
+
+
+_FAILURES = {
+    "en": {
+        "search_failed": "I could not search for providers just now. Please try again in a few minutes.",
+        "no_providers": "I found no {service} within {radius} km of {place}.",
+        "nobody_answered": "None of the {total} providers I called answered.",
+        "nothing_fits": (
+            "I reached {reached} of {total} providers, but none had a time that fits you. "
+            "Try other times or a wider radius."
+        ),
+        "no_offer": (
+            "I called {total} providers, but none offered a time that fits you before the search ended. "
+            "Try again, or other times."
+        ),
+        "slot_gone": "{provider} could no longer offer that time, and no other offer is left.",
+        "not_started": "The search could not start in time. Please try again.",
+    },
+    "de": {
+        "search_failed": (
+            "Ich konnte gerade nicht nach Anbietern suchen. Bitte versuch es in ein paar Minuten noch einmal."
+        ),
+        "no_providers": "Ich habe im Umkreis von {radius} km um {place} keinen Anbieter für {service} gefunden.",
+        "nobody_answered": "Keiner der {total} angerufenen Anbieter ist rangegangen.",
+        "nothing_fits": (
+            "Ich habe {reached} von {total} Anbietern erreicht, aber keiner hatte eine Zeit, die dir passt. "
+            "Versuch andere Zeiten oder einen größeren Umkreis."
+        ),
+        "no_offer": (
+            "Ich habe {total} Anbieter angerufen, aber keiner hat rechtzeitig eine passende Zeit angeboten. "
+            "Versuch es noch einmal oder mit anderen Zeiten."
+        ),
+        "slot_gone": "{provider} kann die Zeit nicht mehr anbieten, und es ist kein anderes Angebot übrig.",
+        "not_started": "Die Suche konnte nicht rechtzeitig starten. Bitte versuch es noch einmal.",
+    },
+}
+
+
+def failure_reason(kind: str, language: str = "en", **values: object) -> str:
+    """Why a campaign failed, as a sentence for its user in the campaign's language."""
+    return _FAILURES[_lang(language)][kind].format(**values)

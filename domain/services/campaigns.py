@@ -44,6 +44,7 @@ from domain.scoring import rank
 from domain.services.context import Ports
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
+from domain.wording import failure_reason
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +147,14 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
             campaign.service, campaign.location, campaign.radius_km, campaign.max_calls
         )
     except DependencyUnavailable as exc:
-        return await fail_campaign(ports, campaign_id, f"I could not search for providers just now ({exc}).")
+        log.warning("provider search for campaign %s failed: %s", campaign_id, exc)
+        return await fail_campaign(ports, campaign_id, failure_reason("search_failed", campaign.language))
     if not providers:
-        place = campaign.location.label or "your location"
-        return await fail_campaign(
-            ports, campaign_id, f"I found no {campaign.service} within {campaign.radius_km:g} km of {place}."
+        place = campaign.location.label or ("deinem Ort" if campaign.language == "de" else "your location")
+        reason = failure_reason(
+            "no_providers", campaign.language, service=campaign.service, radius=f"{campaign.radius_km:g}", place=place
         )
+        return await fail_campaign(ports, campaign_id, reason)
     tokens = await _create_calls(ports, campaign_id, providers, CallPurpose.DISCOVER)
     campaign = await _get_campaign(ports, campaign_id)
     if campaign.status is not CampaignStatus.DIALING:
@@ -338,11 +341,8 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
             if remaining:
                 news.append(SlotGone(campaign, chosen, remaining))
             else:
-                campaign.transition(
-                    CampaignStatus.FAILED,
-                    now,
-                    f"{chosen.provider_name} could no longer offer that time, and no other offer is left.",
-                )
+                reason = failure_reason("slot_gone", campaign.language, provider=chosen.provider_name)
+                campaign.transition(CampaignStatus.FAILED, now, reason)
                 news.append(SlotGone(campaign, chosen, []))
             await uow.campaigns.save(campaign)
         return campaign.user_id
@@ -360,13 +360,15 @@ def _current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask
 
 
 def _no_offer_reason(campaign: Campaign, calls: list[CallTask]) -> str:
-    answered = sum(1 for c in calls if c.status is CallStatus.COMPLETED)
-    if answered == 0:
-        return f"None of the {len(calls)} providers I called answered."
-    return (
-        f"I reached {answered} of {len(calls)} providers, but none had a time that fits you. "
-        "Try other times or a wider radius."
-    )
+    total = len(calls)
+    unanswered = sum(1 for c in calls if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY))
+    # A call counts as reached once someone picked up, even if the deadline cut it short afterwards.
+    reached = sum(1 for c in calls if c.status is CallStatus.COMPLETED or c.started_at is not None)
+    if unanswered == total:
+        return failure_reason("nobody_answered", campaign.language, total=total)
+    if reached == 0:
+        return failure_reason("no_offer", campaign.language, total=total)
+    return failure_reason("nothing_fits", campaign.language, reached=reached, total=total)
 
 
 def shortlist_of(offers: list[Offer], size: int) -> list[Offer]:

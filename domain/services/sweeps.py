@@ -12,6 +12,7 @@ from domain.errors import DependencyUnavailable
 from domain.models import CallStatus, CampaignStatus
 from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
 from domain.services.context import Ports
+from domain.wording import failure_reason
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def sweep(ports: Ports) -> SweepReport:
     settled = 0
     for campaign in overdue:
         if campaign.status in (CampaignStatus.CREATED, CampaignStatus.PROVIDER_LOOKUP):
-            await fail_campaign(ports, campaign.id, "The search could not start in time.")
+            await fail_campaign(ports, campaign.id, failure_reason("not_started", campaign.language))
             settled += 1
             continue
         async with ports.uow() as uow:

@@ -376,3 +376,26 @@ async def test_distance_to_the_provider(world: FakeWorld) -> None:
     assert answer.known and answer.km == pytest.approx(0.12, abs=0.05)
     unknown = await get_distance(world.ports, ctx, "Somewhere 1")
     assert not unknown.known and "unknown" in unknown.message
+
+
+async def test_a_german_campaign_fails_with_a_german_reason(world: FakeWorld) -> None:
+    campaign = await create_campaign(
+        world.ports, StartCampaign(7, "optician", [WINDOW], ALEXANDERPLATZ, radius_km=5, language="de")
+    )
+    result = await run_campaign(world.ports, campaign.id)
+    assert result.failure_reason == (
+        "Ich habe im Umkreis von 5 km um Alexanderplatz keinen Anbieter für optician gefunden."
+    )
+
+
+async def test_calls_cut_short_by_the_deadline_count_as_reached(world: FakeWorld) -> None:
+    world.policy = Policy(call_timeout=timedelta(hours=1))
+    campaign_id = await start(world)
+    await open_call(world.ports, world.voice.token_for("near"))
+    near = await open_call(world.ports, world.voice.token_for("near"))
+    await check_availability(world.ports, near, at(14))  # someone picked up and talked
+    world.clock.advance(timedelta(minutes=21))
+    await sweep(world.ports)
+    [failed] = world.notifier.of_type(CampaignFailed)
+    assert failed.campaign.failure_reason.startswith("I reached 1 of 2 providers")
+    assert await campaign_status(world, campaign_id) is CampaignStatus.FAILED
