@@ -136,7 +136,10 @@ async def update_session(
         session = await uow.chat_sessions.get(user_id)
         state: dict[str, Any] = dict(session.state) if session is not None else {}
         change(state)
-        await uow.chat_sessions.save(ChatSession(user_id=user_id, state=state, updated_at=now))
+        version = session.version if session is not None else 0
+        # A writer that got there first makes this save raise ConcurrentUpdate; in_transaction then
+        # reads afresh and applies ``change`` again, so neither writer's keys are lost.
+        await uow.chat_sessions.save(ChatSession(user_id=user_id, state=state, updated_at=now, version=version))
         return state
 
     return await in_transaction(uow_factory, work)

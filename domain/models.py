@@ -433,6 +433,7 @@ class ChatSession:
     user_id: int
     state: dict[str, object]
     updated_at: datetime
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

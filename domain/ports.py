@@ -166,7 +166,8 @@ class ChatSessionRepository(Protocol):
     async def get(self, user_id: int) -> ChatSession | None: ...
 
     async def save(self, session: ChatSession) -> None:
-        """Insert or replace."""
+        """Insert (``version`` 0) or update the stored session of that version; raises ``ConcurrentUpdate``
+        when another writer got there first. On success ``session.version`` is incremented."""
         ...
 
     async def delete(self, user_id: int) -> None: ...

@@ -350,4 +350,4 @@ def chat_session_values(session: ChatSession) -> dict[str, Any]:
 
 
 def chat_session_from_row(row: ChatSessionRow) -> ChatSession:
-    return ChatSession(user_id=row.user_id, state=row.state, updated_at=row.updated_at)
+    return ChatSession(user_id=row.user_id, state=row.state, updated_at=row.updated_at, version=row.version)

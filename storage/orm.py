@@ -204,6 +204,7 @@ class ChatSessionRow(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     state: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(server_default="0")
 
 
 class ProcessedEventRow(Base):

@@ -372,7 +372,21 @@ class SqlAlchemyChatSessionRepository(_Repository):
         return None if row is None else mapping.chat_session_from_row(row)
 
     async def save(self, session: ChatSession) -> None:
-        await self._session.execute(self._upsert(ChatSessionRow, mapping.chat_session_values(session), "user_id"))
+        values = mapping.chat_session_values(session)
+        if session.version == 0:
+            insert = self._insert_if_absent(ChatSessionRow, {**values, "version": 1}, "user_id")
+            result = await self._session.execute(insert.returning(ChatSessionRow.user_id))
+        else:
+            change = (
+                update(ChatSessionRow)
+                .where(ChatSessionRow.user_id == session.user_id, ChatSessionRow.version == session.version)
+                .values(**values, version=session.version + 1)
+                .returning(ChatSessionRow.user_id)
+            )
+            result = await self._session.execute(change, execution_options=_DML)
+        if result.first() is None:
+            raise ConcurrentUpdate("The chat was changed by someone else in the meantime; please try again.")
+        session.version += 1
 
     async def delete(self, user_id: int) -> None:
         statement = delete(ChatSessionRow).where(ChatSessionRow.user_id == user_id)

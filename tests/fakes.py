@@ -260,6 +260,10 @@ class FakeChatSessions(_Repo):
         return result
 
     async def save(self, session: ChatSession) -> None:
+        stored = self._get(session.user_id)
+        if (stored.version if stored is not None else 0) != session.version:
+            raise ConcurrentUpdate("changed by someone else")
+        session.version += 1
         self._put(session.user_id, session)
 
     async def delete(self, user_id: int) -> None:

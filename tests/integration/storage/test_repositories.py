@@ -294,13 +294,31 @@ async def test_chat_session_state_round_trips_exactly(uow_factory: UnitOfWorkFac
     async with uow_factory() as uow:
         await uow.chat_sessions.save(session)
         await uow.commit()
+    assert session.version == 1
     async with uow_factory() as uow:
         assert await uow.chat_sessions.get(USER_ID) == session
-        updated = ChatSession(USER_ID, {"asking": None}, NOW + timedelta(minutes=1))
+        updated = ChatSession(USER_ID, {"asking": None}, NOW + timedelta(minutes=1), version=1)
         await uow.chat_sessions.save(updated)
         assert await uow.chat_sessions.get(USER_ID) == updated
         await uow.chat_sessions.delete(USER_ID)
         assert await uow.chat_sessions.get(USER_ID) is None
+
+
+async def test_a_stale_chat_session_is_refused(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.chat_sessions.save(ChatSession(USER_ID, {"step": "idle"}, NOW))
+        await uow.commit()
+    async with uow_factory() as uow:
+        with pytest.raises(ConcurrentUpdate):  # a second first write: someone else created it meanwhile
+            await uow.chat_sessions.save(ChatSession(USER_ID, {"step": "time"}, NOW))
+    async with uow_factory() as uow:
+        fresh = await uow.chat_sessions.get(USER_ID)
+        assert fresh is not None
+        stale = ChatSession(USER_ID, {"step": "place"}, NOW, version=fresh.version)
+        fresh.state = {"step": "time"}
+        await uow.chat_sessions.save(fresh)
+        with pytest.raises(ConcurrentUpdate):
+            await uow.chat_sessions.save(stale)
 
 
 async def test_leaving_without_commit_rolls_back(uow_factory: UnitOfWorkFactory) -> None:

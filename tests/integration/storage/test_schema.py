@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from nexus import cli
 from storage.engine import create_engine
 from storage.orm import Base
 from storage.schema import DatabaseAhead, DatabaseBehind, check_current, current_revision, head_revision, upgrade
+from storage.uow import make_uow_factory
 from tests.support.db import fresh_database, sqlite_url
 
 
@@ -46,7 +48,7 @@ async def test_an_empty_database_is_behind_until_upgraded(empty_url: str) -> Non
         await upgrade(empty_url)
         await upgrade(empty_url)  # nothing left to do the second time
 
-        assert await current_revision(engine) == head_revision() == "0001"
+        assert await current_revision(engine) == head_revision() == "0002"
         await check_current(engine)
     finally:
         await engine.dispose()
@@ -86,6 +88,25 @@ def test_nexus_db_upgrade_says_where_the_database_stands(
     monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path))
 
     assert cli.main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out == "Database created and up to date (revision 0001).\n"
+    assert capsys.readouterr().out == "Database created and up to date (revision 0002).\n"
     assert cli.main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out == "Database is already up to date (revision 0001).\n"
+    assert capsys.readouterr().out == "Database is already up to date (revision 0002).\n"
+
+
+async def test_upgrading_from_0001_keeps_chat_sessions_and_gives_them_a_version(empty_url: str) -> None:
+    await upgrade(empty_url, "0001")
+    engine = create_engine(empty_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO chat_sessions (user_id, state, updated_at) VALUES (42, :state, :at)"),
+                {"state": '{"step": "idle"}', "at": datetime(2026, 11, 26, 9, tzinfo=UTC)},
+            )
+        await upgrade(empty_url)
+        uow_factory = make_uow_factory(engine)
+        async with uow_factory() as uow:
+            session = await uow.chat_sessions.get(42)
+        assert session is not None
+        assert (session.state, session.version) == ({"step": "idle"}, 0)
+    finally:
+        await engine.dispose()
