@@ -28,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
 async def chat(settings: Settings, world: Path | None, language: str) -> None:
     from bot.replies import Person
     from bot.terminal import TerminalChat, TerminalNotifier, read_stdin, run_terminal
-    from nexus.commands.run import conversation_for, opened
+    from nexus.runtime import conversation_for, opened
     from storage.schema import upgrade
 
     if settings.is_sqlite:

@@ -7,22 +7,6 @@ import argparse
 import asyncio
 from typing import Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-
-from domain.errors import DomainError
-from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
-from domain.notifications import CampaignProgress, Notification
-from domain.services.campaigns import get_shortlist
-from domain.wording import slot_in_words
-from integrations.clock import SystemClock
-from integrations.simulation.behaviour import generated_behaviour
-from nexus.simulation import book, offline_nexus, start_and_settle
-
-DEMO_USER = 1
-TIME_SCALE = 0.02  # a 90-second call takes about two seconds
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="Run a whole campaign offline, with a live view.")
@@ -35,6 +19,11 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from domain.errors import DomainError
+    from nexus.demo import run_demo
+
     console = Console()
     try:
         asyncio.run(run_demo(console, args.request, args.near, args.book, args.seed, args.timezone))
@@ -42,97 +31,3 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/red]")
         return 1
     return 0
-
-
-_STATE_WORDS = {
-    CallStatus.QUEUED: "waiting",
-    CallStatus.DIALING: "ringing",
-    CallStatus.IN_PROGRESS: "talking",
-    CallStatus.NO_ANSWER: "no answer",
-    CallStatus.BUSY: "busy",
-    CallStatus.FAILED: "failed",
-    CallStatus.CANCELLED: "hung up",
-}
-
-
-def _call_state(call: CallTask, offers: list[Offer], timezone: str) -> str:
-    offer = next((o for o in offers if o.call_task_id == call.id), None)
-    if offer is not None:
-        return f"[green]offer {slot_in_words(offer.window, timezone)}[/green]"
-    if call.status is CallStatus.COMPLETED:
-        return "no fitting time" if call.outcome != "booked" else "[green]booked[/green]"
-    return _STATE_WORDS.get(call.status, call.status.lower())
-
-
-class LiveView:
-    """Keeps a table of the calls up to date as progress notifications arrive."""
-
-    def __init__(self, live: Live, timezone: str) -> None:
-        self._live = live
-        self._tz = timezone
-
-    async def notify(self, user_id: int, notification: Notification) -> None:
-        if isinstance(notification, CampaignProgress):
-            self._live.update(self.table(notification.campaign, notification.calls, notification.offers))
-
-    def table(self, campaign: Campaign, calls: list[CallTask], offers: list[Offer]) -> Table:
-        done = sum(1 for c in calls if c.status.is_ended)
-        table = Table(title=f"Calling {len(calls)} {campaign.service} providers: {done} done, {len(offers)} offers")
-        table.add_column("Provider")
-        table.add_column("Call")
-        for call in calls:
-            table.add_row(call.provider.name, _call_state(call, offers, self._tz))
-        return table
-
-
-def shortlist_table(offers: list[Offer], timezone: str) -> Table:
-    table = Table(title="Your shortlist")
-    for column in ("#", "Provider", "When", "Rating", "Distance", "Score"):
-        table.add_column(column)
-    for rank, offer in enumerate(offers, 1):
-        rating = f"{offer.rating:.1f}" if offer.rating is not None else "–"
-        table.add_row(
-            str(rank),
-            offer.provider_name,
-            slot_in_words(offer.window, timezone),
-            rating,
-            f"{offer.distance_km:.1f} km",
-            f"{offer.score:.3f}",
-        )
-    return table
-
-
-async def run_demo(console: Console, request: str, near: str, confirm: bool, seed: int, timezone: str) -> None:
-    now = SystemClock().now()
-    async with offline_nexus(
-        seed=seed, time_scale=TIME_SCALE, timezone=timezone, behaviours=generated_behaviour(now, timezone, seed)
-    ) as run:
-        place = await run.nexus.geocoder.geocode(near)
-        if place is None:
-            console.print(f"[red]I don't know the place {near!r}. Try Alexanderplatz, Kreuzberg or Marienplatz.[/red]")
-            return
-        user = User(id=DEMO_USER, timezone=timezone, home=place)
-        console.print(f"Request: [bold]{request}[/bold] near [bold]{place.label or near}[/bold]")
-        with Live(console=console, refresh_per_second=8, transient=False) as live:
-            view = LiveView(live, timezone)
-            run.nexus.notifications.subscribe(view)
-            campaign = await start_and_settle(run, user, request, place, now=now)
-            run.nexus.notifications.unsubscribe(view)
-        if campaign.status is not CampaignStatus.RANKING:
-            console.print(f"[red]{campaign.failure_reason or 'The search ended without offers.'}[/red]")
-            return
-        shortlist = await get_shortlist(run.nexus.ports, campaign.id)
-        console.print(shortlist_table(shortlist, timezone))
-        if not confirm:
-            console.print("Run with --book to confirm the best offer by phone.")
-            return
-        best = shortlist[0]
-        console.print(f"Calling {best.provider_name} to book {slot_in_words(best.window, timezone)} …")
-        campaign = await book(run, campaign, best)
-        if campaign.status is CampaignStatus.CONFIRMED:
-            console.print(f"[green]Booked: {best.provider_name}, {slot_in_words(best.window, timezone)}.[/green]")
-        else:
-            console.print(f"[yellow]{best.provider_name} could no longer offer that time.[/yellow]")
-            remaining = await get_shortlist(run.nexus.ports, campaign.id)
-            if remaining:
-                console.print(shortlist_table(remaining, timezone))

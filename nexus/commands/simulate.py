@@ -8,10 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from domain.errors import DomainError
-from integrations.simulation.world import WorldError, load_world
-from nexus.simulation import dumps, simulate_world
-
 
 def _book_choice(value: str) -> str:
     if value == "best" or (value.isdigit() and int(value) >= 1):
@@ -29,6 +25,10 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from domain.errors import DomainError
+    from integrations.simulation.world import WorldError, load_world
+    from nexus.simulation import dumps, simulate_world
+
     try:
         world = load_world(args.world)
         text = args.world.read_text(encoding="utf-8")
