@@ -11,6 +11,18 @@ MISSING_WINDOWS = "windows"
 MISSING_LOCATION = "location"
 
 
+def missing_parts(service: str | None, windows: list[TimeWindow], location: str | None) -> list[str]:
+    """Which of service, windows and location a reading still lacks, in the order they are asked for."""
+    missing = []
+    if service is None:
+        missing.append(MISSING_SERVICE)
+    if not windows:
+        missing.append(MISSING_WINDOWS)
+    if location is None:
+        missing.append(MISSING_LOCATION)
+    return missing
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedRequest:
     """The result of intent parsing; ``missing`` names what still has to be asked for."""

@@ -44,6 +44,18 @@ _MONTHS = {
 }
 
 
+# Weekday names and abbreviations people say, English and German, lowercase, Monday = 0.
+WEEKDAY_NUMBERS: dict[str, int] = {
+    "monday": 0, "mon": 0, "montag": 0,
+    "tuesday": 1, "tue": 1, "tues": 1, "dienstag": 1,
+    "wednesday": 2, "wed": 2, "mittwoch": 2,
+    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "donnerstag": 3,
+    "friday": 4, "fri": 4, "freitag": 4,
+    "saturday": 5, "sat": 5, "samstag": 5, "sonnabend": 5,
+    "sunday": 6, "sun": 6, "sonntag": 6,
+}  # fmt: skip
+
+
 def _lang(language: str) -> str:
     return "de" if language == "de" else "en"
 

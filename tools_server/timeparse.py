@@ -9,19 +9,12 @@ from zoneinfo import ZoneInfo
 import dateparser
 
 from domain.errors import InvalidRequest
+from domain.wording import WEEKDAY_NUMBERS
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # dateparser only reads a bare weekday when it may leave out the day of the month, and then it also
 # reads "1.12." as the time 01:12; so weekdays and German day-month dates are read here first.
-_WEEKDAYS: dict[str, int] = {
-    "monday": 0, "mon": 0, "montag": 0,
-    "tuesday": 1, "tue": 1, "tues": 1, "dienstag": 1,
-    "wednesday": 2, "wed": 2, "mittwoch": 2,
-    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "donnerstag": 3,
-    "friday": 4, "fri": 4, "freitag": 4,
-    "saturday": 5, "sat": 5, "samstag": 5, "sonnabend": 5,
-    "sunday": 6, "sun": 6, "sonntag": 6,
-}  # fmt: skip
+_WEEKDAYS = WEEKDAY_NUMBERS
 _WEEKDAY_PHRASE = re.compile(
     r"^(?:(?P<next>next|nächsten|nächster|naechsten|kommenden)\s+|(?:on|this|am|diesen)\s+)?(?P<day>[a-zä]+)\.?$"
 )

@@ -24,7 +24,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import InvalidRequest
-from domain.intent import MISSING_LOCATION, MISSING_SERVICE, MISSING_WINDOWS, ParsedRequest
+from domain.intent import ParsedRequest, missing_parts
 from domain.models import DEFAULT_TIMEZONE, ensure_aware
 from integrations.intent._text import FoldedText
 from integrations.intent.vocabulary import default_duration, find_service
@@ -184,22 +184,17 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     understood = reading.understood and not names_unknown_time(folded.folded, taken)
     windows = reading.windows if understood else []
 
-    missing = []
-    if service is None:
-        missing.append(MISSING_SERVICE)
-    if not windows:
-        missing.append(MISSING_WINDOWS)
-    if location is None:
-        missing.append(MISSING_LOCATION)
+    service_name = service.service if service else None
+    place = location[0] if location else None
     german = (service is not None and service.german) or _is_german(folded, location[1] if location else None)
     return ParsedRequest(
         text=text,
-        service=service.service if service else None,
+        service=service_name,
         windows=windows,
-        location=location[0] if location else None,
+        location=place,
         duration_minutes=duration_minutes,
         language="de" if german else "en",
-        missing=missing,
+        missing=missing_parts(service_name, windows, place),
     )
 
 

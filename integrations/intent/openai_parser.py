@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.intent import MISSING_LOCATION, MISSING_SERVICE, MISSING_WINDOWS, ParsedRequest
+from domain.intent import ParsedRequest, missing_parts
 from domain.models import TimeWindow, ensure_aware
 from integrations.intent import windows as conventions
 from integrations.intent.offline import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
@@ -105,13 +105,7 @@ def _to_request(reading: _Reading, text: str, now: datetime, zone: ZoneInfo) -> 
         windows = conventions.default_windows(now, zone)
 
     location = (reading.location or "").strip() or None
-    missing = []
-    if service is None:
-        missing.append(MISSING_SERVICE)
-    if not windows:
-        missing.append(MISSING_WINDOWS)
-    if location is None:
-        missing.append(MISSING_LOCATION)
+    missing = missing_parts(service, windows, location)
     return ParsedRequest(
         text=text,
         service=service,

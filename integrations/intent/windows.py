@@ -51,6 +51,7 @@ import dateparser
 
 from domain.calendar import merge
 from domain.models import TimeWindow, ensure_aware
+from domain.wording import WEEKDAY_NUMBERS
 from integrations.intent._text import FoldedText
 
 
@@ -89,15 +90,7 @@ class TimeReading:
 
 # --- vocabulary --------------------------------------------------------------------------------------
 
-_WEEKDAYS: dict[str, int] = {
-    "monday": 0, "mon": 0, "montag": 0,
-    "tuesday": 1, "tue": 1, "tues": 1, "dienstag": 1,
-    "wednesday": 2, "wed": 2, "mittwoch": 2,
-    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "donnerstag": 3,
-    "friday": 4, "fri": 4, "freitag": 4,
-    "saturday": 5, "sat": 5, "samstag": 5, "sonnabend": 5,
-    "sunday": 6, "sun": 6, "sonntag": 6,
-}  # fmt: skip
+_WEEKDAYS = WEEKDAY_NUMBERS
 _WEEKDAY = "(?:" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + ")"
 _GERMAN_WEEKDAY = "(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag)"
 _MONTH = (
