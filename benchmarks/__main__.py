@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,31 +31,39 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(sorted(unknown))}; choose from {', '.join(SUITES)}")
 
-    lines: list[str] = []
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results = RESULTS.open("w", encoding="utf-8")
 
     def emit(name: str, value: str) -> None:
+        # Written as they come, so a run that breaks off still leaves what it measured.
         line = f"{name}: {value}"
-        lines.append(line)
         print(line, flush=True)
+        results.write(line + "\n")
+        results.flush()
 
     emit("run.started", datetime.now(UTC).isoformat(timespec="seconds"))
-    emit("run.command", "python -m benchmarks" + (" --quick" if args.quick else ""))
+    emit("run.command", " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])]))
     emit("machine.cpus", str(os.cpu_count()))
     emit("machine.python", platform.python_version())
     emit("machine.platform", platform.platform())
     began = time.monotonic()
-    if "latency" in chosen:
-        counts = [10, 100] if args.quick else [10, 100, 500]
-        asyncio.run(run_latency(counts, 1.5 if args.quick else 4.0, emit))
-    if "swarm" in chosen:
-        asyncio.run(run_swarm([1, 10, 30] if args.quick else [1, 10, 100, 300], emit))
-    if "quality" in chosen:
-        asyncio.run(run_quality(30 if args.quick else 200, emit))
-    emit("run.seconds", f"{time.monotonic() - began:.0f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        _run(chosen, args.quick, emit)
+    finally:
+        emit("run.seconds", f"{time.monotonic() - began:.0f}")
+        results.close()
     print(f"Written to {RESULTS}.", file=sys.stderr)
     return 0
+
+
+def _run(chosen: list[str], quick: bool, emit: Callable[[str, str], None]) -> None:
+    if "latency" in chosen:
+        counts = [10, 100] if quick else [10, 100, 500]
+        asyncio.run(run_latency(counts, 1.5 if quick else 4.0, emit))
+    if "swarm" in chosen:
+        asyncio.run(run_swarm([1, 10, 30] if quick else [1, 10, 100, 300], emit))
+    if "quality" in chosen:
+        asyncio.run(run_quality(30 if quick else 200, emit))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +104,12 @@ async def measure(campaigns: int) -> dict[str, Any]:
         "errors": broken + sum(1 for i in ids if not isinstance(i, str)),
         "ranked": sum(1 for s in statuses if s is CampaignStatus.RANKING),
         "failed": sum(1 for s in statuses if s is CampaignStatus.FAILED),
+        "error_kinds": dict(
+            Counter(
+                [type(i).__name__ for i in ids if not isinstance(i, str)]
+                + [(c.failure_reason or "")[:60] for c in calls if c.status is CallStatus.FAILED]
+            ).most_common(3)
+        ),
         "campaign_wall_p50_s": round(sorted(walls)[len(walls) // 2], 2) if walls else None,
     }
 
