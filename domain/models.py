@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,14 @@ MAX_CALLS_PER_CAMPAIGN = 15
 def new_id() -> str:
     """A fresh opaque identifier (32 hex characters)."""
     return uuid.uuid4().hex
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def is_e164(number: str) -> bool:
+    """Whether ``number`` is an international number in E.164 form (``+`` and up to 15 digits)."""
+    return _E164.fullmatch(number) is not None
 
 
 def ensure_aware(moment: datetime, what: str = "time") -> datetime:

@@ -22,7 +22,7 @@ from elevenlabs.core.request_options import RequestOptions
 from elevenlabs.types import ConversationInitiationClientDataRequestInput, TelephonyCallConfigInput
 
 from domain.errors import DependencyUnavailable, InvalidRequest
-from domain.models import CallPurpose, CallTask, Provider
+from domain.models import CallPurpose, CallTask, Provider, is_e164
 from domain.ports import CallRequest, PlacedCall
 from domain.wording import slot_in_words, windows_in_words
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
@@ -31,14 +31,8 @@ log = logging.getLogger(__name__)
 
 CALL_TOKEN_HEADER = "X-Nexus-Call-Token"  # noqa: S105 - a header name, not a secret
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()./-]{4,}[0-9]")
 _PURPOSE_WORDS = {CallPurpose.DISCOVER: "discovery", CallPurpose.CONFIRM: "booking", CallPurpose.CANCEL: "cancellation"}
-
-
-def is_e164(number: str) -> bool:
-    """Whether ``number`` is an international number in E.164 form (``+`` and up to 15 digits)."""
-    return _E164.fullmatch(number) is not None
 
 
 def mask_phone(number: str) -> str:

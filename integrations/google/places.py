@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from domain.errors import DependencyUnavailable, InvalidRequest
-from domain.models import GeoPoint, Provider
+from domain.models import GeoPoint, Provider, is_e164
 from integrations.directory import normalise_service, parse_coordinates, rank_providers
 
 _log = logging.getLogger(__name__)
@@ -54,7 +54,6 @@ _FAILING = "Google's place search is having trouble right now. Please try again 
 _REFUSED = "Google's place search turned the request down, so places cannot be looked up right now."
 _UNREADABLE = "Google's place search sent an answer that could not be read. Please try again in a minute."
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/\u00a0]")
 
 
@@ -246,4 +245,4 @@ def normalise_phone(number: object) -> str | None:
     if not isinstance(number, str):
         return None
     compact = _PHONE_PUNCTUATION.sub("", number.replace("(0)", ""))
-    return compact if _E164.fullmatch(compact) else None
+    return compact if is_e164(compact) else None
