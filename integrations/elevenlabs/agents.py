@@ -390,4 +390,5 @@ def conversation_info(status: ConversationStatus) -> ConversationInfo:
         failed=status.state is ConversationState.FAILED,
         transcript=tuple(status.domain_transcript()),
         summary=status.summary,
+        outcome=outcome_from_analysis(status.analysis),
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 from elevenlabs import AsyncElevenLabs
@@ -49,6 +51,7 @@ class ConversationStatus:
     summary: str | None = None
     call_successful: bool | None = None
     started_at: datetime | None = None
+    analysis: Mapping[str, Any] = field(default_factory=dict)
 
     def domain_transcript(self) -> list[Turn]:
         """The transcript as the domain keeps it, timed from the start of the call."""
@@ -89,4 +92,12 @@ async def fetch_conversation(client: AsyncElevenLabs, conversation_id: str) -> C
         summary=(analysis.transcript_summary or None) if analysis else None,
         call_successful=success_flag(analysis.call_successful) if analysis else None,
         started_at=from_unix(started) if isinstance(started, int | float) else None,
+        analysis=_as_mapping(analysis),
     )
+
+
+def _as_mapping(analysis: object) -> Mapping[str, Any]:
+    """The SDK's analysis model as plain data (what the post-call webhook carries too)."""
+    dump = getattr(analysis, "model_dump", None)
+    data = dump(mode="json") if callable(dump) else None
+    return data if isinstance(data, dict) else {}

@@ -62,6 +62,7 @@ async def test_a_finished_conversation_comes_with_transcript_summary_and_verdict
         summary="Tuesday 14:30 was offered.",
         call_successful=True,
         started_at=STARTED,
+        analysis={"call_successful": "success", "transcript_summary": "Tuesday 14:30 was offered."},
     )
     assert status.domain_transcript()[1] == Turn("provider", "Tuesday at 14:30 works.", STARTED + timedelta(seconds=6))
     [seen] = fake_elevenlabs.seen

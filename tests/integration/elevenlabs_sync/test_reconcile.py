@@ -100,6 +100,29 @@ async def test_calls_elevenlabs_says_are_over_end_and_the_others_stay_open(
     assert now["unknown"].status is CallStatus.DIALING  # ElevenLabs knows it not: the timeout sweep decides
 
 
+async def test_the_outcome_the_agent_collected_is_kept(
+    world: FakeWorld, api: FakeElevenLabs, client: AsyncElevenLabs
+) -> None:
+    placed = await start(world)
+    done = placed["done"].conversation_id
+    assert done
+    api.conversations[done] = conversation(
+        done,
+        "done",
+        analysis={
+            "call_successful": "success",
+            "transcript_summary": "Fully booked until January.",
+            "data_collection_results": {"outcome": {"data_collection_id": "outcome", "value": "no_availability"}},
+        },
+    )
+    world.clock.advance(QUIET + timedelta(seconds=1))
+
+    await reconcile_silent_calls(world.ports, conversation_fetcher(client), QUIET)
+
+    now = await calls(world, placed["done"].campaign_id)
+    assert now["done"].outcome is CallOutcome.NO_AVAILABILITY
+
+
 async def test_a_failed_conversation_fails_its_call_and_the_last_one_settles_the_campaign(
     world: FakeWorld, api: FakeElevenLabs, client: AsyncElevenLabs
 ) -> None:
