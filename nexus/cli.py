@@ -13,8 +13,10 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from nexus import commands
-from nexus.settings import SettingsError
+from nexus.settings import SettingsError, settings_problem
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
     except SettingsError as exc:
         print(f"nexus: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"nexus: {settings_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

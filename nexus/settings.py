@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -21,6 +22,15 @@ class Mode(enum.StrEnum):
 
 class SettingsError(Exception):
     """The configuration cannot work; the message names the variable to set."""
+
+
+def settings_problem(error: ValidationError) -> str:
+    """A sentence naming the variables whose values cannot be used."""
+    problems = []
+    for item in error.errors()[:5]:
+        name = "_".join(str(part) for part in item["loc"]).upper() or "a setting"
+        problems.append(f"{name} ({item['msg'].removeprefix('Value error, ')})")
+    return "These settings cannot be used: " + "; ".join(problems) + ". Fix them in the environment or .env."
 
 
 class Settings(BaseSettings):
@@ -90,6 +100,19 @@ class Settings(BaseSettings):
                 return [int(p) for p in parts if p]
             except ValueError as exc:
                 raise ValueError("ALLOWED_TELEGRAM_USERS must be Telegram user ids separated by commas") from exc
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            try:
+                Fernet(value.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "not a valid key; make one with "
+                    'python -c "from integrations.crypto import generate_key; print(generate_key())"'
+                ) from None
         return value
 
     @property

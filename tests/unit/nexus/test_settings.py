@@ -1,0 +1,58 @@
+"""Settings: the embedded default needs nothing; a mode names what it lacks; bad values are said plainly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from integrations.crypto import generate_key
+from nexus import cli
+from nexus.settings import Mode, Settings, SettingsError
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("NEXUS_MODE", "DATABASE_URL", "REDIS_URL", "TOOLS_SHARED_SECRET", "ENCRYPTION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_no_settings_at_all_means_offline_on_sqlite() -> None:
+    settings = Settings()
+    assert settings.nexus_mode is Mode.MOCK_AI
+    assert settings.database_url == "sqlite+aiosqlite:///nexus.db"
+    assert settings.redis_url is None
+    settings.validate_for_mode()
+
+
+def test_a_mode_names_the_first_variable_it_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEXUS_MODE", "mock_human")
+    with pytest.raises(SettingsError, match="NEXUS_MODE=mock_human needs TOOLS_SHARED_SECRET"):
+        Settings().validate_for_mode()
+
+
+def test_allowed_users_are_read_from_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_TELEGRAM_USERS", "12, 34;56")
+    assert Settings().allowed_telegram_users == [12, 34, 56]
+
+
+def test_a_good_encryption_key_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = generate_key()
+    monkeypatch.setenv("ENCRYPTION_KEY", key)
+    encryption_key = Settings().encryption_key
+    assert encryption_key is not None
+    assert encryption_key.get_secret_value() == key
+
+
+def test_unusable_values_stop_the_command_with_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEXUS_PORT", "eighty")
+    monkeypatch.setenv("ENCRYPTION_KEY", "not-a-key")
+    assert cli.main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nexus: These settings cannot be used: NEXUS_PORT (")
+    assert "ENCRYPTION_KEY (not a valid key; make one with" in err
+    assert "Traceback" not in err
+    assert "not-a-key" not in err  # a secret's value is never printed
