@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -22,6 +23,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
+from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.repositories import (
     SqlAlchemyAppointmentRepository,
     SqlAlchemyCalendarLinkRepository,
@@ -33,6 +35,9 @@ from storage.repositories import (
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
 )
+
+# A unit of work waits at most this long for its turn on SQLite (as long as SQLite's own busy timeout).
+WRITER_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 
 class SqlAlchemyUnitOfWork:
@@ -52,13 +57,24 @@ class SqlAlchemyUnitOfWork:
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], writer_turn: asyncio.Lock | None = None
+    ) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        self._writer_turn = writer_turn
+        self._holds_turn = False
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
+        if self._writer_turn is not None:
+            try:
+                async with asyncio.timeout(WRITER_TURN_TIMEOUT_SECONDS):
+                    await self._writer_turn.acquire()
+            except TimeoutError:
+                raise DependencyUnavailable("The database is busy; please try again.") from None
+            self._holds_turn = True
         session = self._session = self._session_factory()
         self.users = SqlAlchemyUserRepository(session)
         self.campaigns = SqlAlchemyCampaignRepository(session)
@@ -78,9 +94,14 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self._session, None
-        if session is not None:
-            # Closing rolls back whatever was not committed and returns the connection to the pool.
-            await session.close()
+        try:
+            if session is not None:
+                # Closing rolls back whatever was not committed and returns the connection to the pool.
+                await session.close()
+        finally:
+            if self._holds_turn and self._writer_turn is not None:
+                self._holds_turn = False
+                self._writer_turn.release()
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # The database dropped the connection (a restart): the pool has thrown its connections away,
             # so the next unit of work reconnects. This one can only say the database was unavailable.
@@ -99,10 +120,17 @@ class SqlAlchemyUnitOfWork:
 
 
 def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    """A factory of fresh units of work over ``engine``, for ``bootstrap`` and the use cases."""
+    """A factory of fresh units of work over ``engine``, for ``bootstrap`` and the use cases.
+
+    SQLite lets one transaction write at a time (every one starts ``BEGIN IMMEDIATE``). Left to itself, a
+    waiting transaction polls the lock with growing sleeps, so under load most of the time goes to sleeping
+    and the slowest requests wait seconds. Units of work of one process therefore take turns in order on an
+    asyncio lock; only other processes are left to SQLite's busy timeout.
+    """
     session_factory = async_sessionmaker(engine, expire_on_commit=False)
+    writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory)
+        return SqlAlchemyUnitOfWork(session_factory, writer_turn)
 
     return new_unit_of_work
