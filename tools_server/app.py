@@ -9,7 +9,8 @@ from aiohttp import web
 from domain.services.context import Ports
 from tools_server.errors import error_middleware
 from tools_server.health import health, ready
-from tools_server.keys import PORTS, READINESS, TOOL_SECRET, ReadinessCheck
+from tools_server.keys import KNOWN_CALLS, PORTS, READINESS, TOOL_SECRET, ReadinessCheck
+from tools_server.known_calls import KnownCalls
 from tools_server.openapi import openapi
 from tools_server.tools import setup_tool_routes
 
@@ -26,6 +27,7 @@ def create_app(
     app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
     app[PORTS] = ports
     app[TOOL_SECRET] = tool_secret.encode()
+    app[KNOWN_CALLS] = KnownCalls()
     app[READINESS] = dict(readiness or {})
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)

@@ -24,7 +24,7 @@ from domain.services.context import Ports
 from domain.services.tool_calls import CallContext
 from tools_server import schemas
 from tools_server.errors import InvalidJson
-from tools_server.keys import PORTS, TOOL_SECRET
+from tools_server.keys import KNOWN_CALLS, PORTS, TOOL_SECRET
 from tools_server.timeparse import parse_slot_start
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,7 +63,8 @@ async def _authenticate(request: web.Request, conversation_id: str | None) -> tu
     if not secret or not hmac.compare_digest(given, secret):
         raise NotAuthorized("The tool secret is missing or wrong.")
     ports = request.app[PORTS]
-    return ports, await tool_calls.open_call(ports, request.headers.get(CALL_TOKEN_HEADER), conversation_id)
+    token = request.headers.get(CALL_TOKEN_HEADER)
+    return ports, await request.app[KNOWN_CALLS].open(ports, token, conversation_id)
 
 
 def _start_of(ports: Ports, ctx: CallContext, day: str, clock: str) -> datetime:
