@@ -33,6 +33,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.services.coalescing import Coalescer
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
 from integrations.clock import SystemClock
@@ -176,7 +177,9 @@ async def bootstrap(
             clock=clock,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
+            progress=Coalescer(inline=False),  # the live view is never worth a tool request's time
         )
+        stack.push_async_callback(ports.progress.aclose)
         if isinstance(voice, SimulatedVoiceGateway):
             voice.bind(ports, tool_secret)
             on_serving.append(voice.set_tools_url)

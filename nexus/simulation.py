@@ -168,6 +168,7 @@ async def start_and_settle(
         await run_campaign(ports, campaign.id)
         await watcher.wait_until(_discovery_over)
         await run.gateway.wait_idle()
+        await ports.progress.drain()  # the live view shows the final state before we move on
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)
@@ -182,6 +183,7 @@ async def book(run: SimulationRun, campaign: Campaign, offer: Offer) -> Campaign
         await choose_offer(ports, campaign.user_id, offer.id)
         await watcher.wait_until(_confirmation_over)
         await run.gateway.wait_idle()
+        await ports.progress.drain()
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)

@@ -386,14 +386,18 @@ async def get_shortlist(ports: Ports, campaign_id: str) -> list[Offer]:
 
 
 async def publish_progress(ports: Ports, campaign_id: str) -> None:
-    """Tell the user how the calls stand (the live view)."""
-    async with ports.uow() as uow:
-        campaign = await uow.campaigns.get(campaign_id)
-        if campaign is None:
-            return
-        calls = await uow.calls.list_for_campaign(campaign_id)
-        offers = await uow.offers.list_for_campaign(campaign_id)
-    await ports.notifier.notify(campaign.user_id, CampaignProgress(campaign, calls, offers))
+    """Tell the user how the calls stand (the live view); bursts are folded into one update."""
+
+    async def publish() -> None:
+        async with ports.uow() as uow:
+            campaign = await uow.campaigns.get(campaign_id)
+            if campaign is None:
+                return
+            calls = await uow.calls.list_for_campaign(campaign_id)
+            offers = await uow.offers.list_for_campaign(campaign_id)
+        await ports.notifier.notify(campaign.user_id, CampaignProgress(campaign, calls, offers))
+
+    await ports.progress.request(campaign_id, publish)
 
 
 # --- cancelling and failing ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.services.coalescing import Coalescer
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +45,4 @@ class Ports:
     clock: Clock
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
+    progress: Coalescer = field(default_factory=Coalescer)
