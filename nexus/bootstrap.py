@@ -136,7 +136,7 @@ async def bootstrap(
     settings.validate_for_mode()
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, **_pool_options(settings))
         stack.push_async_callback(engine.dispose)
         if check_schema:
             await check_current(engine)
@@ -216,6 +216,13 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
         nexus.web_routes.append(lambda app: add_webhook_route(app, secret))
     if calendar_connect_configured(settings):
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
+
+
+def _pool_options(settings: Settings) -> dict[str, int]:
+    """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing."""
+    if settings.is_sqlite:
+        return {}
+    return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
 
 
 async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     nexus_mode: Mode = Mode.MOCK_AI
     database_url: str = "sqlite+aiosqlite:///nexus.db"
+    database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str | None = None
     log_level: str = "INFO"
 
