@@ -214,7 +214,3 @@ TOOLS: tuple[ToolSpec, ...] = (
 def setup_tool_routes(app: web.Application) -> None:
     for tool in TOOLS:
         app.router.add_post(tool.path, tool.handler, name=tool.name)
-
-
-def tool_by_name(name: str) -> ToolSpec:
-    return next(t for t in TOOLS if t.name == name)
