@@ -114,6 +114,11 @@ class OfferRepository(Protocol):
         """The offer one call already reported for ``start``, if any."""
         ...
 
+    async def standing(self, offer: Offer) -> tuple[int, int]:
+        """``(rank, total)`` of ``offer`` among its campaign's ``OFFERED`` offers, ranked as
+        ``domain.scoring.ranking_key`` ranks them (rank 1 is the best)."""
+        ...
+
 
 class AppointmentRepository(Protocol):
     async def add(self, appointment: Appointment) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +29,12 @@ from domain.models import (
     CampaignStatus,
     ChatSession,
     Offer,
+    OfferStatus,
     Reminder,
     TimeWindow,
     User,
 )
+from domain.scoring import UNKNOWN_RATING
 from storage import mapping
 from storage.orm import (
     AppointmentRow,
@@ -243,6 +245,28 @@ class SqlAlchemyOfferRepository(_Repository):
             select(OfferRow).where(OfferRow.call_task_id == call_task_id, OfferRow.start_at == start)
         )
         return None if row is None else mapping.offer_from_row(row)
+
+    async def standing(self, offer: Offer) -> tuple[int, int]:
+        # Counted in the database, so reporting stays cheap however many offers a campaign collects.
+        # The order is domain.scoring.ranking_key: score, start, rating (unknown = 3.0), provider name.
+        rating = func.coalesce(OfferRow.rating, UNKNOWN_RATING)
+        mine = UNKNOWN_RATING if offer.rating is None else offer.rating
+        ahead = or_(
+            OfferRow.score > offer.score,
+            and_(OfferRow.score == offer.score, OfferRow.start_at < offer.start),
+            and_(OfferRow.score == offer.score, OfferRow.start_at == offer.start, rating > mine),
+            and_(
+                OfferRow.score == offer.score,
+                OfferRow.start_at == offer.start,
+                rating == mine,
+                OfferRow.provider_name < offer.provider_name,
+            ),
+        )
+        statement = select(func.count(), func.coalesce(func.sum(case((ahead, 1), else_=0)), 0)).where(
+            OfferRow.campaign_id == offer.campaign_id, OfferRow.status == OfferStatus.OFFERED.value
+        )
+        total, better = (await self._session.execute(statement)).one()
+        return int(better) + 1, int(total)
 
 
 class SqlAlchemyAppointmentRepository(_Repository):

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import DependencyUnavailable
@@ -102,6 +103,9 @@ class SqlAlchemyUnitOfWork:
             if self._holds_turn and self._writer_turn is not None:
                 self._holds_turn = False
                 self._writer_turn.release()
+        if isinstance(exc, PoolTimeout):
+            # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
+            raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # The database dropped the connection (a restart): the pool has thrown its connections away,
             # so the next unit of work reconnects. This one can only say the database was unavailable.

@@ -21,6 +21,7 @@ from domain.models import (
     GeoPoint,
     Hold,
     Offer,
+    OfferStatus,
     Provider,
     Reminder,
     TimeWindow,
@@ -28,6 +29,7 @@ from domain.models import (
 )
 from domain.notifications import Notification
 from domain.ports import CallRequest, PlacedCall
+from domain.scoring import ranking_key
 from domain.services.context import Policy, Ports
 
 
@@ -180,6 +182,11 @@ class FakeOffers(_Repo):
 
     async def find(self, call_task_id: str, start: datetime) -> Offer | None:
         return next((o for o in self._all() if o.call_task_id == call_task_id and o.start == start), None)
+
+    async def standing(self, offer: Offer) -> tuple[int, int]:
+        open_offers = [o for o in self._all() if o.campaign_id == offer.campaign_id and o.status is OfferStatus.OFFERED]
+        better = sum(1 for o in open_offers if ranking_key(o) < ranking_key(offer))
+        return better + 1, len(open_offers)
 
 
 class FakeAppointments(_Repo):

@@ -36,7 +36,7 @@ from domain.models import (
 )
 from domain.notifications import Booked
 from domain.ports import UnitOfWork
-from domain.scoring import rank, score_slot
+from domain.scoring import score_slot
 from domain.services.campaigns import after_call_ended, end_call_task, hang_up_all, is_open_for, publish_progress
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
@@ -268,16 +268,15 @@ async def report_offer(
                 )
             existing = _score_offer(campaign, call, slot, notes, now)
             await uow.offers.add(existing)
-        offers = rank(o for o in await uow.offers.list_for_campaign(campaign.id) if o.status is OfferStatus.OFFERED)
-        position = next((i for i, o in enumerate(offers, 1) if o.id == existing.id), len(offers))
+        position, total = await uow.offers.standing(existing)
         return OfferAnswer(
             OfferAnswerStatus.RECORDED,
-            f"Offer recorded: {slot_in_words(existing.window, tz)} is number {position} of {len(offers)} so far. "
+            f"Offer recorded: {slot_in_words(existing.window, tz)} is number {position} of {total} so far. "
             "If a time earlier in the user's windows could fit, you may ask for it; otherwise "
             f"tell the receptionist we will call back to confirm. {CLOSE_POLITELY}",
             existing,
             position,
-            len(offers),
+            total,
         )
 
     answer = await in_transaction(ports.uow, work)

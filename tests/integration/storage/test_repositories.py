@@ -25,6 +25,7 @@ from domain.models import (
     Weights,
 )
 from domain.ports import UnitOfWorkFactory
+from domain.scoring import rank
 from storage.types import NaiveDatetimeError
 from tests.integration.storage import builders
 from tests.integration.storage.builders import BERLIN, NOW, USER_ID
@@ -188,6 +189,36 @@ async def test_offer_round_trips_and_is_found_by_call_and_start(uow_factory: Uni
         offer.score = 0.25
         await uow.offers.save(offer)
         assert await uow.offers.list_for_campaign(campaign.id) == [offer]
+
+
+async def test_standing_ranks_open_offers_as_the_scoring_does(uow_factory: UnitOfWorkFactory) -> None:
+    campaign, call = await builders.store_campaign_with_call(uow_factory)
+    day = datetime(2030, 3, 5, 9, 0, tzinfo=UTC)
+    offers = [
+        builders.offer(campaign.id, call.id, start=day, score=0.7, rating=4.0, provider_name="Zeta"),
+        builders.offer(
+            campaign.id, call.id, start=day + timedelta(hours=1), score=0.7, rating=4.0, provider_name="Alpha"
+        ),
+        builders.offer(campaign.id, call.id, start=day + timedelta(hours=2), score=0.9, rating=None),
+        builders.offer(campaign.id, call.id, start=day + timedelta(hours=3), score=0.7, rating=None),
+        builders.offer(
+            campaign.id, call.id, start=day + timedelta(hours=4), score=0.95, status=OfferStatus.UNAVAILABLE
+        ),
+    ]
+    async with uow_factory() as uow:
+        for offer in offers:
+            await uow.offers.add(offer)
+        await uow.commit()
+    async with uow_factory() as uow:
+        standings = [await uow.offers.standing(o) for o in offers[:4]]
+        expected = [(i, 4) for i in (2, 3, 1, 4)]  # rank(...) of the open ones, best first
+        assert standings == expected
+        assert [o.id for o in rank(o for o in offers if o.status is OfferStatus.OFFERED)] == [
+            offers[2].id,
+            offers[0].id,
+            offers[1].id,
+            offers[3].id,
+        ]
 
 
 async def test_a_call_reports_one_offer_per_start(uow_factory: UnitOfWorkFactory) -> None:
