@@ -318,7 +318,13 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
         )
     except ValueError as exc:
         raise SettingsError(str(exc)) from exc
-    client = make_elevenlabs_client(settings.elevenlabs_api_key.get_secret_value(), settings.elevenlabs_base_url)
+    import httpx
+
+    http = httpx.AsyncClient(timeout=httpx.Timeout(20.0))
+    stack.push_async_callback(http.aclose)  # the SDK's connection pool closes with NEXUS
+    client = make_elevenlabs_client(
+        settings.elevenlabs_api_key.get_secret_value(), settings.elevenlabs_base_url, http_client=http
+    )
     agent_ids = {
         purpose: agent
         for purpose, agent in (
