@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -71,6 +71,7 @@ class Nexus:
     _scheduler: Scheduler | None = None
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
     _reconcile_fetch: ConversationFetcher | None = None
+    _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -93,6 +94,9 @@ class Nexus:
                 listener(base_url)
             yield base_url
         finally:
+            # Simulated calls talk to this server: stop them before it goes, not halfway through a request.
+            for stop in self._before_stop:
+                await stop()
             await runner.cleanup()
 
     def start_scheduler(self) -> None:
@@ -198,6 +202,7 @@ async def bootstrap(
             readiness={"database": database_ready, "holds": holds.ping},
             _on_serving=on_serving,
             _reconcile_fetch=reconcile_fetch,
+            _before_stop=[voice.aclose] if isinstance(voice, SimulatedVoiceGateway) else [],
         )
         _add_live_routes(nexus, http)
         try:
