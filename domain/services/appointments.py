@@ -13,14 +13,13 @@ from domain.models import (
     CallPurpose,
     CallStatus,
     CallTask,
+    Campaign,
     Reminder,
-    TimeWindow,
 )
 from domain.notifications import AppointmentCancelled, AppointmentReminder
 from domain.ports import UnitOfWork
-from domain.services.campaigns import dial
+from domain.services.campaigns import dial, new_call
 from domain.services.context import Ports
-from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 
 log = logging.getLogger(__name__)
@@ -37,11 +36,11 @@ async def upcoming_appointments(ports: Ports, user_id: int) -> list[Appointment]
 async def cancel_appointment(ports: Ports, user_id: int, appointment_id: str) -> CallTask:
     """Phone the provider to cancel; the appointment is marked cancelled when that call succeeds."""
     now = ports.clock.now()
-    token = new_call_token()
 
-    async def work(uow: UnitOfWork) -> CallTask:
+    async def work(uow: UnitOfWork) -> tuple[CallTask, str, Campaign, Appointment]:
         appointment = await uow.appointments.get(appointment_id)
-        if appointment is None or appointment.user_id != user_id:
+        campaign = await uow.campaigns.get(appointment.campaign_id) if appointment else None
+        if appointment is None or campaign is None or appointment.user_id != user_id:
             raise NotFound("That appointment does not exist.")
         if appointment.status is not AppointmentStatus.BOOKED:
             raise NotAllowed("That appointment is already cancelled.")
@@ -51,26 +50,20 @@ async def cancel_appointment(ports: Ports, user_id: int, appointment_id: str) ->
             cancelling = other.purpose is CallPurpose.CANCEL and other.target_appointment_id == appointment.id
             if cancelling and not other.status.is_ended:
                 raise NotAllowed("I am already calling to cancel that appointment.")
-        call = CallTask(
-            campaign_id=appointment.campaign_id,
-            provider=appointment.provider,
-            purpose=CallPurpose.CANCEL,
-            token_hash=hash_token(token),
-            created_at=now,
-            timeout_at=now + ports.policy.call_timeout,
+        call, token = new_call(
+            ports,
+            appointment.campaign_id,
+            appointment.provider,
+            CallPurpose.CANCEL,
+            now,
             target_offer_id=appointment.offer_id,
             target_appointment_id=appointment.id,
         )
         await uow.calls.add(call)
-        return call
+        return call, token, campaign, appointment
 
-    call = await in_transaction(ports.uow, work)
-    async with ports.uow() as uow:
-        campaign = await uow.campaigns.get(call.campaign_id)
-        appointment = await uow.appointments.get(appointment_id)
-    if campaign is None or appointment is None:
-        raise NotFound("That appointment does not exist.")
-    await dial(ports, campaign, {call.id: token}, target=TimeWindow(appointment.start, appointment.end))
+    call, token, campaign, appointment = await in_transaction(ports.uow, work)
+    await dial(ports, campaign, {call.id: token}, target=appointment.window)
     return call
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.errors import (
     DependencyUnavailable,
@@ -165,6 +165,31 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
     return await _get_campaign(ports, campaign_id)
 
 
+def new_call(
+    ports: Ports,
+    campaign_id: str,
+    provider: Provider,
+    purpose: CallPurpose,
+    now: datetime,
+    *,
+    target_offer_id: str | None = None,
+    target_appointment_id: str | None = None,
+) -> tuple[CallTask, str]:
+    """A call task and its plain secret token: only the gateway ever sees the token, the call keeps its hash."""
+    token = new_call_token()
+    call = CallTask(
+        campaign_id=campaign_id,
+        provider=provider,
+        purpose=purpose,
+        token_hash=hash_token(token),
+        created_at=now,
+        timeout_at=now + ports.policy.call_timeout,
+        target_offer_id=target_offer_id,
+        target_appointment_id=target_appointment_id,
+    )
+    return call, token
+
+
 async def _create_calls(
     ports: Ports, campaign_id: str, providers: list[Provider], purpose: CallPurpose
 ) -> dict[str, str]:
@@ -178,15 +203,7 @@ async def _create_calls(
         campaign.transition(CampaignStatus.DIALING, now)
         await uow.campaigns.save(campaign)
         for provider in providers:
-            token = new_call_token()
-            call = CallTask(
-                campaign_id=campaign_id,
-                provider=provider,
-                purpose=purpose,
-                token_hash=hash_token(token),
-                created_at=now,
-                timeout_at=now + ports.policy.call_timeout,
-            )
+            call, token = new_call(ports, campaign_id, provider, purpose, now)
             await uow.calls.add(call)
             tokens[call.id] = token
 
@@ -407,12 +424,12 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
     """Stop a running campaign: calls are hung up, holds released. Cancelling twice is harmless."""
     now = ports.clock.now()
 
-    async def work(uow: UnitOfWork) -> tuple[Campaign, list[CallTask]]:
+    async def work(uow: UnitOfWork) -> tuple[Campaign, list[CallTask], bool]:
         campaign = await _require_campaign(uow, campaign_id)
         if campaign.user_id != user_id:
             raise NotFound("That search does not exist.")
         if campaign.status is CampaignStatus.CANCELLED:
-            return campaign, []
+            return campaign, [], False
         if campaign.status.is_terminal:
             raise IllegalTransition(f"That search has already ended ({campaign.status.lower()}).")
         campaign.transition(CampaignStatus.CANCELLED, now)
@@ -423,12 +440,12 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
                 call.end(CallStatus.CANCELLED, now, reason="The search was cancelled.")
                 await uow.calls.save(call)
                 stopped.append(call)
-        return campaign, stopped
+        return campaign, stopped, True
 
-    campaign, stopped = await in_transaction(ports.uow, work)
-    await hang_up_all(ports, stopped)
-    await ports.holds.release_campaign(campaign.user_id, campaign.id)
-    if stopped or campaign.updated_at == now:
+    campaign, stopped, cancelled_now = await in_transaction(ports.uow, work)
+    if cancelled_now:
+        await hang_up_all(ports, stopped)
+        await release_holds(ports, campaign.user_id, campaign.id)
         await ports.notifier.notify(campaign.user_id, CampaignCancelled(campaign))
     return campaign
 
@@ -462,13 +479,18 @@ async def fail_campaign(ports: Ports, campaign_id: str, reason: str) -> Campaign
     return campaign
 
 
+async def release_holds(ports: Ports, user_id: int, campaign_id: str) -> None:
+    """Give back the campaign's holds; when the hold store is down they simply expire."""
+    try:
+        await ports.holds.release_campaign(user_id, campaign_id)
+    except DependencyUnavailable as exc:
+        log.warning("holds of campaign %s not released now (they expire): %s", campaign_id, exc)
+
+
 async def _release_holds_if_done(ports: Ports, campaign_id: str) -> None:
     campaign = await _get_campaign(ports, campaign_id)
     if campaign.status.is_terminal:
-        try:
-            await ports.holds.release_campaign(campaign.user_id, campaign_id)
-        except DependencyUnavailable as exc:
-            log.warning("holds of campaign %s not released now (they expire): %s", campaign_id, exc)
+        await release_holds(ports, campaign.user_id, campaign_id)
 
 
 # --- small helpers ---------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ from domain.calendar import conflicts
 from domain.errors import NotAllowed, NotFound, SlotConflict
 from domain.models import CallPurpose, CallTask, Campaign, CampaignStatus, Offer, OfferStatus
 from domain.ports import UnitOfWork
-from domain.services.campaigns import dial, publish_progress
+from domain.services.campaigns import dial, new_call, publish_progress
 from domain.services.context import Ports
-from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 from domain.wording import slot_in_words
 
@@ -16,9 +15,8 @@ from domain.wording import slot_in_words
 async def choose_offer(ports: Ports, user_id: int, offer_id: str) -> tuple[Campaign, Offer, CallTask]:
     """Ask the provider of ``offer_id`` to book it: ``RANKING -> CONFIRMING`` and a ``CONFIRM`` call."""
     now = ports.clock.now()
-    token = new_call_token()
 
-    async def work(uow: UnitOfWork) -> tuple[Campaign, Offer, CallTask]:
+    async def work(uow: UnitOfWork) -> tuple[Campaign, Offer, CallTask, str]:
         offer = await uow.offers.get(offer_id)
         campaign = await uow.campaigns.get(offer.campaign_id) if offer else None
         if offer is None or campaign is None or campaign.user_id != user_id:
@@ -38,19 +36,13 @@ async def choose_offer(ports: Ports, user_id: int, offer_id: str) -> tuple[Campa
         campaign.chosen_offer_id = offer.id
         campaign.transition(CampaignStatus.CONFIRMING, now)
         await uow.campaigns.save(campaign)
-        call = CallTask(
-            campaign_id=campaign.id,
-            provider=discovery.provider,
-            purpose=CallPurpose.CONFIRM,
-            token_hash=hash_token(token),
-            created_at=now,
-            timeout_at=now + ports.policy.call_timeout,
-            target_offer_id=offer.id,
+        call, token = new_call(
+            ports, campaign.id, discovery.provider, CallPurpose.CONFIRM, now, target_offer_id=offer.id
         )
         await uow.calls.add(call)
-        return campaign, offer, call
+        return campaign, offer, call, token
 
-    campaign, offer, call = await in_transaction(ports.uow, work)
+    campaign, offer, call, token = await in_transaction(ports.uow, work)
     await publish_progress(ports, campaign.id)
     await dial(ports, campaign, {call.id: token}, target=offer.window)
     return campaign, offer, call

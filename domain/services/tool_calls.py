@@ -37,7 +37,14 @@ from domain.models import (
 from domain.notifications import Booked
 from domain.ports import UnitOfWork
 from domain.scoring import score_slot
-from domain.services.campaigns import after_call_ended, end_call_task, hang_up_all, is_open_for, publish_progress
+from domain.services.campaigns import (
+    after_call_ended,
+    end_call_task,
+    hang_up_all,
+    is_open_for,
+    publish_progress,
+    release_holds,
+)
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
@@ -382,10 +389,7 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
 
 
 async def _after_booking(ports: Ports, appointment: Appointment) -> None:
-    try:
-        await ports.holds.release_campaign(appointment.user_id, appointment.campaign_id)
-    except DependencyUnavailable as exc:
-        log.warning("holds not released now (they expire): %s", exc)
+    await release_holds(ports, appointment.user_id, appointment.campaign_id)
     try:
         event_id = await ports.calendar.add_event(appointment)
     except DependencyUnavailable as exc:

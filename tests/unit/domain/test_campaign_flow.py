@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import CallClosed, NotAllowed, NotAuthorized, QuotaExceeded, SlotConflict
+from domain.errors import CallClosed, NotAllowed, NotAuthorized, NotFound, QuotaExceeded, SlotConflict
 from domain.models import (
     AppointmentStatus,
     CallOutcome,
@@ -269,9 +269,6 @@ async def test_booking_refuses_an_overlap_with_an_existing_appointment(world: Fa
     confirm = await open_call(world.ports, world.voice.token_for("near", "CONFIRM"))
     # Another campaign booked 12:15 meanwhile.
     _, other_offer = await _ranked(world)
-    async with world.ports.uow() as uow:
-        offer = await uow.offers.get(other_offer)
-        assert offer is not None
     world.store.tables["offers"][other_offer].start = at(12, 15)
     world.store.tables["offers"][other_offer].end = at(12, 45)
     await choose_offer(world.ports, 7, other_offer)
@@ -284,8 +281,6 @@ async def test_booking_refuses_an_overlap_with_an_existing_appointment(world: Fa
 
 async def test_choosing_a_foreign_offer_is_not_found(world: FakeWorld) -> None:
     _, offer_id = await _ranked(world)
-    from domain.errors import NotFound
-
     with pytest.raises(NotFound):
         await choose_offer(world.ports, 8, offer_id)
 
@@ -304,6 +299,7 @@ async def test_cancelling_hangs_up_releases_holds_and_closes_tokens(world: FakeW
         await check_availability(world.ports, ctx, at(14))
     await cancel_campaign(world.ports, 7, campaign_id)  # twice is harmless
     assert len(world.voice.hung_up) == 2
+    assert len(world.notifier.of_type(CampaignCancelled)) == 1
 
 
 async def test_a_call_that_cannot_be_placed_fails_alone(world: FakeWorld) -> None:
@@ -399,3 +395,11 @@ async def test_calls_cut_short_by_the_deadline_count_as_reached(world: FakeWorld
     [failed] = world.notifier.of_type(CampaignFailed)
     assert failed.campaign.failure_reason.startswith("I reached 1 of 2 providers")
     assert await campaign_status(world, campaign_id) is CampaignStatus.FAILED
+
+
+async def test_cancelling_works_while_the_hold_store_is_down(world: FakeWorld) -> None:
+    campaign_id = await start(world)
+    world.holds.down = True
+    await cancel_campaign(world.ports, 7, campaign_id)
+    assert await campaign_status(world, campaign_id) is CampaignStatus.CANCELLED
+    assert world.notifier.of_type(CampaignCancelled)
