@@ -14,6 +14,7 @@ CHANGE = "chg"
 DROP = "drop"
 EDIT = "edit"
 RADIUS = "rad"
+PICK = "pick"  # one reading of a doubtful request
 # On the live view, the shortlist and the appointment list, bound to stored objects.
 STOP = "stop"
 BOOK = "book"
@@ -29,9 +30,13 @@ HOME = "home"
 TIMEZONE = "tz"
 
 ACTIONS = frozenset(
-    {GO, CHANGE, DROP, EDIT, RADIUS, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
+    {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
 )
+
+
+class Expired(Exception):
+    """The tapped button no longer stands for anything this user may act on."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,16 @@ database, calls the use cases and says what happened as ``Reply`` objects. Nothi
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import buttons, views
-from bot.buttons import Tap
+from bot.buttons import Expired, Tap
+from bot.intake import Intake, TapHandler
 from bot.replies import Button, Chat, Key, Person, Reply
-from bot.session import ChatState, Draft, Step, load_state, save_state
-from bot.texts import Html, language_of, matches_label, plain, say
-from domain.errors import InvalidRequest, NotAllowed, NotFound, QuotaExceeded, SlotConflict
-from domain.intent import MISSING_WINDOWS
+from bot.session import ChatState, Step, load_state, save_state
+from bot.texts import language_of, plain, say
+from domain.errors import InvalidRequest, NotAllowed, NotFound, SlotConflict
 from domain.models import (
     DEFAULT_TIMEZONE,
     MAX_CALLS_PER_CAMPAIGN,
@@ -31,21 +31,12 @@ from domain.models import (
 )
 from domain.ports import Geocoder, IntentParser
 from domain.services.appointments import cancel_appointment, upcoming_appointments
-from domain.services.campaigns import (
-    StartCampaign,
-    cancel_campaign,
-    create_campaign,
-    get_or_create_user,
-    run_campaign,
-    save_user,
-)
+from domain.services.campaigns import cancel_campaign, get_or_create_user, save_user
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 
 log = logging.getLogger(__name__)
 
-RADIUS_CHOICES_KM = (2, 5, 10, 20, 50)
-_FIELDS = {"s": Step.SERVICE, "t": Step.TIME, "p": Step.PLACE}
 # /cancel stops these; a search that is booking right now is left to finish.
 _CANCELLABLE = (
     CampaignStatus.CREATED,
@@ -54,13 +45,25 @@ _CANCELLABLE = (
     CampaignStatus.NEGOTIATING,
     CampaignStatus.RANKING,
 )
+# Typed on their own, these words end what is open, like /cancel (the value: the language they are in).
+CANCEL_WORDS = {
+    "cancel": None,
+    "stop": None,
+    "abbrechen": "de",
+    "abbruch": "de",
+    "stopp": "de",
+    "halt": "de",
+}
+# The commands both the Telegram bot and the terminal chat understand, in the order /help lists them.
+COMMANDS = ("start", "help", "settings", "appointments", "cancel", "connect_calendar", "disconnect_calendar")
+
+Command = Callable[[Chat, Person], Awaitable[None]]
 
 
-class _Expired(Exception):
-    """The tapped button no longer stands for anything this user may act on."""
-
-
-TapHandler = Callable[[Chat, User, ChatState, Tap], Awaitable[None]]
+def cancel_word(text: str) -> tuple[bool, str | None]:
+    """Whether ``text`` is only a word that means "cancel", and that word's language if it has one."""
+    word = text.strip().strip(".!").lower()
+    return word in CANCEL_WORDS, CANCEL_WORDS.get(word)
 
 
 class Conversation:
@@ -79,17 +82,14 @@ class Conversation:
     ) -> None:
         self._ports = ports
         self._calendar_link = calendar_link
-        self._intent = intent
         self._geocoder = geocoder
         self._allowed = frozenset(allowed_users)
         self._timezone = default_timezone
-        self._calls_per_campaign = calls_per_campaign
+        self._intake = Intake(
+            ports, intent, geocoder, self._save, may_call=self._may_call, calls_per_campaign=calls_per_campaign
+        )
         self._taps: dict[str, TapHandler] = {
-            buttons.GO: self._go,
-            buttons.CHANGE: self._change,
-            buttons.DROP: self._drop,
-            buttons.EDIT: self._edit,
-            buttons.RADIUS: self._radius,
+            **self._intake.taps,
             buttons.STOP: self._stop,
             buttons.BOOK: self._book,
             buttons.TRANSCRIPT: self._transcript,
@@ -103,7 +103,33 @@ class Conversation:
             buttons.TIMEZONE: self._ask_timezone,
         }
 
+    # --- who may talk ----------------------------------------------------------------------------
+
+    def allows(self, user_id: int) -> bool:
+        """Whether this NEXUS serves ``user_id`` (every user when no list of allowed users is set)."""
+        return not self._allowed or user_id in self._allowed
+
+    def _may_call(self, user: User) -> bool:
+        return self.allows(user.id)
+
+    async def refuse(self, chat: Chat, person: Person) -> None:
+        """Tell a stranger this NEXUS is not theirs, without storing anything about them."""
+        await chat.send(Reply(say(language_of(person.language), "not_allowed", user_id=person.user_id)))
+
     # --- commands ---------------------------------------------------------------------------------
+
+    @property
+    def commands(self) -> Mapping[str, Command]:
+        """Every command by name (without the slash)."""
+        return {
+            "start": self.start,
+            "help": self.help,
+            "settings": self.settings,
+            "appointments": self.appointments,
+            "cancel": self.cancel,
+            "connect_calendar": self.connect_calendar,
+            "disconnect_calendar": self.disconnect_calendar,
+        }
 
     async def start(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
@@ -139,56 +165,65 @@ class Conversation:
         user = await self._user(person)
         await chat.send(self._settings_card(user))
 
-    async def cancel(self, chat: Chat, person: Person) -> None:
-        """Stop the user's running searches, or drop the request being written."""
+    async def cancel(self, chat: Chat, person: Person, *, language: str | None = None) -> None:
+        """End what is open (running searches, the request being written, a question) with one message.
+
+        A stopped search is told about by its own notification, so nothing more is said then.
+        """
         user = await self._user(person)
+        lang = language or user.language
         state = await self._state(user)
         async with self._ports.uow() as uow:
             running = await uow.campaigns.list_for_user(user.id, statuses=_CANCELLABLE)
+        stopped = 0
         for campaign in running:
             try:
                 await cancel_campaign(self._ports, user.id, campaign.id)
+                stopped += 1
             except NotAllowed:
                 continue  # it ended on its own meanwhile
-        if state.draft is not None or state.step is not Step.IDLE:
+        open_draft = state.draft is not None or state.step is not Step.IDLE
+        if open_draft:
             await self._save(user, ChatState())
-            if not running:
-                await chat.send(Reply(say(user.language, "dropped")))
-        elif not running:
-            await chat.send(Reply(say(user.language, "nothing_to_cancel")))
+        if stopped:
+            return
+        await chat.send(Reply(say(lang, "dropped" if open_draft else "nothing_to_cancel")))
 
     # --- messages ---------------------------------------------------------------------------------
 
     async def text(self, chat: Chat, person: Person, text: str) -> None:
-        """Answer a question that was asked, or take the text as a new request."""
+        """End what is open, answer the question that was asked, or take the text as a new request."""
         text = text.strip()
         if not text:
             return
+        is_cancel, language = cancel_word(text)
+        if is_cancel:
+            await self.cancel(chat, person, language=language)
+            return
         user = await self._user(person)
         state = await self._state(user)
-        if state.step == Step.HOME:
-            await self._home_from_text(chat, user, text)
-        elif state.step == Step.TIMEZONE:
-            await self._timezone_from_text(chat, user, text)
-        elif state.draft is not None and state.step in (Step.SERVICE, Step.TIME, Step.PLACE):
-            await self._answer(chat, user, state, text)
-        else:
-            await self._new_request(chat, user, text)
+        if state.step is Step.HOME and await self._home_from_text(chat, user, text):
+            return
+        if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
+            return
+        reading = await self._intake.read(chat, user, text, against=state)
+        if state.step in (Step.HOME, Step.TIMEZONE) and not reading.is_new_request:
+            key = "unknown_place" if state.step is Step.HOME else "unknown_timezone"
+            await chat.send(Reply(say(user.language, key, place=text, zone=text)))
+            return
+        await self._intake.text(chat, user, state, text, reading)
 
     async def location(self, chat: Chat, person: Person, lat: float, lng: float) -> None:
         """A shared location answers "where?", or else becomes the user's home."""
         user = await self._user(person)
         state = await self._state(user)
-        lang = user.language
+        if await self._intake.location(chat, user, state, lat, lng):
+            return
         try:
-            point = GeoPoint(lat, lng, plain(lang, "your_location"))
+            home = GeoPoint(lat, lng, plain(user.language, "your_home"))
         except InvalidRequest:
             return
-        if state.step == Step.PLACE and state.draft is not None:
-            state.draft.place = point
-            await self._ask_next(chat, user, state)
-            return
-        await self._save_home(chat, user, GeoPoint(lat, lng, plain(lang, "your_home")))
+        await self._save_home(chat, user, home)
 
     async def tap(self, chat: Chat, person: Person, data: str) -> str | None:
         """Act on a tapped button; returns a short notice for the tap itself (``None``: nothing to say)."""
@@ -200,205 +235,10 @@ class Conversation:
         state = await self._state(user)
         try:
             await handler(chat, user, state, tap)
-        except (_Expired, NotFound, NotAllowed):
+        except (Expired, NotFound, NotAllowed):
             log.info("user %s tapped an expired or foreign button (%s)", user.id, tap.action)
             return plain(user.language, "expired")
         return None
-
-    # --- intake -----------------------------------------------------------------------------------
-
-    def _may_call(self, user: User) -> bool:
-        return not self._allowed or user.id in self._allowed
-
-    async def _new_request(self, chat: Chat, user: User, text: str) -> None:
-        if not self._may_call(user):
-            await chat.send(Reply(say(user.language, "not_allowed", user_id=user.id)))
-            return
-        await chat.typing()
-        parsed = await self._intent.parse(text, self._ports.clock.now(), user.timezone)
-        lang = language_of(parsed.language)
-        if user.language != lang:
-            user.language = lang
-            await save_user(self._ports, user)
-        draft = Draft(
-            text=text,
-            language=lang,
-            duration_minutes=parsed.duration_minutes,
-            radius_km=user.radius_km,
-            service=parsed.service,
-            windows=[] if MISSING_WINDOWS in parsed.missing else list(parsed.windows),
-        )
-        unknown_place = None
-        if parsed.location:
-            draft.place = await self._geocoder.geocode(parsed.location, near=user.home)
-            unknown_place = None if draft.place else parsed.location
-        await self._ask_next(chat, user, ChatState(draft=draft), unknown_place=unknown_place)
-
-    async def _answer(self, chat: Chat, user: User, state: ChatState, text: str) -> None:
-        draft = state.draft
-        assert draft is not None
-        lang = draft.language
-        if state.step == Step.PLACE:
-            place = await self._place_from_answer(user, text)
-            if place is None:
-                if matches_label(text, "use_home"):
-                    await chat.send(self._place_question(user, say(lang, "no_home")))
-                else:
-                    await chat.send(self._place_question(user, say(lang, "unknown_place", place=text)))
-                return
-            draft.place = place
-        else:
-            await chat.typing()
-            parsed = await self._intent.parse(text, self._ports.clock.now(), user.timezone)
-            if state.step == Step.SERVICE:
-                if not parsed.service:
-                    await chat.send(Reply(say(lang, "unknown_service")))
-                    return
-                draft.service = parsed.service
-                if parsed.location and draft.place is None:
-                    draft.place = await self._geocoder.geocode(parsed.location, near=user.home)
-            else:
-                if MISSING_WINDOWS in parsed.missing:
-                    await chat.send(Reply(say(lang, "unclear_time")))
-                    return
-                draft.windows = list(parsed.windows)
-        await self._ask_next(chat, user, state)
-
-    async def _place_from_answer(self, user: User, text: str) -> GeoPoint | None:
-        if matches_label(text, "use_home"):
-            return user.home
-        place = await self._geocoder.geocode(text, near=user.home)
-        if place is None:
-            # "near Marienplatz please": the parser finds the place inside a sentence.
-            parsed = await self._intent.parse(text, self._ports.clock.now(), user.timezone)
-            if parsed.location and parsed.location != text:
-                place = await self._geocoder.geocode(parsed.location, near=user.home)
-        return place
-
-    async def _ask_next(
-        self, chat: Chat, user: User, state: ChatState, *, unknown_place: str | None = None, replace: bool = False
-    ) -> None:
-        """Ask for the first missing piece, or show the summary card when nothing is missing."""
-        draft = state.draft
-        assert draft is not None
-        lang = draft.language
-        reply: Reply
-        if not draft.service:
-            state.step, reply = Step.SERVICE, Reply(say(lang, "ask_service"))
-        elif not draft.windows:
-            state.step, reply = Step.TIME, Reply(say(lang, "ask_time"))
-        elif draft.place is None:
-            note = say(lang, "unknown_place", place=unknown_place) if unknown_place else None
-            state.step, reply = Step.PLACE, self._place_question(user, note)
-        else:
-            state.step = Step.IDLE
-            draft.renew()
-            reply = views.summary_card(draft, user, replace=replace)
-        await self._save(user, state)
-        await chat.send(reply)
-
-    def _place_question(self, user: User, note: Html | None = None) -> Reply:
-        lang = user.language
-        keys = [Key(plain(lang, "share_location"), shares_location=True)]
-        if user.home is not None:
-            keys.append(Key(plain(lang, "use_home")))
-            question = say(lang, "ask_place_home", home=user.home.label or plain(lang, "your_home"))
-        else:
-            question = say(lang, "ask_place")
-        return Reply(note or question, keys=tuple(keys))
-
-    # --- the summary card -------------------------------------------------------------------------
-
-    def _draft(self, state: ChatState, tap: Tap) -> Draft:
-        if state.draft is None or state.draft.id != tap.arg(0):
-            raise _Expired
-        return state.draft
-
-    async def _go(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        draft = self._draft(state, tap)
-        if not draft.complete or state.step != Step.IDLE:
-            raise _Expired
-        assert draft.service is not None and draft.place is not None
-        lang = draft.language
-        if not self._may_call(user):
-            await chat.send(Reply(say(lang, "not_allowed", user_id=user.id)))
-            return
-        command = StartCampaign(
-            user_id=user.id,
-            service=draft.service,
-            windows=draft.windows,
-            location=draft.place,
-            request_text=draft.text,
-            language=lang,
-            duration_minutes=draft.duration_minutes,
-            radius_km=draft.radius_km,
-            max_calls=self._calls_per_campaign,
-            timezone=user.timezone,
-        )
-        try:
-            campaign = await create_campaign(self._ports, command)
-        except QuotaExceeded:
-            await chat.send(Reply(say(lang, "quota", count=self._ports.policy.campaigns_per_hour)))
-            return
-        except InvalidRequest:
-            draft.windows = []
-            state.step = Step.TIME
-            await self._save(user, state)
-            await chat.send(Reply(say(lang, "times_past")))
-            return
-        await self._save(user, ChatState())
-        await chat.send(Reply(say(lang, "calling", summary=views.summary_text(draft, user)), replace=True))
-        await run_campaign(self._ports, campaign.id)
-
-    async def _change(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        draft = self._draft(state, tap)
-        lang = draft.language
-        row = tuple(
-            Button(plain(lang, label), buttons.draft(buttons.EDIT, draft.id, code))
-            for label, code in (
-                ("field_service", "s"),
-                ("field_time", "t"),
-                ("field_place", "p"),
-                ("field_radius", "r"),
-            )
-        )
-        await chat.send(Reply(say(lang, "what_to_change"), buttons=(row[:2], row[2:]), replace=True))
-
-    async def _edit(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        draft = self._draft(state, tap)
-        lang = draft.language
-        field = tap.arg(1)
-        if field == "r":
-            choices = tuple(
-                Button(plain(lang, "radius_choice").format(km=km), buttons.draft(buttons.RADIUS, draft.id, str(km)))
-                for km in RADIUS_CHOICES_KM
-            )
-            place = draft.place.label if draft.place and draft.place.label else plain(lang, "your_location")
-            await chat.send(Reply(say(lang, "ask_radius", place=place), buttons=(choices,), replace=True))
-            return
-        step = _FIELDS.get(field)
-        if step is None:
-            raise _Expired
-        state.step = step
-        await self._save(user, state)
-        if step == Step.SERVICE:
-            await chat.send(Reply(say(lang, "ask_service")))
-        elif step == Step.TIME:
-            await chat.send(Reply(say(lang, "ask_time")))
-        else:
-            await chat.send(self._place_question(user))
-
-    async def _radius(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        draft = self._draft(state, tap)
-        if tap.arg(1) not in {str(km) for km in RADIUS_CHOICES_KM}:
-            raise _Expired
-        draft.radius_km = float(tap.arg(1))
-        await self._ask_next(chat, user, state, replace=True)
-
-    async def _drop(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        draft = self._draft(state, tap)
-        await self._save(user, ChatState())
-        await chat.send(Reply(say(draft.language, "dropped"), replace=True))
 
     # --- a running search and its shortlist -------------------------------------------------------
 
@@ -409,7 +249,7 @@ class Conversation:
         async with self._ports.uow() as uow:
             campaign = await uow.campaigns.get(campaign_id)
         if campaign is None or campaign.user_id != user.id:
-            raise _Expired
+            raise Expired
         return campaign
 
     async def _owned_offer(self, user: User, offer_id: str) -> tuple[Offer, Campaign]:
@@ -417,13 +257,13 @@ class Conversation:
             offer = await uow.offers.get(offer_id)
             campaign = await uow.campaigns.get(offer.campaign_id) if offer else None
         if offer is None or campaign is None or campaign.user_id != user.id:
-            raise _Expired
+            raise Expired
         return offer, campaign
 
     async def _book(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         offer, campaign = await self._owned_offer(user, tap.arg())
         if campaign.status is not CampaignStatus.RANKING or offer.status is not OfferStatus.OFFERED:
-            raise _Expired
+            raise Expired
         lang = campaign.language
         # Said before dialling: a quick confirmation call may report the booking before choose_offer returns.
         slot = views.short_slot_of(offer, campaign)
@@ -438,22 +278,11 @@ class Conversation:
         async with self._ports.uow() as uow:
             call = await uow.calls.get(offer.call_task_id)
         if call is None:
-            raise _Expired
+            raise Expired
         await chat.send(views.transcript(call.provider.name, call.transcript, campaign.language))
 
     async def _again(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
-        campaign = await self._owned_campaign(user, tap.arg())
-        now = self._ports.clock.now()
-        draft = Draft(
-            text=campaign.request_text,
-            language=campaign.language,
-            duration_minutes=campaign.duration_minutes,
-            radius_km=campaign.radius_km,
-            service=campaign.service,
-            windows=[w for w in campaign.windows if w.end > now],
-            place=campaign.location,
-        )
-        await self._ask_next(chat, user, ChatState(draft=draft))
+        await self._intake.search_again(chat, user, await self._owned_campaign(user, tap.arg()))
 
     async def _dismiss(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         campaign = await self._owned_campaign(user, tap.arg())
@@ -465,7 +294,7 @@ class Conversation:
         async with self._ports.uow() as uow:
             appointment: Appointment | None = await uow.appointments.get(tap.arg())
         if appointment is None or appointment.user_id != user.id:
-            raise _Expired
+            raise Expired
         lang = user.language
         slot = views.appointment_slot(appointment, user.timezone, lang)
         await chat.send(Reply(say(lang, "cancelling", provider=appointment.provider.name, slot=slot), replace=True))
@@ -513,19 +342,19 @@ class Conversation:
     async def _preset(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         weights = WEIGHT_PRESETS.get(tap.arg())
         if weights is None:
-            raise _Expired
+            raise Expired
         user.weights = weights
         await self._save_settings(chat, user)
 
     async def _set_radius(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         if tap.arg() not in {"5", "10", "20"}:
-            raise _Expired
+            raise Expired
         user.radius_km = float(tap.arg())
         await self._save_settings(chat, user)
 
     async def _reminders(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         if tap.arg() not in {"on", "off"}:
-            raise _Expired
+            raise Expired
         user.reminders_enabled = tap.arg() == "on"
         await self._save_settings(chat, user)
 
@@ -544,12 +373,13 @@ class Conversation:
         await self._save(user, state)
         await chat.send(Reply(say(user.language, "ask_timezone")))
 
-    async def _home_from_text(self, chat: Chat, user: User, text: str) -> None:
+    async def _home_from_text(self, chat: Chat, user: User, text: str) -> bool:
+        """Save the named place as home; ``False`` when it is not a place (maybe a new request)."""
         place = await self._geocoder.geocode(text, near=user.home)
         if place is None:
-            await chat.send(Reply(say(user.language, "unknown_place", place=text)))
-            return
+            return False
         await self._save_home(chat, user, place)
+        return True
 
     async def _save_home(self, chat: Chat, user: User, place: GeoPoint) -> None:
         user.home = place
@@ -557,17 +387,18 @@ class Conversation:
         await self._save(user, ChatState())
         await chat.send(Reply(say(user.language, "home_saved", place=place.label or plain(user.language, "your_home"))))
 
-    async def _timezone_from_text(self, chat: Chat, user: User, text: str) -> None:
+    async def _timezone_from_text(self, chat: Chat, user: User, text: str) -> bool:
+        """Save the named time zone; ``False`` when it is not one (maybe a new request)."""
         zone = text.strip().replace(" ", "_")
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            await chat.send(Reply(say(user.language, "unknown_timezone", zone=text)))
-            return
+            return False
         user.timezone = zone
         await save_user(self._ports, user)
         await self._save(user, ChatState())
         await chat.send(Reply(say(user.language, "timezone_saved", zone=zone)))
+        return True
 
     # --- state ------------------------------------------------------------------------------------
 

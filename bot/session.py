@@ -10,8 +10,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from domain.intent import Doubt, DoubtOption
 from domain.models import ChatSession, GeoPoint, TimeWindow
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.services.transactions import in_transaction
@@ -19,15 +21,20 @@ from domain.services.transactions import in_transaction
 LIVE_KEY = "live"
 
 
-class Step:
+class Step(StrEnum):
     """What the conversation is waiting for."""
 
     IDLE = "idle"
     SERVICE = "service"
     TIME = "time"
     PLACE = "place"
+    CHOICE = "choice"  # one of the draft's doubts, answered with a button
     HOME = "home"
     TIMEZONE = "timezone"
+
+    @property
+    def asks_about_the_draft(self) -> bool:
+        return self in (Step.SERVICE, Step.TIME, Step.PLACE, Step.CHOICE)
 
 
 @dataclass(slots=True)
@@ -41,6 +48,7 @@ class Draft:
     service: str | None = None
     windows: list[TimeWindow] = field(default_factory=list)
     place: GeoPoint | None = None
+    doubts: list[Doubt] = field(default_factory=list)  # asked one at a time, before the summary card
     id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
@@ -59,7 +67,14 @@ class Draft:
             "duration_minutes": self.duration_minutes,
             "radius_km": self.radius_km,
             "service": self.service,
-            "windows": [[w.start.isoformat(), w.end.isoformat()] for w in self.windows],
+            "windows": _windows_to_json(self.windows),
+            "doubts": [
+                {
+                    "question": d.question,
+                    "options": [{"label": o.label, "windows": _windows_to_json(o.windows)} for o in d.options],
+                }
+                for d in self.doubts
+            ],
             "place": None
             if self.place is None
             else {"lat": self.place.lat, "lng": self.place.lng, "label": self.place.label},
@@ -75,19 +90,31 @@ class Draft:
             duration_minutes=int(data["duration_minutes"]),
             radius_km=float(data["radius_km"]),
             service=data.get("service"),
-            windows=[
-                TimeWindow(datetime.fromisoformat(start), datetime.fromisoformat(end))
-                for start, end in data.get("windows", [])
+            windows=_windows_from_json(data.get("windows", [])),
+            doubts=[
+                Doubt(
+                    str(d["question"]),
+                    [DoubtOption(str(o["label"]), _windows_from_json(o["windows"])) for o in d["options"]],
+                )
+                for d in data.get("doubts", [])
             ],
             place=None if place is None else GeoPoint(float(place["lat"]), float(place["lng"]), place.get("label")),
         )
+
+
+def _windows_to_json(windows: list[TimeWindow]) -> list[list[str]]:
+    return [[w.start.isoformat(), w.end.isoformat()] for w in windows]
+
+
+def _windows_from_json(data: list[list[str]]) -> list[TimeWindow]:
+    return [TimeWindow(datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in data]
 
 
 @dataclass(slots=True)
 class ChatState:
     """The conversation's part of the session."""
 
-    step: str = Step.IDLE
+    step: Step = Step.IDLE
     draft: Draft | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -100,7 +127,7 @@ class ChatState:
     def from_json(cls, data: dict[str, Any]) -> ChatState:
         draft = data.get("draft")
         return cls(
-            step=str(data.get("step", Step.IDLE)),
+            step=Step(str(data.get("step", Step.IDLE))),
             draft=None if not isinstance(draft, dict) else Draft.from_json(draft),
         )
 

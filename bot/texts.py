@@ -73,9 +73,15 @@ _EN: dict[str, str] = {
     ),
     "no_home": "You have not saved a home location yet. Share your location or name a place.",
     "summary": (
-        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b> ({minutes} minutes)\n{windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}\n\n"
         "Shall I call providers for you?"
     ),
+    "not_understood": (
+        "I did not understand that, so nothing has changed. Tap a button above, or write a whole new request "
+        "such as <i>dentist tomorrow afternoon in Mitte</i>."
+    ),
+    "pick_one": "Please tap one of these:",
+    "no_such_choice": "There is no choice {number}. Type one of the numbers below:",
     "weights": "soonest {earliest}% · rating {rating}% · distance {distance}%",
     "call": "📞 Call providers",
     "change": "✏️ Change",
@@ -218,9 +224,15 @@ _DE: dict[str, str] = {
     ),
     "no_home": "Du hast noch kein Zuhause gespeichert. Teile deinen Standort oder nenne einen Ort.",
     "summary": (
-        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b> ({minutes} Minuten)\n{windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}\n\n"
         "Soll ich Anbieter für dich anrufen?"
     ),
+    "not_understood": (
+        "Das habe ich nicht verstanden, es bleibt alles, wie es war. Tippe oben auf einen Knopf oder schreib eine "
+        "ganz neue Anfrage, etwa <i>Zahnarzt morgen nachmittag in Mitte</i>."
+    ),
+    "pick_one": "Bitte tippe auf eine dieser Möglichkeiten:",
+    "no_such_choice": "Eine Auswahl {number} gibt es nicht. Tippe eine der Nummern unten:",
     "weights": "früh {earliest} % · Bewertung {rating} % · Entfernung {distance} %",
     "call": "📞 Anbieter anrufen",
     "change": "✏️ Ändern",

@@ -37,7 +37,7 @@ from domain.notifications import (
     ShortlistReady,
     SlotGone,
 )
-from domain.wording import time_in_words, windows_in_words
+from domain.wording import time_in_words, window_in_words
 
 _DISCOVERING = ("DIALING", "NEGOTIATING")
 
@@ -73,7 +73,9 @@ def summary_text(draft: Draft, user: User) -> Html:
         lang,
         "summary",
         service=service_name(draft.service, lang),
-        windows=windows_in_words(draft.windows, user.timezone, lang),
+        minutes=draft.duration_minutes,
+        # Every window on a line of its own: the card shows exactly what will be searched.
+        windows=Html("\n".join(f"🕑 {escape(window_in_words(w, user.timezone, lang))}" for w in draft.windows)),
         place=draft.place.label or plain(lang, "your_location"),
         radius=f"{draft.radius_km:g}",
         weights=weights_in_words(user.weights, lang),
