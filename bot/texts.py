@@ -56,6 +56,7 @@ _EN: dict[str, str] = {
         "Sorry, this NEXUS only places calls for the people it was set up for. Ask its owner to add your "
         "Telegram id ({user_id})."
     ),
+    "not_allowed_short": "This NEXUS only works for the people it was set up for.",
     "ask_service": "Which kind of provider should I call? For example a dentist, a hairdresser or a mechanic.",
     "unknown_service": (
         "I do not know that kind of provider yet. I can call for example a dentist, doctor, hairdresser, barber, "
@@ -204,6 +205,7 @@ _DE: dict[str, str] = {
         "Dieses NEXUS ruft leider nur für die Personen an, für die es eingerichtet wurde. Bitte den Betreiber, "
         "deine Telegram-ID ({user_id}) hinzuzufügen."
     ),
+    "not_allowed_short": "Dieses NEXUS arbeitet nur für die Personen, für die es eingerichtet wurde.",
     "ask_service": "Welchen Anbieter soll ich anrufen? Zum Beispiel Zahnarzt, Friseur oder Autowerkstatt.",
     "unknown_service": (
         "Diese Art von Anbieter kenne ich noch nicht. Ich kann zum Beispiel Zahnarzt, Arzt, Friseur, Barbier, "

@@ -15,20 +15,22 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot.conversation import Conversation
+from bot.conversation import COMMANDS, Conversation
 from bot.replies import Person
 from bot.telegram.render import TelegramChat
 from bot.telegram.webhook import Webhook
-from bot.texts import language_of, say
+from bot.texts import language_of, plain, say
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +127,16 @@ async def running(application: NexusApplication, webhook: Webhook | None = None)
 # --- handlers --------------------------------------------------------------------------------------
 
 
+# The guard's group runs before every other one; raising ApplicationHandlerStop there ends the update.
+GUARD_GROUP = -1
+
+
 def _register_handlers(application: NexusApplication) -> None:
-    private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", start, filters=private))
-    application.add_handler(CommandHandler("help", help_command, filters=private))
-    application.add_handler(CommandHandler("settings", settings, filters=private))
-    application.add_handler(CommandHandler("appointments", appointments, filters=private))
-    application.add_handler(CommandHandler("cancel", cancel, filters=private))
-    application.add_handler(CommandHandler("connect_calendar", connect_calendar, filters=private))
-    application.add_handler(CommandHandler("disconnect_calendar", disconnect_calendar, filters=private))
+    application.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
+    # Only new messages: an edit (a live location moves every few seconds) is not a new thing to answer.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    for name in COMMANDS:
+        application.add_handler(CommandHandler(name, command, filters=private))
     application.add_handler(MessageHandler(private & filters.LOCATION, location))
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
     application.add_handler(CallbackQueryHandler(button))
@@ -152,39 +155,31 @@ def _chat(update: Update, context: NexusContext, origin_message_id: int | None =
     return TelegramChat(context.bot, chat.id, origin_message_id)
 
 
-async def start(update: Update, context: NexusContext) -> None:
-    """Welcome the user and show how to ask."""
-    await context.conversation.start(_chat(update, context), _person(update))
+async def guard(update: Update, context: NexusContext) -> None:
+    """Let through only new updates from people this NEXUS serves; tell a stranger once, store nothing."""
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        raise ApplicationHandlerStop  # edits, above all a live location's moves, never get a reply
+    user = update.effective_user
+    if user is None:
+        raise ApplicationHandlerStop
+    conversation = context.conversation
+    if conversation.allows(user.id):
+        return
+    log.info("refused an update from user %s, who is not in ALLOWED_TELEGRAM_USERS", user.id)
+    person = Person(user.id, user.first_name or "", user.language_code)
+    if update.callback_query is not None:
+        await update.callback_query.answer(plain(language_of(user.language_code), "not_allowed_short"))
+    elif update.message is not None and update.message.chat.type == "private":
+        await conversation.refuse(_chat(update, context), person)
+    raise ApplicationHandlerStop
 
 
-async def connect_calendar(update: Update, context: NexusContext) -> None:
-    """Send the link that connects the user's Google Calendar."""
-    await context.conversation.connect_calendar(_chat(update, context), _person(update))
-
-
-async def disconnect_calendar(update: Update, context: NexusContext) -> None:
-    """Forget the user's connected calendar."""
-    await context.conversation.disconnect_calendar(_chat(update, context), _person(update))
-
-
-async def help_command(update: Update, context: NexusContext) -> None:
-    """Explain what NEXUS understands and its commands."""
-    await context.conversation.help(_chat(update, context), _person(update))
-
-
-async def settings(update: Update, context: NexusContext) -> None:
-    """Show the user's settings with buttons to change them."""
-    await context.conversation.settings(_chat(update, context), _person(update))
-
-
-async def appointments(update: Update, context: NexusContext) -> None:
-    """List the upcoming appointments, each with a Cancel button."""
-    await context.conversation.appointments(_chat(update, context), _person(update))
-
-
-async def cancel(update: Update, context: NexusContext) -> None:
-    """Stop the running search or drop the request being written."""
-    await context.conversation.cancel(_chat(update, context), _person(update))
+async def command(update: Update, context: NexusContext) -> None:
+    """Run the command the user sent (``/start``, ``/cancel``…) in the conversation."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    name = message.text.split()[0].removeprefix("/").split("@")[0].lower()
+    await context.conversation.commands[name](_chat(update, context), _person(update))
 
 
 async def text(update: Update, context: NexusContext) -> None:

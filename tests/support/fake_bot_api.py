@@ -103,15 +103,34 @@ class FakeBotApi:
         del update["update_id"]
         await self._push(update)
 
-    async def user_shares_location(self, lat: float, lng: float, user_id: int = USER_ID) -> None:
+    async def user_shares_location(
+        self, lat: float, lng: float, user_id: int = USER_ID, *, live_period: int | None = None
+    ) -> int:
+        """Share a location (a live one with ``live_period``); returns the message id its moves edit."""
+        location: dict[str, Any] = {"latitude": lat, "longitude": lng}
+        if live_period is not None:
+            location["live_period"] = live_period
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self._chat(user_id),
             "from": self._user(user_id, "en"),
-            "location": {"latitude": lat, "longitude": lng},
+            "location": location,
         }
         await self._push({"message": message})
+        return int(message["message_id"])
+
+    async def user_edits(self, message_id: int, user_id: int = USER_ID, **content: Any) -> None:
+        """An edit of an earlier message: a live location moving (``location=``) or corrected ``text=``."""
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": self._chat(user_id),
+            "from": self._user(user_id, "en"),
+            **content,
+        }
+        await self._push({"edited_message": message})
 
     async def user_taps(self, data: str, message_id: int, user_id: int = USER_ID) -> str:
         """Tap a button on ``message_id``; returns the callback query id (its answer names it)."""

@@ -8,15 +8,26 @@ from datetime import datetime, timedelta
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, Webhook, running, webhook_routes
+from bot.conversation import Conversation
+from bot.telegram import (
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    NexusApplication,
+    Webhook,
+    build_application,
+    running,
+    webhook_routes,
+)
 from domain.models import CallOutcome, CampaignStatus, TimeWindow
 from domain.services.appointments import send_due_reminders
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
 from domain.services.confirmation import choose_offer
 from domain.services.tool_calls import book_slot, end_call, open_call, report_offer
+from integrations.directory import GazetteerGeocoder
+from integrations.intent import OfflineIntentParser
 from tests.e2e.bot.conftest import BERLIN, Harness
 from tests.factories import ALEXANDERPLATZ
-from tests.support.fake_bot_api import USER_ID, ApiCall
+from tests.support.fake_bot_api import TOKEN, USER_ID, ApiCall
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=BERLIN)
 
@@ -199,3 +210,53 @@ async def test_webhook_accepts_only_updates_with_the_secret(harness: Harness) ->
         assert not harness.api.sent("getUpdates") and not harness.api.sent("deleteWebhook")
     finally:
         await server.close()
+
+
+def guarded_bot(harness: Harness, links: list[int]) -> NexusApplication:
+    """The bot of a NEXUS that serves only ``USER_ID`` and records every calendar link it makes."""
+
+    def link(user_id: int) -> str:
+        links.append(user_id)
+        return f"https://nexus.example/oauth/google/start?user={user_id}"
+
+    conversation = Conversation(
+        harness.ports, OfflineIntentParser(), GazetteerGeocoder(), allowed_users=[USER_ID], calendar_link=link
+    )
+    return build_application(TOKEN, conversation, base_url=harness.api_url)
+
+
+async def test_a_stranger_gets_nothing_but_one_refusal_per_message(harness: Harness) -> None:
+    api, links = harness.api, []
+    stranger = 666
+    async with running(guarded_bot(harness, links)):
+        for words in ("/connect_calendar", "/start", "/settings", "Zahnarzt morgen in Mitte"):
+            await api.user_says(words, user_id=stranger)
+        await api.user_shares_location(52.52, 13.41, user_id=stranger)
+        query_id = await api.user_taps("home:", 100, user_id=stranger)
+        await api.user_says("/help")  # the owner's message comes after all of them
+        await api.wait_for("sendMessage", lambda c: str(c.params["chat_id"]) == str(USER_ID))
+    to_stranger = [c for c in api.sent("sendMessage") if str(c.params["chat_id"]) == str(stranger)]
+    assert len(to_stranger) == 5
+    assert all(
+        "only places calls for the people it was set up for" in c.text and "(666)" in c.text for c in to_stranger
+    )
+    (answer,) = [c for c in api.sent("answerCallbackQuery") if c.params["callback_query_id"] == query_id]
+    assert answer.params["text"] == "This NEXUS only works for the people it was set up for."
+    assert links == []
+    async with harness.ports.uow() as uow:
+        assert await uow.users.get(stranger) is None
+        assert await uow.chat_sessions.get(stranger) is None
+
+
+async def test_edits_and_live_location_moves_get_no_reply(harness: Harness) -> None:
+    api = harness.api
+    async with harness.bot():
+        shared = await api.user_shares_location(52.5219, 13.4132, live_period=900)
+        await api.wait_for("sendMessage", lambda c: c.text.startswith("🏠 Saved"))
+        mark = api.mark()
+        for step in range(5):
+            await api.user_edits(shared, location={"latitude": 52.52 + step / 1000, "longitude": 13.41})
+        await api.user_edits(shared, text="dentist tomorrow near Alexanderplatz")
+        await api.user_says("/help")
+        await api.wait_for("sendMessage", lambda c: "/appointments" in c.text, since=mark)
+        assert len(api.sent("sendMessage", since=mark)) == 1
