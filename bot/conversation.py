@@ -79,7 +79,11 @@ class Conversation:
         default_timezone: str = DEFAULT_TIMEZONE,
         calls_per_campaign: int = MAX_CALLS_PER_CAMPAIGN,
         calendar_link: Callable[[int], str] | None = None,
+        new_user: Mapping[str, object] | None = None,
     ) -> None:
+        """``new_user``: the profile a user starts with (``timezone``, ``home``, ``weights``, ``radius_km``),
+        for example a world file's user in ``nexus run --world``."""
+        self._new_user = dict(new_user or {})
         self._ports = ports
         self._calendar_link = calendar_link
         self._geocoder = geocoder
@@ -408,7 +412,7 @@ class Conversation:
             person.user_id,
             display_name=person.name,
             language=language_of(person.language),
-            timezone=self._timezone,
+            **{"timezone": self._timezone, **self._new_user},
         )
 
     async def _state(self, user: User) -> ChatState:

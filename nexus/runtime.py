@@ -10,18 +10,34 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.conversation import Conversation
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.settings import Settings
 from tools_server.oauth_routes import calendar_connect_configured, calendar_connect_link
 
+if TYPE_CHECKING:
+    from integrations.simulation.world import World
+
 log = logging.getLogger(__name__)
 
 
-def conversation_for(nexus: Nexus) -> Conversation:
-    """The conversation on this NEXUS's use cases (shared by the bot and the terminal chat)."""
+def conversation_for(nexus: Nexus, world: World | None = None) -> Conversation:
+    """The conversation on this NEXUS's use cases (shared by the bot and the terminal chat).
+
+    With a ``world``, every user starts with the world user's time zone, home, weights and radius.
+    """
     settings = nexus.settings
+    new_user: dict[str, object] = {}
+    if world is not None:
+        profile = world.user_profile(0)
+        new_user = {
+            "timezone": profile.timezone,
+            "home": profile.home,
+            "weights": profile.weights,
+            "radius_km": profile.radius_km,
+        }
     return Conversation(
         nexus.ports,
         nexus.intent,
@@ -34,29 +50,44 @@ def conversation_for(nexus: Nexus) -> Conversation:
             if calendar_connect_configured(settings)
             else None
         ),
+        new_user=new_user,
     )
 
 
+def read_world(path: Path | None) -> World | None:
+    """The world file at ``path`` (``None`` without one); ``WorldError`` says what is wrong with it."""
+    if path is None:
+        return None
+    from integrations.simulation.world import load_world
+
+    return load_world(path)
+
+
 @asynccontextmanager
-async def opened(settings: Settings, world: Path | None = None) -> AsyncIterator[Nexus]:
-    """``bootstrap``, with a world file's providers, receptionists and clock when ``world`` is given."""
+async def opened(settings: Settings, world: World | None = None) -> AsyncIterator[Nexus]:
+    """``bootstrap``; with a world, its providers, receptionists, clock and the user's busy times (for
+    every user: whoever chats is the world's user)."""
     if world is None:
         async with bootstrap(settings) as nexus:
             yield nexus
         return
     from integrations.clock import FixedClock
     from integrations.directory import BundledDirectory
+    from integrations.offline_calendar import StaticCalendar
     from integrations.simulation.gateway import SimulatedVoiceGateway
-    from integrations.simulation.world import load_world
 
-    loaded = load_world(world)
-    gateway = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, behaviours=loaded.behaviours())
-    directory = BundledDirectory(loaded.directory_providers())
-    async with bootstrap(settings, clock=FixedClock(loaded.now), voice=gateway, directory=directory) as nexus:
+    gateway = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, behaviours=world.behaviours())
+    async with bootstrap(
+        settings,
+        clock=FixedClock(world.now),
+        voice=gateway,
+        directory=BundledDirectory(world.directory_providers()),
+        calendar=StaticCalendar(everyone=world.busy()),
+    ) as nexus:
         yield nexus
 
 
-async def run_all(settings: Settings, host: str, port: int, world: Path | None) -> int:
+async def run_all(settings: Settings, host: str, port: int, world: World | None) -> int:
     from bot.telegram import TelegramNotifier, Webhook, build_application, running, webhook_routes
 
     token = settings.telegram_bot_token
@@ -65,7 +96,7 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
         webhook: Webhook | None = None
         application = build_application(
             token.get_secret_value(),
-            conversation_for(nexus),
+            conversation_for(nexus, world),
             base_url=settings.telegram_base_url,
             webhook=bool(settings.telegram_webhook_url),
         )

@@ -28,17 +28,20 @@ def handle(args: argparse.Namespace) -> int:
 async def chat(settings: Settings, world: Path | None, language: str) -> None:
     from bot.replies import Person
     from bot.terminal import TerminalChat, TerminalNotifier, read_stdin, run_terminal
-    from nexus.runtime import conversation_for, opened
+    from nexus.runtime import conversation_for, opened, read_world
     from storage.schema import upgrade
 
     if settings.is_sqlite:
         await upgrade(settings.database_url)  # the embedded database is created on first use
-    async with opened(settings, world) as nexus, nexus.serving(nexus.create_web_app(), "127.0.0.1", 0):
+    loaded = read_world(world)
+    async with opened(settings, loaded) as nexus, nexus.serving(nexus.create_web_app(), "127.0.0.1", 0):
         nexus.start_scheduler()
         terminal = TerminalChat(lambda text: print(text, flush=True))
         notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
         nexus.notifications.subscribe(notifier)
         try:
-            await run_terminal(conversation_for(nexus), terminal, Person(TERMINAL_USER, "", language), read_stdin)
+            await run_terminal(
+                conversation_for(nexus, loaded), terminal, Person(TERMINAL_USER, "", language), read_stdin
+            )
         finally:
             nexus.notifications.unsubscribe(notifier)

@@ -28,7 +28,11 @@ SETUP_HINT = (
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run = subparsers.add_parser("run", help="run the Telegram bot, the tool server and the scheduler")
     _add_server_options(run)
-    run.add_argument("--world", type=Path, help="use a world file's providers, behaviour and clock (offline)")
+    run.add_argument(
+        "--world",
+        type=Path,
+        help="offline world file: its providers, receptionists and clock; every chat gets its user's calendar",
+    )
     run.set_defaults(handler=handle_run)
     serve = subparsers.add_parser("serve", help="run only the tool server and the scheduler")
     _add_server_options(serve)
@@ -46,11 +50,17 @@ def handle_run(args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         print(SETUP_HINT, file=sys.stderr)
         return 2
+    from integrations.simulation.world import WorldError
+    from nexus.runtime import read_world, run_all
+
+    try:
+        world = read_world(args.world)
+    except WorldError as exc:
+        print(f"nexus run: {exc}", file=sys.stderr)
+        return 2
     _configure_logging(settings)
     host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
-    from nexus.runtime import run_all
-
-    return asyncio.run(run_all(settings, host, port, args.world))
+    return asyncio.run(run_all(settings, host, port, world))
 
 
 def handle_serve(args: argparse.Namespace) -> int:
