@@ -120,6 +120,10 @@ class Conversation:
         """Tell a stranger this NEXUS is not theirs, without storing anything about them."""
         await chat.send(Reply(say(language_of(person.language), "not_allowed", user_id=person.user_id)))
 
+    async def language(self, person: Person) -> str:
+        """The language the user is spoken to in."""
+        return (await self._user(person)).language
+
     # --- commands ---------------------------------------------------------------------------------
 
     @property
@@ -139,11 +143,12 @@ class Conversation:
         user = await self._user(person)
         name = f", {person.name}" if person.name else ""
         lang = user.language
-        await chat.send(Reply(say(lang, "welcome", name=name), keys=(Key(plain(lang, "share_location"), True),)))
+        welcome = say(lang, "welcome", typed=chat.typed, name=name)
+        await chat.send(Reply(welcome, keys=(Key(plain(lang, "share_location"), True),)))
 
     async def help(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
-        await chat.send(Reply(say(user.language, "help")))
+        await chat.send(Reply(say(user.language, "help", typed=chat.typed)))
 
     async def appointments(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
@@ -213,7 +218,7 @@ class Conversation:
         reading = await self._intake.read(chat, user, text, against=state)
         if state.step in (Step.HOME, Step.TIMEZONE) and not reading.is_new_request:
             key = "unknown_place" if state.step is Step.HOME else "unknown_timezone"
-            await chat.send(Reply(say(user.language, key, place=text, zone=text)))
+            await chat.send(Reply(say(user.language, key, typed=chat.typed, place=text, zone=text)))
             return
         await self._intake.text(chat, user, state, text, reading)
 
@@ -370,7 +375,9 @@ class Conversation:
         state.step = Step.HOME
         await self._save(user, state)
         lang = user.language
-        await chat.send(Reply(say(lang, "ask_home"), keys=(Key(plain(lang, "share_location"), True),)))
+        await chat.send(
+            Reply(say(lang, "ask_home", typed=chat.typed), keys=(Key(plain(lang, "share_location"), True),))
+        )
 
     async def _ask_timezone(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         state.step = Step.TIMEZONE

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from domain.models import Appointment
 
 _LINE_LIMIT = 75  # octets per line, without the CRLF (RFC 5545 §3.1)
+
+
+def ics_filename(appointment: Appointment, timezone: str) -> str:
+    """``smile-dental-mitte-2026-12-01-1400.ics``: the provider and the local start, safe on any file system."""
+    ascii_name = unicodedata.normalize("NFKD", appointment.provider.name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-") or "appointment"
+    return f"{slug}-{appointment.start.astimezone(ZoneInfo(timezone)):%Y-%m-%d-%H%M}.ics"
 
 
 def appointment_ics(appointment: Appointment, now: datetime, summary: str, domain: str = "nexus.invalid") -> bytes:

@@ -141,13 +141,15 @@ class Intake:
         elif state.step is Step.PLACE and not understood:
             if matches_label(text, "use_home"):
                 if user.home is None:
-                    await chat.send(self.place_question(user, say(lang, "no_home")))
+                    await chat.send(self.place_question(chat, user, say(lang, "no_home", typed=chat.typed)))
                     return
                 draft.place, understood = user.home, True
             else:
                 draft.place = await self._geocoder.geocode(text, near=user.home)
                 if draft.place is None:
-                    await chat.send(self.place_question(user, say(lang, "unknown_place", place=text)))
+                    await chat.send(
+                        self.place_question(chat, user, say(lang, "unknown_place", typed=chat.typed, place=text))
+                    )
                     return
                 understood = True
         if not understood:
@@ -164,9 +166,9 @@ class Intake:
             case Step.TIME:
                 await chat.send(Reply(say(lang, "unclear_time")))
             case Step.CHOICE if draft.doubts:
-                await chat.send(self._doubt_question(draft, say(lang, "pick_one")))
+                await chat.send(self._doubt_question(draft, say(lang, "pick_one", typed=chat.typed)))
             case _:
-                await chat.send(Reply(say(lang, "not_understood")))
+                await chat.send(Reply(say(lang, "not_understood", typed=chat.typed)))
 
     async def location(self, chat: Chat, user: User, state: ChatState, lat: float, lng: float) -> bool:
         """Use a shared location as the place to search, when that is the open question."""
@@ -210,8 +212,8 @@ class Intake:
         elif not draft.windows:
             state.step, reply = Step.TIME, Reply(say(lang, "ask_time"))
         elif draft.place is None:
-            note = say(lang, "unknown_place", place=unknown_place) if unknown_place else None
-            state.step, reply = Step.PLACE, self.place_question(user, note)
+            note = say(lang, "unknown_place", typed=chat.typed, place=unknown_place) if unknown_place else None
+            state.step, reply = Step.PLACE, self.place_question(chat, user, note)
         else:
             state.step = Step.IDLE
             draft.renew()
@@ -228,14 +230,15 @@ class Intake:
         )
         return Reply(text, buttons=rows)
 
-    def place_question(self, user: User, note: Html | None = None) -> Reply:
+    def place_question(self, chat: Chat, user: User, note: Html | None = None) -> Reply:
         lang = user.language
         keys = [Key(plain(lang, "share_location"), shares_location=True)]
         if user.home is not None:
             keys.append(Key(plain(lang, "use_home")))
-            question = say(lang, "ask_place_home", home=user.home.label or plain(lang, "your_home"))
+            home = user.home.label or plain(lang, "your_home")
+            question = say(lang, "ask_place_home", typed=chat.typed, home=home)
         else:
-            question = say(lang, "ask_place")
+            question = say(lang, "ask_place", typed=chat.typed)
         return Reply(note or question, keys=tuple(keys))
 
     # --- taps -------------------------------------------------------------------------------------
@@ -331,7 +334,7 @@ class Intake:
         elif step == Step.TIME:
             await chat.send(Reply(say(lang, "ask_time")))
         else:
-            await chat.send(self.place_question(user))
+            await chat.send(self.place_question(chat, user))
 
     async def _radius(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         draft = self._draft(state, tap)

@@ -63,7 +63,13 @@ class Person:
 
 
 class Chat(Protocol):
-    """Where replies go: a Telegram chat, the terminal, or a test's recorder."""
+    """Where replies go: a Telegram chat, the terminal, or a test's recorder.
+
+    ``typed``: choices are typed as numbers and no location can be shared (the terminal), so the wording
+    never says "tap" or "share your location".
+    """
+
+    typed: bool
 
     async def send(self, reply: Reply) -> None: ...
 
@@ -77,10 +83,11 @@ class RecordingChat:
     """A ``Chat`` that keeps what was said (the terminal chat and tests read it back)."""
 
     replies: list[Reply] = field(default_factory=list)
-    typed: int = 0
+    typed: bool = False
+    typing_shown: int = 0
 
     async def send(self, reply: Reply) -> None:
         self.replies.append(reply)
 
     async def typing(self) -> None:
-        self.typed += 1
+        self.typing_shown += 1

@@ -1,26 +1,39 @@
 """The same conversation in a terminal: replies as plain text, buttons as numbered choices.
 
-Typing a number taps that choice; ``/start``, ``/help``, ``/settings``, ``/appointments`` and ``/cancel``
-work as in Telegram; ``/quit`` (or end of input) leaves.
+Typing a number picks that choice; the commands work as in Telegram (``/start``, ``/help``, ``/settings``,
+``/appointments``, ``/cancel``…); ``/quit``, Ctrl-C or Ctrl-D leave at once. Messages that arrive while the
+prompt waits (how the calls went, the shortlist) are printed above it and the prompt is drawn again
+(prompt_toolkit's ``patch_stdout``). Calendar files are saved in the current directory.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from prompt_toolkit import PromptSession
 
 from bot import views
 from bot.conversation import Conversation
 from bot.replies import Button, Key, Person, Reply
-from domain.models import User
+from bot.texts import say
+from domain.models import CampaignStatus, User
 from domain.notifications import CampaignProgress, Notification
 from domain.ports import Clock, UnitOfWorkFactory
 
-_TAG = re.compile(r"</?(?:b|i|u|s|code|pre)>")
+_TAG = re.compile(r"</?(?:b|i|u|s|code|pre)>|</?a(?: [^>]*)?>")
+QUIT = ("/quit", "/exit")
+PROMPT = "> "
+# The calls of a search are shown once they are over; booking and cancelling calls are told in their own words.
+_SEARCHING = (
+    CampaignStatus.DIALING,
+    CampaignStatus.NEGOTIATING,
+    CampaignStatus.RANKING,
+    CampaignStatus.FAILED,
+    CampaignStatus.CANCELLED,
+)
 
 Write = Callable[[str], None]
 Read = Callable[[], Awaitable[str | None]]
@@ -31,12 +44,23 @@ def plain_text(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+def _free_path(path: Path) -> Path:
+    """``path``, or ``name-2.ics``, ``name-3.ics``… when a file of that name is already there."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 class TerminalChat:
     """A ``Chat`` that prints; remembers the last choices so a number can pick one."""
 
+    typed = True
+
     def __init__(self, write: Write, files: Path | None = None) -> None:
         self._write = write
-        self._files = files or Path(tempfile.gettempdir())
+        self._files = files
         self.choices: list[Button | Key] = []
 
     async def send(self, reply: Reply) -> None:
@@ -45,12 +69,19 @@ class TerminalChat:
         choices += [k for k in reply.keys if not k.shares_location]  # a terminal has no location to share
         if choices:
             self.choices = choices
-            lines += [f"  [{number}] {choice.label}" for number, choice in enumerate(choices, 1)]
+            lines += self._choice_lines()
         if reply.document is not None:
-            path = self._files / reply.document.filename
+            path = _free_path((self._files or Path.cwd()) / reply.document.filename)
             path.write_bytes(reply.document.content)
             lines.append(f"  (saved {path})")
         self._write("\n".join(lines) + "\n")
+
+    def _choice_lines(self) -> list[str]:
+        return [f"  [{number}] {choice.label}" for number, choice in enumerate(self.choices, 1)]
+
+    def show_choices(self, note: str) -> None:
+        """Say ``note`` and list the current choices again."""
+        self._write("\n".join([plain_text(note), *self._choice_lines()]) + "\n")
 
     async def typing(self) -> None:
         return None
@@ -68,7 +99,8 @@ class TerminalNotifier:
     async def notify(self, user_id: int, notification: Notification) -> None:
         if isinstance(notification, CampaignProgress):
             campaign = notification.campaign
-            if views.live_view_is_final(notification) and campaign.id not in self._shown:
+            searching = campaign.status in _SEARCHING
+            if searching and views.live_view_is_final(notification) and campaign.id not in self._shown:
                 self._shown.add(campaign.id)
                 await self._chat.send(views.live_view(notification))
             return
@@ -80,36 +112,48 @@ class TerminalNotifier:
 
 
 async def run_terminal(conversation: Conversation, chat: TerminalChat, person: Person, read: Read) -> None:
-    """Talk until ``/quit`` or the end of input."""
-    commands = {
-        "/start": conversation.start,
-        "/help": conversation.help,
-        "/settings": conversation.settings,
-        "/appointments": conversation.appointments,
-        "/cancel": conversation.cancel,
-    }
+    """Talk until ``/quit`` or the end of input (``read`` gives ``None`` for Ctrl-C and Ctrl-D too)."""
+    commands = {f"/{name}": command for name, command in conversation.commands.items()}
     await conversation.start(chat, person)
     while (line := await read()) is not None:
         line = line.strip()
-        if line in ("/quit", "/exit"):
+        if line.lower() in QUIT:
             return
-        if line in commands:
-            await commands[line](chat, person)
-        elif line.isdigit() and 1 <= int(line) <= len(chat.choices):
-            choice = chat.choices[int(line) - 1]
-            if isinstance(choice, Button):
-                notice = await conversation.tap(chat, person, choice.data)
-                if notice:
-                    await chat.send(Reply(notice))
-            else:
-                await conversation.text(chat, person, choice.label)
+        command = commands.get(line.split(maxsplit=1)[0].lower()) if line.startswith("/") else None
+        if command is not None:
+            await command(chat, person)
+        elif line.isdigit() and chat.choices:
+            await _choose(conversation, chat, person, int(line))
         elif line:
             await conversation.text(chat, person, line)
 
 
-async def read_stdin(prompt: str = "> ") -> str | None:
-    """One line from the keyboard, without blocking the event loop (``None`` at end of input)."""
-    try:
-        return await asyncio.to_thread(input, prompt)
-    except EOFError:
-        return None
+async def _choose(conversation: Conversation, chat: TerminalChat, person: Person, number: int) -> None:
+    """Pick choice ``number``; one that is not on offer shows the choices again and changes nothing."""
+    if not 1 <= number <= len(chat.choices):
+        chat.show_choices(say(await conversation.language(person), "no_such_choice", typed=True, number=number))
+        return
+    choice = chat.choices[number - 1]
+    if isinstance(choice, Button):
+        notice = await conversation.tap(chat, person, choice.data)
+        if notice:
+            await chat.send(Reply(notice))
+    else:
+        await conversation.text(chat, person, choice.label)
+
+
+def prompt_reader(session: PromptSession[str] | None = None) -> Read:
+    """Lines from the keyboard through prompt_toolkit; ``None`` at Ctrl-C or Ctrl-D (leave at once).
+
+    Use it inside ``prompt_toolkit.patch_stdout.patch_stdout()``, so messages printed meanwhile appear above
+    the prompt, which is drawn again below them.
+    """
+    prompt: PromptSession[str] = session or PromptSession()
+
+    async def read() -> str | None:
+        try:
+            return await prompt.prompt_async(PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    return read

@@ -328,7 +328,77 @@ _DE: dict[str, str] = {
     "your_home": "dein Zuhause",
 }
 
+# The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).
+_TYPED_EN: dict[str, str] = {
+    "welcome": (
+        "Hello{name}! I am <b>NEXUS</b>. Tell me what appointment you need, and I phone up to 15 providers "
+        "at once, ask for free times that fit you, and book the one you pick.\n\n"
+        "Try for example:\n"
+        "• <i>I need a dentist next Tuesday afternoon near Alexanderplatz</i>\n"
+        "• <i>Friseur morgen nach 15 Uhr in Mitte</i>\n\n"
+        "Type the number of a choice to pick it. /settings changes how I choose and where you live, "
+        "/appointments lists your bookings, /help explains the rest, /quit leaves."
+    ),
+    "help": (
+        "Write what you need in plain words: the kind of provider, when, and where. I ask for anything missing, "
+        "show you a summary, and call providers when you choose <b>Call providers</b> (type its number).\n\n"
+        "/appointments – your upcoming appointments\n"
+        "/settings – how I rank offers, search radius, home, time zone, reminders\n"
+        "/cancel – stop a running search or drop the request you are writing\n"
+        "/start – the welcome message again\n"
+        "/quit – leave (Ctrl-C works too)"
+    ),
+    "ask_place": "Where should I search? Name a district, square or station.",
+    "ask_place_home": "Where should I search? Name a district, square or station, or use your home ({home}).",
+    "unknown_place": (
+        "I could not find <b>{place}</b>. Try a district, a square or a station (for example "
+        "<i>Alexanderplatz</i> or <i>Marienplatz</i>)."
+    ),
+    "no_home": "You have not saved a home location yet. Name a place.",
+    "ask_home": "Name a place to use as your home.",
+    "not_understood": (
+        "I did not understand that, so nothing has changed. Type the number of a choice above, or write a whole "
+        "new request such as <i>dentist tomorrow afternoon in Mitte</i>."
+    ),
+    "pick_one": "Please type the number of one of these:",
+}
+_TYPED_DE: dict[str, str] = {
+    "welcome": (
+        "Hallo{name}! Ich bin <b>NEXUS</b>. Schreib mir, welchen Termin du brauchst: Ich rufe bis zu 15 Anbieter "
+        "gleichzeitig an, frage nach freien Zeiten, die dir passen, und buche den, den du auswählst.\n\n"
+        "Zum Beispiel:\n"
+        "• <i>Zahnarzt nächsten Dienstag nachmittags am Alexanderplatz</i>\n"
+        "• <i>I need a hairdresser tomorrow after 3pm in Mitte</i>\n\n"
+        "Tippe die Nummer einer Auswahl, um sie zu wählen. /settings ändert, wie ich auswähle und wo du wohnst, "
+        "/appointments zeigt deine Termine, /help erklärt den Rest, /quit beendet."
+    ),
+    "help": (
+        "Schreib in eigenen Worten, was du brauchst: welchen Anbieter, wann und wo. Ich frage nach, was fehlt, "
+        "zeige dir eine Zusammenfassung und rufe an, sobald du <b>Anbieter anrufen</b> wählst (tippe seine "
+        "Nummer).\n\n"
+        "/appointments – deine kommenden Termine\n"
+        "/settings – Gewichtung, Suchradius, Zuhause, Zeitzone, Erinnerungen\n"
+        "/cancel – laufende Suche stoppen oder Anfrage verwerfen\n"
+        "/start – die Begrüßung noch einmal\n"
+        "/quit – beenden (Strg-C geht auch)"
+    ),
+    "ask_place": "Wo soll ich suchen? Nenne einen Bezirk, Platz oder Bahnhof.",
+    "ask_place_home": "Wo soll ich suchen? Nenne einen Bezirk, Platz oder Bahnhof oder nimm dein Zuhause ({home}).",
+    "unknown_place": (
+        "<b>{place}</b> habe ich nicht gefunden. Versuch einen Bezirk, Platz oder Bahnhof (zum Beispiel "
+        "<i>Alexanderplatz</i> oder <i>Marienplatz</i>)."
+    ),
+    "no_home": "Du hast noch kein Zuhause gespeichert. Nenne einen Ort.",
+    "ask_home": "Nenne einen Ort, den ich als dein Zuhause speichere.",
+    "not_understood": (
+        "Das habe ich nicht verstanden, es bleibt alles, wie es war. Tippe die Nummer einer Auswahl oben oder "
+        "schreib eine ganz neue Anfrage, etwa <i>Zahnarzt morgen nachmittag in Mitte</i>."
+    ),
+    "pick_one": "Bitte tippe die Nummer einer dieser Möglichkeiten:",
+}
+
 _TEXTS = {"en": _EN, "de": _DE}
+_TYPED = {"en": _TYPED_EN, "de": _TYPED_DE}
 
 _SERVICES_DE = {
     "dentist": "Zahnarzt",
@@ -358,9 +428,13 @@ _SHORT_MONTHS = {
 }
 
 
-def say(language: str, key: str, **values: object) -> Html:
-    """The sentence ``key`` in ``language`` with ``values`` filled in (escaped unless ``Html``)."""
-    template = _TEXTS[language_of(language)][key]
+def say(language: str, key: str, *, typed: bool = False, **values: object) -> Html:
+    """The sentence ``key`` in ``language`` with ``values`` filled in (escaped unless ``Html``).
+
+    ``typed``: for a chat without buttons to tap or a location to share (the terminal), where that differs.
+    """
+    lang = language_of(language)
+    template = (typed and _TYPED[lang].get(key)) or _TEXTS[lang][key]
     safe = {name: value if isinstance(value, Html) else escape(value) for name, value in values.items()}
     return Html(template.format(**safe))
 

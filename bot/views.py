@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import buttons
-from bot.ics import appointment_ics
+from bot.ics import appointment_ics, ics_filename
 from bot.replies import Button, Document, Reply
 from bot.session import Draft
 from bot.texts import Html, escape, plain, say, service_name, service_noun, short_day, short_slot
@@ -282,11 +282,12 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
             return shortlist(campaign, offers)
         case CampaignFailed(campaign=campaign):
             return Reply(say(campaign.language, "failed", reason=campaign.failure_reason or ""))
-        case CampaignCancelled(campaign=campaign):
-            return Reply(say(campaign.language, "cancelled"))
+        case CampaignCancelled():
+            return Reply(say(user.language, "cancelled"))
         case Booked(campaign=campaign, appointment=appointment):
             title = f"{service_name(campaign.service, campaign.language)}: {appointment.provider.name}"
-            document = Document("appointment.ics", appointment_ics(appointment, now, title), "text/calendar")
+            filename = ics_filename(appointment, campaign.timezone)
+            document = Document(filename, appointment_ics(appointment, now, title), "text/calendar")
             return Reply(booked(campaign, appointment), document=document)
         case SlotGone(campaign=campaign, offer=offer, shortlist=offers):
             lang, slot = campaign.language, short_slot_of(offer, campaign)

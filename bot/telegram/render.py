@@ -68,6 +68,8 @@ async def edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> None:
 class TelegramChat:
     """The ``Chat`` of one update: replies go to its chat; ``replace`` edits the message that was tapped."""
 
+    typed = False
+
     def __init__(self, bot: Bot, chat_id: int, origin_message_id: int | None = None) -> None:
         self._bot = bot
         self._chat_id = chat_id

@@ -102,7 +102,7 @@ async def test_request_to_booked_appointment_with_calendar_file(harness: Harness
         assert "Smile &lt;Dental&gt; Mitte, Tue 1 Dec 14:00–14:30, Street smile, Berlin" in booked.text
         document = await api.wait_for("sendDocument")
         filename, content = document.params["document"]
-        assert filename == "appointment.ics"
+        assert filename == "smile-dental-mitte-2026-12-01-1400.ics"
         assert content.startswith(b"BEGIN:VCALENDAR\r\n")
         assert b"DTSTART:20261201T130000Z\r\n" in content and b"SUMMARY:Dentist: Smile <Dental> Mitte" in content
 

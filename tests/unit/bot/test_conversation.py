@@ -62,7 +62,7 @@ async def test_a_complete_request_gets_a_summary_card(world: FakeWorld) -> None:
     assert "soonest 50% · rating 30% · distance 20%" in card.text
     assert [b.label for row in card.buttons for b in row] == ["📞 Call providers", "✏️ Change", "Cancel"]
     assert all(len(d.encode()) <= MAX_CALLBACK_BYTES for d in card.button_data())
-    assert chat.typed == 1
+    assert chat.typing_shown == 1
 
 
 async def test_only_missing_pieces_are_asked_for(world: FakeWorld) -> None:
