@@ -79,10 +79,13 @@ class Conversation:
         default_timezone: str = DEFAULT_TIMEZONE,
         calls_per_campaign: int = MAX_CALLS_PER_CAMPAIGN,
         calendar_link: Callable[[int], str] | None = None,
+        calendar_disconnect: Callable[[int], Awaitable[bool]] | None = None,
         new_user: Mapping[str, object] | None = None,
     ) -> None:
-        """``new_user``: the profile a user starts with (``timezone``, ``home``, ``weights``, ``radius_km``),
-        for example a world file's user in ``nexus run --world``."""
+        """``calendar_disconnect(user_id)``: forget the calendar and revoke the access at its provider (without
+        it, the link is only forgotten). ``new_user``: the profile a user starts with (``timezone``, ``home``,
+        ``weights``, ``radius_km``), for example a world file's user in ``nexus run --world``."""
+        self._calendar_disconnect = calendar_disconnect
         self._new_user = dict(new_user or {})
         self._ports = ports
         self._calendar_link = calendar_link
@@ -163,11 +166,14 @@ class Conversation:
         await chat.send(Reply(say(user.language, "calendar_link", url=self._calendar_link(user.id))))
 
     async def disconnect_calendar(self, chat: Chat, person: Person) -> None:
-        """Forget the user's connected calendar."""
+        """Forget the user's connected calendar and give up NEXUS's access to it."""
         user = await self._user(person)
-        async with self._ports.uow() as uow:
-            removed = await uow.calendar_links.delete(user.id)
-            await uow.commit()
+        if self._calendar_disconnect is not None:
+            removed = await self._calendar_disconnect(user.id)
+        else:
+            async with self._ports.uow() as uow:
+                removed = await uow.calendar_links.delete(user.id)
+                await uow.commit()
         await chat.send(Reply(say(user.language, "calendar_disconnected" if removed else "calendar_not_connected")))
 
     async def settings(self, chat: Chat, person: Person) -> None:

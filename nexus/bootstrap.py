@@ -72,6 +72,8 @@ class Nexus:
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
     _reconcile_fetch: ConversationFetcher | None = None
     _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # /disconnect_calendar: forget the link and revoke the access at Google (set when Google Calendar is set up).
+    calendar_disconnect: Callable[[int], Awaitable[bool]] | None = None
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -213,7 +215,7 @@ async def bootstrap(
 
 def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
     """The ElevenLabs webhook and the Google Calendar OAuth routes, each when its settings are there."""
-    from tools_server.oauth_routes import add_oauth_routes, calendar_connect_configured
+    from tools_server.oauth_routes import add_oauth_routes, calendar_connect_configured, calendar_disconnector
     from tools_server.webhooks import add_webhook_route
 
     settings = nexus.settings
@@ -221,6 +223,7 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
         nexus.web_routes.append(lambda app: add_webhook_route(app, secret))
     if calendar_connect_configured(settings):
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
+        nexus.calendar_disconnect = calendar_disconnector(settings, nexus.ports.uow, http)
 
 
 def _pool_options(settings: Settings) -> dict[str, int]:

@@ -50,6 +50,7 @@ def conversation_for(nexus: Nexus, world: World | None = None) -> Conversation:
             if calendar_connect_configured(settings)
             else None
         ),
+        calendar_disconnect=nexus.calendar_disconnect,
         new_user=new_user,
     )
 

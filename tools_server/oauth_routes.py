@@ -2,9 +2,11 @@
 
 1. The bot sends ``calendar_connect_link(settings, user_id, now)``: ``/oauth/google/start?state=…``, the state
    signed for the Telegram user and short-lived.
-2. ``start`` checks the state and sends the browser on to Google's consent page with a fresh state, so the
-   time the person spends on Google's pages does not count against the link.
-3. ``callback`` checks the state again, trades the code for a refresh token and stores it encrypted.
+2. ``start`` checks the state, uses it up (a link works once), puts a random secret into a cookie of this
+   browser and sends it on to Google's consent page with a fresh state bound to that secret, so the time the
+   person spends on Google's pages does not count against the link.
+3. ``callback`` checks the fresh state, that it comes back in the browser that started (the cookie), uses it
+   up, trades the code for a refresh token and stores it encrypted.
 
 Every answer is a small page for the person in the browser; nothing about the token ever appears in it.
 """
@@ -15,6 +17,7 @@ import hashlib
 import hmac
 import html
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,15 +28,19 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from domain.ports import UnitOfWorkFactory
 from integrations.crypto import TokenCipher
 from integrations.google.oauth import (
     GOOGLE_AUTH_URI,
+    GOOGLE_REVOKE_URI,
     GOOGLE_TOKEN_URI,
     GoogleOAuth,
     OAuthExchangeError,
     OAuthStateError,
     connect_calendar,
+    disconnect_calendar,
     sign_state,
+    use_state_once,
     verify_state,
 )
 from tools_server.keys import PORTS
@@ -42,6 +49,10 @@ log = logging.getLogger(__name__)
 
 START_PATH = "/oauth/google/start"
 CALLBACK_PATH = "/oauth/google/callback"
+# The browser's secret between start and callback: only ever sent to these two routes, never readable by scripts.
+BROWSER_COOKIE = "nexus_google_oauth"
+_COOKIE_PATH = "/oauth/google/"
+_COOKIE_SECONDS = 15 * 60
 
 CONNECTED = "Your Google Calendar is connected. You can go back to Telegram."
 DENIED = (
@@ -56,6 +67,7 @@ _NOT_CONFIGURED = (
 )
 
 CalendarConnected = Callable[[int], Awaitable[None]]
+CalendarDisconnect = Callable[[int], Awaitable[bool]]
 
 
 class OAuthSettings(Protocol):
@@ -94,12 +106,40 @@ def calendar_connect_link(settings: OAuthSettings, user_id: int, now: datetime) 
     return f"{_base_url(settings)}{START_PATH}?{urlencode({'state': state})}"
 
 
+def calendar_disconnector(
+    settings: OAuthSettings,
+    uow_factory: UnitOfWorkFactory,
+    session: aiohttp.ClientSession,
+    *,
+    revoke_uri: str = GOOGLE_REVOKE_URI,
+) -> CalendarDisconnect:
+    """``/disconnect_calendar``: forget the user's calendar and revoke NEXUS's access at Google (best effort:
+    the link is gone even when Google cannot be reached). ``True`` when there was a calendar."""
+    if not calendar_connect_configured(settings):
+        raise ValueError(_NOT_CONFIGURED)
+    assert settings.google_client_id and settings.google_client_secret and settings.encryption_key  # checked above
+    oauth = GoogleOAuth(
+        settings.google_client_id,
+        settings.google_client_secret.get_secret_value(),
+        _base_url(settings) + CALLBACK_PATH,
+        session,
+        revoke_uri=revoke_uri,
+    )
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+
+    async def disconnect(user_id: int) -> bool:
+        return await disconnect_calendar(uow_factory, user_id, cipher=cipher, oauth=oauth)
+
+    return disconnect
+
+
 @dataclass(frozen=True, slots=True)
 class _CalendarConnect:
     oauth: GoogleOAuth
     cipher: TokenCipher
     state_secret: str
     on_connected: CalendarConnected | None
+    secure_cookie: bool
 
 
 _CONNECT = web.AppKey("google_calendar_connect", _CalendarConnect)
@@ -128,21 +168,37 @@ def add_oauth_routes(
         auth_uri=auth_uri,
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
-    app[_CONNECT] = _CalendarConnect(oauth, cipher, _state_secret(settings), on_connected)
+    secure = _base_url(settings).startswith("https://")
+    app[_CONNECT] = _CalendarConnect(oauth, cipher, _state_secret(settings), on_connected, secure)
     app.router.add_get(START_PATH, start, name="google_oauth_start")
     app.router.add_get(CALLBACK_PATH, callback, name="google_oauth_callback")
 
 
 async def start(request: web.Request) -> web.StreamResponse:
-    """Check the link, then send the person to Google's consent page."""
+    """Check the link and use it up, then send this browser, marked by a cookie, to Google's consent page."""
     connect = request.app[_CONNECT]
-    now = request.app[PORTS].clock.now()
+    ports = request.app[PORTS]
+    now = ports.clock.now()
+    state = request.query.get("state", "")
     try:
-        user_id = verify_state(request.query.get("state", ""), now, connect.state_secret)
+        user_id = verify_state(state, now, connect.state_secret)
+        await use_state_once(ports.uow, state, now)
     except OAuthStateError as exc:
         return page(str(exc), status=400)
-    fresh_state = sign_state(user_id, now, connect.state_secret)
-    raise web.HTTPFound(connect.oauth.authorization_url(fresh_state), headers=_PRIVATE)
+    browser = secrets.token_urlsafe(32)
+    fresh_state = sign_state(user_id, now, connect.state_secret, browser=browser)
+    response = web.HTTPFound(connect.oauth.authorization_url(fresh_state), headers=_PRIVATE)
+    # SameSite=Lax: the cookie still comes along on Google's top-level redirect back to the callback.
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=_COOKIE_SECONDS,
+        path=_COOKIE_PATH,
+        httponly=True,
+        secure=connect.secure_cookie,
+        samesite="Lax",
+    )
+    raise response
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -150,10 +206,22 @@ async def callback(request: web.Request) -> web.Response:
     connect = request.app[_CONNECT]
     ports = request.app[PORTS]
     now = ports.clock.now()
+    state = request.query.get("state", "")
     try:
-        user_id = verify_state(request.query.get("state", ""), now, connect.state_secret)
+        browser = request.cookies.get(BROWSER_COOKIE)
+        user_id = verify_state(state, now, connect.state_secret, browser=browser, bound=True)
+        await use_state_once(ports.uow, state, now)
     except OAuthStateError as exc:
         return page(str(exc), status=400)
+    response = await _finish(request, connect, user_id)
+    response.del_cookie(BROWSER_COOKIE, path=_COOKIE_PATH)
+    return response
+
+
+async def _finish(request: web.Request, connect: _CalendarConnect, user_id: int) -> web.Response:
+    """Google's answer for ``user_id``: store the refresh token, or say why there is none."""
+    ports = request.app[PORTS]
+    now = ports.clock.now()
     error = request.query.get("error")
     if error == "access_denied":
         return page(DENIED)

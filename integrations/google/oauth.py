@@ -9,7 +9,8 @@ Framework-free; the HTTP routes call these. The flow:
 
 Errors::
 
-    OAuthStateError     (InvalidRequest)         the state is forged, damaged or expired
+    OAuthStateError     (InvalidRequest)         the state is forged, damaged, expired, used already, or came
+                                                 back in another browser than the one that started
     OAuthExchangeError  (DependencyUnavailable)  Google did not give NEXUS lasting calendar access
 """
 
@@ -46,12 +47,19 @@ CALENDAR_SCOPES: tuple[str, ...] = (
 CALENDAR_PROVIDER = "google"
 
 _STATE_PURPOSE = b"nexus.google-calendar-oauth-state."
-_STATE_PATTERN = re.compile(r"(-?[0-9]{1,20})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+_BROWSER_PURPOSE = b"nexus.google-calendar-oauth-browser."
+# user id, issue time, (the browser's binding,) signature
+_STATE_PATTERN = re.compile(r"(-?[0-9]{1,20})\.([0-9]{1,12})(?:\.([A-Za-z0-9_-]{22}))?\.([A-Za-z0-9_-]{43})")
 # A state a little "from the future" is tolerated: several NEXUS processes' clocks differ slightly.
 _CLOCK_SKEW = timedelta(minutes=1)
 
 _STATE_INVALID = "This link to connect Google Calendar is not valid. Ask the bot for a new one."
 _STATE_EXPIRED = "This link to connect Google Calendar has expired. Ask the bot for a new one."
+_STATE_USED = "This link to connect Google Calendar has been used already. Ask the bot for a new one."
+_STATE_OTHER_BROWSER = (
+    "This sign-in was started in another browser. Open the bot's link again in the browser you use here, "
+    "or ask the bot for a new one."
+)
 _EXCHANGE_UNREACHABLE = "Google could not be reached to finish connecting your calendar. Please try again."
 _EXCHANGE_REFUSED = (
     "Google did not accept this sign-in; the link may have been used already. Please connect your calendar again."
@@ -80,28 +88,60 @@ class OAuthExchangeError(DependencyUnavailable):
 # --- state ---------------------------------------------------------------------------------------------------
 
 
-def sign_state(user_id: int, now: datetime, secret: str) -> str:
-    """A url-safe ``state`` that binds the consent to ``user_id`` and to the time it was issued."""
+def sign_state(user_id: int, now: datetime, secret: str, *, browser: str | None = None) -> str:
+    """A url-safe ``state`` that binds the consent to ``user_id`` and to the time it was issued, and, given
+    ``browser`` (a secret kept in that browser's cookie), to that browser."""
     issued = int(ensure_aware(now, "issue time").timestamp())
-    payload = f"{user_id}.{issued}"
+    payload = f"{user_id}.{issued}" if browser is None else f"{user_id}.{issued}.{_browser_binding(browser)}"
     return f"{payload}.{_state_signature(payload, secret)}"
 
 
-def verify_state(state: str, now: datetime, secret: str, max_age: timedelta = timedelta(minutes=15)) -> int:
-    """The Telegram user id ``state`` was signed for; raises ``OAuthStateError`` when it is forged or too old."""
+def verify_state(
+    state: str,
+    now: datetime,
+    secret: str,
+    max_age: timedelta = timedelta(minutes=15),
+    *,
+    browser: str | None = None,
+    bound: bool = False,
+) -> int:
+    """The Telegram user id ``state`` was signed for; raises ``OAuthStateError`` when it is forged or too old,
+    or (``bound``) when it was not signed for the ``browser`` that brings it back."""
     match = _STATE_PATTERN.fullmatch(state)
     if match is None:
         raise OAuthStateError(_STATE_INVALID)
-    user_id, issued, signature = match.groups()
-    expected = _state_signature(f"{user_id}.{issued}", secret)
-    if not hmac.compare_digest(signature, expected):
+    user_id, issued, binding, signature = match.groups()
+    payload = f"{user_id}.{issued}" if binding is None else f"{user_id}.{issued}.{binding}"
+    if not hmac.compare_digest(signature, _state_signature(payload, secret)):
         raise OAuthStateError(_STATE_INVALID)
     age = ensure_aware(now) - datetime.fromtimestamp(int(issued), UTC)
     if age < -_CLOCK_SKEW:
         raise OAuthStateError(_STATE_INVALID)
     if age > max_age:
         raise OAuthStateError(_STATE_EXPIRED)
+    if bound:
+        if binding is None:
+            raise OAuthStateError(_STATE_INVALID)
+        if not browser or not hmac.compare_digest(binding, _browser_binding(browser)):
+            raise OAuthStateError(_STATE_OTHER_BROWSER)
     return int(user_id)
+
+
+async def use_state_once(uow_factory: UnitOfWorkFactory, state: str, now: datetime) -> None:
+    """Record that ``state`` has been used; raises ``OAuthStateError`` when it was used before (by anyone, in
+    any process: the database decides)."""
+    key = "google-oauth-state:" + hashlib.sha256(state.encode("ascii")).hexdigest()
+    async with uow_factory() as uow:
+        first_time = await uow.events.remember(key, ensure_aware(now))
+        await uow.commit()
+    if not first_time:
+        raise OAuthStateError(_STATE_USED)
+
+
+def _browser_binding(browser: str) -> str:
+    """A short, one-way digest of the browser's cookie secret: the state shows nothing that would forge it."""
+    digest = hashlib.sha256(_BROWSER_PURPOSE + browser.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 
 def _state_signature(payload: str, secret: str) -> str:
