@@ -31,7 +31,7 @@ from domain.models import (
 )
 from domain.ports import Geocoder, IntentParser
 from domain.services.appointments import cancel_appointment, upcoming_appointments
-from domain.services.campaigns import cancel_campaign, get_or_create_user, save_user
+from domain.services.campaigns import cancel_campaign, get_or_create_user, run_campaign, save_user
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 
@@ -93,7 +93,13 @@ class Conversation:
         self._allowed = frozenset(allowed_users)
         self._timezone = default_timezone
         self._intake = Intake(
-            ports, intent, geocoder, self._save, may_call=self._may_call, calls_per_campaign=calls_per_campaign
+            ports,
+            intent,
+            geocoder,
+            self._save,
+            may_call=self._may_call,
+            calls_per_campaign=calls_per_campaign,
+            start_campaign=self._start_campaign,
         )
         self._taps: dict[str, TapHandler] = {
             **self._intake.taps,
@@ -109,6 +115,10 @@ class Conversation:
             buttons.HOME: self._ask_home,
             buttons.TIMEZONE: self._ask_timezone,
         }
+
+    async def _start_campaign(self, campaign_id: str) -> None:
+        """Run a campaign the user just started with **Call providers**."""
+        await run_campaign(self._ports, campaign_id)
 
     # --- who may talk ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from domain.errors import InvalidRequest, QuotaExceeded
 from domain.intent import MISSING_WINDOWS, ParsedRequest
 from domain.models import Campaign, GeoPoint, User
 from domain.ports import Geocoder, IntentParser
-from domain.services.campaigns import StartCampaign, create_campaign, run_campaign, save_user
+from domain.services.campaigns import StartCampaign, create_campaign, save_user
 from domain.services.context import Ports
 
 RADIUS_CHOICES_KM = (2, 5, 10, 20, 50)
@@ -64,7 +64,10 @@ class Intake:
         *,
         may_call: Callable[[User], bool],
         calls_per_campaign: int,
+        start_campaign: Callable[[str], Awaitable[None]],
     ) -> None:
+        """``start_campaign(campaign_id)`` runs a campaign once it is stored (the conversation decides how)."""
+        self._start_campaign = start_campaign
         self._ports = ports
         self._intent = intent
         self._geocoder = geocoder
@@ -296,7 +299,7 @@ class Intake:
             return
         await self._save(user, ChatState())
         await chat.send(Reply(say(lang, "calling", summary=views.summary_text(draft, user)), replace=True))
-        await run_campaign(self._ports, campaign.id)
+        await self._start_campaign(campaign.id)
 
     async def _change(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         draft = self._draft(state, tap)

@@ -8,6 +8,7 @@ prompt waits (how the calls went, the shortlist) are printed above it and the pr
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from prompt_toolkit import PromptSession
 
 from bot import views
 from bot.conversation import Conversation
-from bot.replies import Button, Key, Person, Reply
+from bot.replies import Button, Document, Key, Person, Reply
 from bot.texts import say
 from domain.models import CampaignStatus, User
 from domain.notifications import CampaignProgress, Notification
@@ -71,10 +72,14 @@ class TerminalChat:
             self.choices = choices
             lines += self._choice_lines()
         if reply.document is not None:
-            path = _free_path((self._files or Path.cwd()) / reply.document.filename)
-            path.write_bytes(reply.document.content)
+            path = await asyncio.to_thread(self._save, reply.document)
             lines.append(f"  (saved {path})")
         self._write("\n".join(lines) + "\n")
+
+    def _save(self, document: Document) -> Path:
+        path = _free_path((self._files or Path.cwd()) / document.filename)
+        path.write_bytes(document.content)
+        return path
 
     def _choice_lines(self) -> list[str]:
         return [f"  [{number}] {choice.label}" for number, choice in enumerate(self.choices, 1)]
