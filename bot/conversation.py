@@ -191,10 +191,7 @@ class Conversation:
         await chat.send(self._settings_card(user))
 
     async def cancel(self, chat: Chat, person: Person, *, language: str | None = None) -> None:
-        """End what is open (running searches, the request being written, a question) with one message.
-
-        A stopped search is told about by its own notification, so nothing more is said then.
-        """
+        """End what is open (running searches, the request being written, a question) with one message."""
         user = await self._user(person)
         lang = language or user.language
         state = await self._state(user)
@@ -210,9 +207,12 @@ class Conversation:
         open_draft = state.draft is not None or state.step is not Step.IDLE
         if open_draft:
             await self._save(user, ChatState())
-        if stopped:
-            return
-        await chat.send(Reply(say(lang, "dropped" if open_draft else "nothing_to_cancel")))
+        if stopped > 1:
+            await chat.send(Reply(say(lang, "cancelled_many", count=stopped)))
+        elif stopped:
+            await chat.send(Reply(say(lang, "cancelled")))
+        else:
+            await chat.send(Reply(say(lang, "dropped" if open_draft else "nothing_to_cancel")))
 
     # --- messages ---------------------------------------------------------------------------------
 
@@ -269,6 +269,7 @@ class Conversation:
 
     async def _stop(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         await cancel_campaign(self._ports, user.id, tap.arg())
+        await chat.send(Reply(say(user.language, "cancelled")))
 
     async def _owned_campaign(self, user: User, campaign_id: str) -> Campaign:
         async with self._ports.uow() as uow:

@@ -283,7 +283,7 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
         case CampaignFailed(campaign=campaign):
             return Reply(say(campaign.language, "failed", reason=campaign.failure_reason or ""))
         case CampaignCancelled():
-            return Reply(say(user.language, "cancelled"))
+            return None  # only the user cancels a search, and the conversation that did it has said so
         case Booked(campaign=campaign, appointment=appointment):
             title = f"{service_name(campaign.service, campaign.language)}: {appointment.provider.name}"
             filename = ics_filename(appointment, campaign.timezone)

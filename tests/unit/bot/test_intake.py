@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import buttons
+from bot import buttons, views
 from bot.conversation import Conversation
 from bot.replies import Person, RecordingChat, Reply
 from domain.intent import Doubt, DoubtOption, ParsedRequest
@@ -123,16 +123,22 @@ async def test_cancel_with_nothing_open_says_so_once_in_the_users_language(world
     assert last(chat).text == "Gerade gibt es nichts abzubrechen."
 
 
-async def test_cancel_of_a_running_search_is_told_once(world: FakeWorld) -> None:
+async def test_cancel_of_running_searches_is_told_once_in_the_users_language(world: FakeWorld) -> None:
     chat, talk = RecordingChat(), talk_in(world)
-    await talk.text(chat, ANNA, REQUEST)
-    await talk.tap(chat, ANNA, data_of(last(chat), buttons.GO)[0])
-    await talk.text(chat, ANNA, "dentist tomorrow")  # a second request is being written meanwhile
+    for request in (REQUEST, "Zahnarzt übermorgen am Alexanderplatz"):  # Anna now writes German
+        await talk.text(chat, ANNA, request)
+        await talk.tap(chat, ANNA, data_of(last(chat), buttons.GO)[0])
+    await talk.text(chat, ANNA, "Zahnarzt morgen")  # a third request is being written meanwhile
     before = len(chat.replies)
     await talk.cancel(chat, ANNA)
-    # The stopped search's own notification is the one message; the conversation adds none.
-    assert chat.replies[before:] == []
-    assert len(world.notifier.of_type(CampaignCancelled)) == 1
+    assert [r.text for r in chat.replies[before:]] == [
+        "⏹ Deine 2 Suchen sind beendet; für sie laufen keine Anrufe mehr."
+    ]
+    cancelled = world.notifier.of_type(CampaignCancelled)
+    assert len(cancelled) == 2
+    # What the notifiers make of those notifications adds nothing: the conversation has said it.
+    user = world.store.tables["users"][ANNA.user_id]
+    assert all(views.notification_reply(n, user, NOW) is None for n in cancelled)
 
 
 def _at(day: int, start: int, end: int) -> TimeWindow:
