@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -160,5 +161,15 @@ def prompt_reader(session: PromptSession[str] | None = None) -> Read:
             return await prompt.prompt_async(PROMPT)
         except (EOFError, KeyboardInterrupt):
             return None
+
+    return read
+
+
+def piped_reader() -> Read:
+    """Lines from a standard input that is not a terminal (a file or a pipe), without prompts or redrawing."""
+
+    async def read() -> str | None:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return line or None  # "" only at the end of the input
 
     return read

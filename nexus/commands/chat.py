@@ -46,7 +46,7 @@ async def chat(settings: Settings, world: World | None, language: str) -> None:
     from prompt_toolkit.patch_stdout import patch_stdout
 
     from bot.replies import Person
-    from bot.terminal import TerminalChat, TerminalNotifier, prompt_reader, run_terminal
+    from bot.terminal import TerminalChat, TerminalNotifier, piped_reader, prompt_reader, run_terminal
     from nexus.runtime import conversation_for, opened
     from storage.schema import upgrade
 
@@ -58,9 +58,13 @@ async def chat(settings: Settings, world: World | None, language: str) -> None:
         notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
         nexus.notifications.subscribe(notifier)
         person = Person(TERMINAL_USER, "", language)
+        talk = conversation_for(nexus, world)
         try:
-            # Messages printed while the prompt waits appear above it, and the prompt is drawn again below.
-            with patch_stdout(raw=True):
-                await run_terminal(conversation_for(nexus, world), terminal, person, prompt_reader())
+            if sys.stdin.isatty():
+                # Messages printed while the prompt waits appear above it, and the prompt is drawn again below.
+                with patch_stdout(raw=True):
+                    await run_terminal(talk, terminal, person, prompt_reader())
+            else:
+                await run_terminal(talk, terminal, person, piped_reader())
         finally:
             nexus.notifications.unsubscribe(notifier)

@@ -127,3 +127,22 @@ def test_ctrl_c_at_the_prompt_leaves_at_once(terminal: Terminal) -> None:
     terminal.wait_for(r"/quit leaves\.\n+>")
     terminal.type("\x03")
     assert terminal.exit_code(timeout=15) == 0
+
+
+def test_piped_input_gets_plain_lines(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": sqlite_url(tmp_path), "NEXUS_MODE": "mock_ai"}
+    for name in ("REDIS_URL", "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "nexus.cli", "chat", "--world", str(WORLD)],
+        input="dentist next Tuesday afternoon near Alexanderplatz\n99\n/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert "\x1b" not in done.stdout and "not a terminal" not in done.stdout + done.stderr
+    assert "Shall I call providers for you?\n  [1] 📞 Call providers" in done.stdout
+    assert "There is no choice 99." in done.stdout
