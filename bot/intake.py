@@ -92,7 +92,10 @@ class Intake:
         parsed = await self._intent.parse(text, now, user.timezone)
         names_time = MISSING_WINDOWS not in parsed.missing
         if names_time and not parsed.doubts and (against.draft is not None or against.step is not Step.IDLE):
-            nothing = await self._intent.parse("", now, user.timezone)
+            try:
+                nothing = await self._intent.parse("", now, user.timezone)
+            except InvalidRequest:
+                return Reading(parsed, names_time)  # a parser that refuses empty words reads no default either
             names_time = parsed.windows != nothing.windows
         return Reading(parsed, names_time)
 
