@@ -142,15 +142,8 @@ class Conversation:
     @property
     def commands(self) -> Mapping[str, Command]:
         """Every command by name (without the slash)."""
-        return {
-            "start": self.start,
-            "help": self.help,
-            "settings": self.settings,
-            "appointments": self.appointments,
-            "cancel": self.cancel,
-            "connect_calendar": self.connect_calendar,
-            "disconnect_calendar": self.disconnect_calendar,
-        }
+        commands: dict[str, Command] = {name: getattr(self, name) for name in COMMANDS}
+        return commands
 
     async def start(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
@@ -227,14 +220,16 @@ class Conversation:
             return
         user = await self._user(person)
         state = await self._state(user)
-        if state.step is Step.HOME and await self._home_from_text(chat, user, text):
-            return
         if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
             return
         reading = await self._intake.read(chat, user, text, against=state)
-        if state.step in (Step.HOME, Step.TIMEZONE) and not reading.is_new_request:
-            key = "unknown_place" if state.step is Step.HOME else "unknown_timezone"
-            await chat.send(Reply(say(user.language, key, typed=chat.typed, place=text, zone=text)))
+        # A whole request is never taken for a home or a time zone (nor looked up as a place).
+        if state.step is Step.HOME and not reading.is_new_request:
+            if not await self._home_from_text(chat, user, text):
+                await chat.send(Reply(say(user.language, "unknown_place", typed=chat.typed, place=text)))
+            return
+        if state.step is Step.TIMEZONE and not reading.is_new_request:
+            await chat.send(Reply(say(user.language, "unknown_timezone", zone=text)))
             return
         await self._intake.text(chat, user, state, text, reading)
 

@@ -11,7 +11,7 @@ from bot import buttons, views
 from bot.conversation import Conversation
 from bot.replies import Person, RecordingChat, Reply
 from domain.intent import Doubt, DoubtOption, ParsedRequest
-from domain.models import TimeWindow
+from domain.models import GeoPoint, TimeWindow
 from domain.notifications import CampaignCancelled
 from integrations.directory import GazetteerGeocoder
 from integrations.intent import OfflineIntentParser
@@ -56,13 +56,27 @@ async def test_a_complete_new_request_while_a_question_is_open_starts_fresh(worl
     assert "Alexanderplatz" in card.text and "<b>Dentist</b>" in card.text
 
 
+class LookupsSeen(GazetteerGeocoder):
+    """The bundled gazetteer, remembering every text it was asked to find (live, each is a paid lookup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    async def geocode(self, text: str, near: GeoPoint | None = None) -> GeoPoint | None:
+        self.asked.append(text)
+        return await super().geocode(text, near=near)
+
+
 async def test_the_bots_own_example_works_while_it_waits_for_a_home(world: FakeWorld) -> None:
-    chat, talk = RecordingChat(), talk_in(world)
+    chat, lookups = RecordingChat(), LookupsSeen()
+    talk = Conversation(world.ports, OfflineIntentParser(), lookups)
     await talk.settings(chat, ANNA)
     await talk.tap(chat, ANNA, buttons.setting(buttons.HOME))
     await talk.text(chat, ANNA, "I need a dentist next Tuesday afternoon near Alexanderplatz")
     assert TUESDAY_AFTERNOON in last(chat).text
     assert world.store.tables["users"][ANNA.user_id].home is None
+    assert lookups.asked == ["Alexanderplatz"]  # the sentence itself was never looked up as a home
 
 
 async def test_an_answer_to_where_may_change_the_time_as_well(world: FakeWorld) -> None:
