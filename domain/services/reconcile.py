@@ -36,8 +36,10 @@ _FAILURE_REASONS = {
 class ConversationInfo:
     """What the voice provider knows about one conversation.
 
-    ``over``: the phone call itself has ended. ``failed``: it ended without a proper conversation (it broke
-    off or never connected). Transcript, summary and outcome are filled once the provider has analysed it.
+    ``over``: the provider is done with the conversation: the phone call has ended *and* its analysis is
+    made (a call whose analysis is still running is not over yet, or its outcome would be lost). ``failed``:
+    it ended without a proper conversation (it broke off or never connected). Transcript, summary and
+    outcome are filled once the provider has analysed it.
     """
 
     conversation_id: str
@@ -134,7 +136,7 @@ async def reconcile_silent_calls(ports: Ports, fetch: ConversationFetcher, quiet
     """Ask the provider about open calls placed more than ``quiet_for`` ago and end those it says are over.
 
     Calls without a conversation id cannot be asked about; the timeout sweep ends them. A provider that
-    cannot answer (or does not know the conversation) is asked again next round.
+    cannot answer (or does not know the conversation, or is still analysing it) is asked again next round.
     """
     now = ports.clock.now()
     async with ports.uow() as uow:
