@@ -20,11 +20,13 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose, GeoPoint
 from domain.ports import (
     Calendar,
+    CallSlots,
     Clock,
     Geocoder,
     HoldStore,
@@ -47,6 +49,7 @@ from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore, RedisHoldStore
 from storage.schema import check_current
+from storage.slots import InMemoryCallSlots, RedisCallSlots
 from storage.uow import make_uow_factory
 from tools_server.app import create_app
 from tools_server.keys import ReadinessCheck
@@ -133,6 +136,7 @@ async def bootstrap(
     geocoder: Geocoder | None = None,
     intent: IntentParser | None = None,
     holds: HoldStore | None = None,
+    slots: CallSlots | None = None,
     policy: Policy | None = None,
     check_schema: bool = True,
 ) -> AsyncIterator[Nexus]:
@@ -146,8 +150,13 @@ async def bootstrap(
             await check_current(engine)
         uow = make_uow_factory(engine)
 
+        redis_client = _redis_client(settings, stack)
         if holds is None:
-            holds = await _hold_store(settings, stack)
+            holds = RedisHoldStore(redis_client) if redis_client is not None else InMemoryHoldStore()
+        if slots is None:
+            slots = _call_slots(settings, redis_client)
+        if isinstance(slots, RedisCallSlots):
+            stack.push_async_callback(slots.aclose)
         http = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)))
         notifications = NotificationHub()
         tool_secret = settings.tools_shared_secret.get_secret_value()
@@ -169,7 +178,7 @@ async def bootstrap(
             if live:
                 voice, reconcile_fetch = await _live_voice(settings, stack)
             else:
-                voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls)
+                voice = SimulatedVoiceGateway()
 
         ports = Ports(
             uow=uow,
@@ -179,6 +188,7 @@ async def bootstrap(
             voice=voice,
             notifier=notifications,
             clock=clock,
+            slots=slots,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
             progress=Coalescer(inline=False),  # the live view is never worth a tool request's time
@@ -230,14 +240,22 @@ def _pool_options(settings: Settings) -> dict[str, int]:
     return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
 
 
-async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:
+def _redis_client(settings: Settings, stack: AsyncExitStack) -> Redis | None:
+    """One Redis client for the hold store and the call slots, when ``REDIS_URL`` is set."""
     if not settings.redis_url:
-        return InMemoryHoldStore()
+        return None
     import redis.asyncio as redis
 
     client = redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     stack.push_async_callback(client.aclose)
-    return RedisHoldStore(client)
+    return client
+
+
+def _call_slots(settings: Settings, client: Redis | None) -> CallSlots:
+    """The voice provider's limit, shared by every process through Redis, else held by this process."""
+    if client is None:
+        return InMemoryCallSlots(settings.max_concurrent_calls)
+    return RedisCallSlots(client, settings.max_concurrent_calls, lease_seconds=settings.call_slot_lease_seconds)
 
 
 def _live_directory(settings: Settings, http: aiohttp.ClientSession) -> ProviderDirectory:
@@ -347,7 +365,6 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
         call_control=TwilioCallControl(
             settings.twilio_account_sid or "", settings.twilio_auth_token.get_secret_value()
         ),
-        max_concurrent_calls=settings.max_concurrent_calls,
         ring_timeout_seconds=settings.ring_timeout_seconds,
     )
     return gateway, conversation_fetcher(client)

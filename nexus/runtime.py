@@ -50,7 +50,7 @@ async def opened(settings: Settings, world: Path | None = None) -> AsyncIterator
     from integrations.simulation.world import load_world
 
     loaded = load_world(world)
-    gateway = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, behaviours=loaded.behaviours())
+    gateway = SimulatedVoiceGateway(behaviours=loaded.behaviours())
     directory = BundledDirectory(loaded.directory_providers())
     async with bootstrap(settings, clock=FixedClock(loaded.now), voice=gateway, directory=directory) as nexus:
         yield nexus

@@ -219,34 +219,51 @@ async def dial(ports: Ports, campaign: Campaign, tokens: dict[str, str], target:
 
 
 async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, target: TimeWindow | None) -> None:
-    now = ports.clock.now()
+    """Dial one call once it has a place under the provider's limit (waiting for one rather than failing)."""
 
     async def mark_dialing(uow: UnitOfWork) -> bool:
         fresh = await uow.calls.get(call.id)
         if fresh is None or fresh.status is not CallStatus.QUEUED:
             return False
-        fresh.advance(CallStatus.DIALING, now)
+        fresh.advance(CallStatus.DIALING, ports.clock.now())
         await uow.calls.save(fresh)
         return True
 
-    if not await in_transaction(ports.uow, mark_dialing):
+    try:
+        await ports.slots.acquire(call.id)
+    except DependencyUnavailable as exc:
+        log.warning("call %s got no call slot: %s", call.id, exc)
+        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
         return
     try:
+        if not await in_transaction(ports.uow, mark_dialing):
+            await ports.slots.release(call.id)  # ended (cancelled, timed out) while it waited for a place
+            return
         request = CallRequest(call=call, campaign=campaign, token=token, target_slot=target)
         placed = await ports.voice.place_call(request)
     except DependencyUnavailable as exc:
         log.warning("call %s could not be placed: %s", call.id, exc)
+        await ports.slots.release(call.id)
         await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
         return
+    except BaseException:
+        await ports.slots.release(call.id)
+        raise
 
-    async def remember(uow: UnitOfWork) -> None:
+    async def remember(uow: UnitOfWork) -> CallTask | None:
         fresh = await uow.calls.get(call.id)
-        if fresh is not None and (placed.conversation_id or placed.call_sid):
+        if fresh is None:
+            return None
+        if placed.conversation_id or placed.call_sid:
             fresh.conversation_id = fresh.conversation_id or placed.conversation_id
             fresh.call_sid = fresh.call_sid or placed.call_sid
             await uow.calls.save(fresh)
+        return fresh
 
-    await in_transaction(ports.uow, remember)
+    fresh = await in_transaction(ports.uow, remember)
+    if fresh is not None and fresh.status is CallStatus.CANCELLED:
+        # Cancelled while the provider was still placing it: stop it now that it can be stopped.
+        await hang_up_all(ports, [fresh])
     await publish_progress(ports, campaign.id)
 
 
@@ -306,8 +323,9 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
 
 
 async def after_call_ended(ports: Ports, call: CallTask) -> None:
-    """What a call's end means: for discovery, maybe the shortlist; for confirmation, maybe a lost slot."""
-    ports.voice.call_ended(call.id)
+    """What a call's end means: its place under the call limit comes back; for discovery, maybe the shortlist;
+    for confirmation, maybe a lost slot."""
+    await ports.slots.release(call.id)
     if call.purpose is CallPurpose.CANCEL:
         from domain.services.appointments import settle_cancellation
 
@@ -444,6 +462,8 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
 
     campaign, stopped, cancelled_now = await in_transaction(ports.uow, work)
     if cancelled_now:
+        for call in stopped:
+            await ports.slots.release(call.id)
         await hang_up_all(ports, stopped)
         await release_holds(ports, campaign.user_id, campaign.id)
         await ports.notifier.notify(campaign.user_id, CampaignCancelled(campaign))

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from domain.ports import (
     Calendar,
+    CallSlots,
     Clock,
     Geocoder,
     HoldStore,
@@ -43,6 +44,7 @@ class Ports:
     voice: VoiceGateway
     notifier: Notifier
     clock: Clock
+    slots: CallSlots
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
     progress: Coalescer = field(default_factory=Coalescer)

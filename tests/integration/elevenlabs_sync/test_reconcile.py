@@ -179,7 +179,7 @@ async def test_running_it_twice_ends_nothing_twice(
     second = await reconcile_silent_calls(world.ports, fetch, QUIET)
 
     assert (first.ended, second.ended, second.asked) == (1, 0, 2)
-    assert world.voice.ended.count(placed["done"].id) == 1
+    assert world.slots.released.count(placed["done"].id) == 1
 
 
 async def test_a_conversation_still_being_analysed_keeps_its_call_open_until_it_is_done(
