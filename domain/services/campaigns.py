@@ -35,13 +35,14 @@ from domain.notifications import (
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
+    ConfirmationRetrying,
     Notification,
     ShortlistReady,
     SlotGone,
 )
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
-from domain.services.context import Ports
+from domain.services.context import Policy, Ports
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 from domain.wording import failure_reason
@@ -362,11 +363,16 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 news.append(CampaignFailed(campaign))
             await uow.campaigns.save(campaign)
         elif campaign.status is CampaignStatus.CONFIRMING:
-            confirm = _current_confirmation(campaign, calls)
+            confirm = current_confirmation(campaign, calls)
             if confirm is None or not confirm.status.is_ended:
                 return campaign.user_id
             chosen = next((o for o in offers if o.id == campaign.chosen_offer_id), None)
             if chosen is None or chosen.status is OfferStatus.BOOKED:
+                return campaign.user_id
+            retry_at = confirmation_retry_at(ports.policy, chosen, calls, now)
+            if retry_at is not None:
+                attempt = len(confirmations_of(chosen, calls)) + 1
+                news.append(ConfirmationRetrying(campaign, chosen, attempt, retry_at))
                 return campaign.user_id
             chosen.status = OfferStatus.UNAVAILABLE
             await uow.offers.save(chosen)
@@ -389,7 +395,33 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
         await _release_holds_if_done(ports, campaign_id)
 
 
-def _current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask | None:
+_TRANSIENT_FAILURES = frozenset({CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED})
+
+
+def confirmations_of(offer: Offer, calls: list[CallTask]) -> list[CallTask]:
+    """The confirmation calls placed for ``offer``, oldest first."""
+    return [c for c in calls if c.purpose is CallPurpose.CONFIRM and c.target_offer_id == offer.id]
+
+
+def confirmation_retry_at(policy: Policy, offer: Offer, calls: list[CallTask], now: datetime) -> datetime | None:
+    """When to try the confirmation of ``offer`` again, or ``None`` when it is over: its latest call did not get
+    through (busy, no answer, failed; not an answer such as "slot gone"), tries are left, and a call placed
+    then could still end before the slot starts."""
+    tries = confirmations_of(offer, calls)
+    if not tries or len(tries) >= policy.confirm_attempts:
+        return None
+    latest = tries[-1]
+    if latest.status not in _TRANSIENT_FAILURES or latest.ended_at is None:
+        return None
+    backoff = policy.confirm_backoff[min(len(tries), len(policy.confirm_backoff)) - 1]
+    retry_at = latest.ended_at + backoff
+    if max(retry_at, now) + policy.call_timeout >= offer.start:
+        return None
+    return retry_at
+
+
+def current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask | None:
+    """The latest confirmation call for the offer the user chose, if any."""
     confirms = [c for c in calls if c.purpose is CallPurpose.CONFIRM and c.target_offer_id == campaign.chosen_offer_id]
     return confirms[-1] if confirms else None
 

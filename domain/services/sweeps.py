@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from domain.errors import DependencyUnavailable
 from domain.models import CallStatus, CampaignStatus
 from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
+from domain.services.confirmation import retry_confirmations
 from domain.services.context import Ports
 from domain.wording import failure_reason
 
@@ -32,6 +33,7 @@ class SweepReport:
     campaigns_settled: int
     holds_purged: int
     slots_freed: int = 0
+    confirmations_retried: int = 0
 
 
 async def sweep(ports: Ports) -> SweepReport:
@@ -67,7 +69,8 @@ async def sweep(ports: Ports) -> SweepReport:
     except DependencyUnavailable as exc:
         log.warning("expired holds not purged: %s", exc)
         purged = 0
-    return SweepReport(len(timed_out), settled, purged, await free_slots_of_ended_calls(ports))
+    retried = await retry_confirmations(ports)
+    return SweepReport(len(timed_out), settled, purged, await free_slots_of_ended_calls(ports), retried)
 
 
 async def free_slots_of_ended_calls(ports: Ports) -> int:
