@@ -322,8 +322,9 @@ class CallSlots(Protocol):
         (a place that cannot be given back now runs out with its lease)."""
         ...
 
-    async def holding(self, call_ids: Collection[str]) -> set[str]:
-        """Those of ``call_ids`` that hold a live place (in any process)."""
+    async def claimed(self, call_ids: Collection[str]) -> set[str]:
+        """Those of ``call_ids`` that a living process (this one or another) holds a place for or is waiting
+        for one for: the calls that are somebody's business. The rest belong to no living process."""
         ...
 
     async def held_here(self) -> set[str]:

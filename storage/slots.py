@@ -37,11 +37,16 @@ class InMemoryCallSlots:
             raise ValueError("The call limit must be at least 1.")
         self._limit = limit
         self._holding: set[str] = set()
+        self._waiting: set[str] = set()
         self._freed = asyncio.Condition()
 
     async def acquire(self, call_id: str) -> None:
         async with self._freed:
-            await self._freed.wait_for(lambda: call_id in self._holding or len(self._holding) < self._limit)
+            self._waiting.add(call_id)
+            try:
+                await self._freed.wait_for(lambda: call_id in self._holding or len(self._holding) < self._limit)
+            finally:
+                self._waiting.discard(call_id)
             self._holding.add(call_id)
 
     async def adopt(self, call_id: str) -> None:
@@ -54,8 +59,8 @@ class InMemoryCallSlots:
                 self._holding.discard(call_id)
                 self._freed.notify_all()
 
-    async def holding(self, call_ids: Collection[str]) -> set[str]:
-        return self._holding & set(call_ids)
+    async def claimed(self, call_ids: Collection[str]) -> set[str]:
+        return (self._holding | self._waiting) & set(call_ids)
 
     async def held_here(self) -> set[str]:
         return set(self._holding)
@@ -98,15 +103,28 @@ return kept
 """
 )
 
-_HOLDING = (
+_CLAIMED = (
     _NOW
     + """
 local live = {}
 for i = 1, #ARGV do
-  local until_at = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if until_at and tonumber(until_at) > now then table.insert(live, ARGV[i]) end
+  for _, key in ipairs(KEYS) do
+    local until_at = redis.call('ZSCORE', key, ARGV[i])
+    if until_at and tonumber(until_at) > now then table.insert(live, ARGV[i]) break end
+  end
 end
 return live
+"""
+)
+
+# A call waiting for a place is claimed too (its process lives), under a lease of its own.
+_WAIT = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1
 """
 )
 
@@ -135,22 +153,37 @@ class RedisCallSlots:
             raise ValueError("The call limit must be at least 1.")
         self._client = client
         self._key = f"{prefix}:slots"
+        self._waiting_key = f"{prefix}:waiting"
         self._limit = limit
         self._lease_ms = max(1, round(lease_seconds * 1000))
         self._poll = poll_seconds
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
-        self._holding_script = client.register_script(_HOLDING)
+        self._claimed = client.register_script(_CLAIMED)
+        self._wait = client.register_script(_WAIT)
         self._in_use = client.register_script(_IN_USE)
         self._mine: set[str] = set()  # calls whose leases this process renews
+        self._waiting: set[str] = set()  # calls of this process waiting for a place
         self._freed = asyncio.Condition()
         self._renewer: asyncio.Task[None] | None = None
 
     async def acquire(self, call_id: str) -> None:
-        while not await self._take(call_id, adopt=False):
-            async with self._freed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), self._poll)
+        if await self._take(call_id, adopt=False):
+            return
+        self._waiting.add(call_id)
+        try:
+            async with _reachable():
+                await self._wait(keys=[self._waiting_key], args=[call_id, self._lease_ms])
+            self._start_renewing()
+            while not await self._take(call_id, adopt=False):
+                async with self._freed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._freed.wait(), self._poll)
+        finally:
+            self._waiting.discard(call_id)
+            with contextlib.suppress(DependencyUnavailable):
+                async with _reachable():
+                    await self._client.zrem(self._waiting_key, call_id)
 
     async def adopt(self, call_id: str) -> None:
         await self._take(call_id, adopt=True)
@@ -165,11 +198,11 @@ class RedisCallSlots:
         async with self._freed:
             self._freed.notify_all()
 
-    async def holding(self, call_ids: Collection[str]) -> set[str]:
+    async def claimed(self, call_ids: Collection[str]) -> set[str]:
         if not call_ids:
             return set()
         async with _reachable():
-            live = await self._holding_script(keys=[self._key], args=list(call_ids))
+            live = await self._claimed(keys=[self._key, self._waiting_key], args=list(call_ids))
         return {_text(member) for member in live}
 
     async def held_here(self) -> set[str]:
@@ -180,13 +213,14 @@ class RedisCallSlots:
             return int(await self._in_use(keys=[self._key]))
 
     async def renew(self) -> None:
-        """Extend the leases of this process's calls; forget those that ended elsewhere or expired."""
-        mine = list(self._mine)
-        if not mine:
-            return
+        """Extend the leases of this process's calls and waiters; forget calls that ended elsewhere or expired."""
+        mine, waiting = list(self._mine), list(self._waiting)
         async with _reachable():
-            kept = {_text(m) for m in await self._renew(keys=[self._key], args=[self._lease_ms, *mine])}
-        self._mine -= set(mine) - kept
+            if mine:
+                kept = {_text(m) for m in await self._renew(keys=[self._key], args=[self._lease_ms, *mine])}
+                self._mine -= set(mine) - kept
+            for call_id in waiting:
+                await self._wait(keys=[self._waiting_key], args=[call_id, self._lease_ms])
 
     async def aclose(self) -> None:
         """Stop renewing (the places of calls still running run out with their leases)."""
