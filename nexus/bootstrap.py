@@ -21,6 +21,7 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose, GeoPoint
@@ -38,6 +39,7 @@ from domain.ports import (
 from domain.services.coalescing import Coalescer
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
+from domain.services.recovery import RecoveryReport, recover_open_calls
 from integrations.clock import SystemClock
 from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
@@ -48,6 +50,7 @@ from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore, RedisHoldStore
+from storage.locks import exclusively
 from storage.schema import check_current
 from storage.slots import InMemoryCallSlots, RedisCallSlots
 from storage.uow import make_uow_factory
@@ -75,6 +78,8 @@ class Nexus:
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
     _reconcile_fetch: ConversationFetcher | None = None
     _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _engine: AsyncEngine | None = None
+    _recovery_enabled: bool = False
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -103,10 +108,24 @@ class Nexus:
             await runner.cleanup()
 
     def start_scheduler(self) -> None:
-        """Run the sweep and the reminders every ``SWEEP_INTERVAL_SECONDS`` in this process."""
+        """Run recovery, the sweep and the reminders now and every ``SWEEP_INTERVAL_SECONDS`` in this process."""
         if self._scheduler is None:
-            self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch)
+            self._scheduler = Scheduler(
+                self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch, self.recover
+            )
             self._scheduler.start()
+
+    async def recover(self) -> RecoveryReport | None:
+        """End or re-adopt the open calls of processes that died, in one process at a time; ``None`` when
+        another process is at it, or when this one cannot tell whose calls are whose (several processes on
+        PostgreSQL without Redis: each keeps its call slots to itself)."""
+        if not self._recovery_enabled or self._engine is None:
+            return None
+        async with exclusively(self._engine, "nexus-recovery") as mine:
+            if not mine:
+                return None
+            grace = timedelta(seconds=self.settings.call_slot_lease_seconds)
+            return await recover_open_calls(self.ports, self._reconcile_fetch, grace)
 
     async def stop_scheduler(self) -> None:
         if self._scheduler is not None:
@@ -152,7 +171,11 @@ async def bootstrap(
 
         redis_client = _redis_client(settings, stack)
         if holds is None:
-            holds = RedisHoldStore(redis_client) if redis_client is not None else InMemoryHoldStore()
+            holds = (
+                RedisHoldStore(redis_client, prefix=f"{settings.redis_key_prefix}:holds")
+                if redis_client is not None
+                else InMemoryHoldStore()
+            )
         if slots is None:
             slots = _call_slots(settings, redis_client)
         if isinstance(slots, RedisCallSlots):
@@ -213,6 +236,9 @@ async def bootstrap(
             _on_serving=on_serving,
             _reconcile_fetch=reconcile_fetch,
             _before_stop=[voice.aclose] if isinstance(voice, SimulatedVoiceGateway) else [],
+            _engine=engine,
+            # Whose calls are whose is known when the call slots are shared (Redis) or there is one process.
+            _recovery_enabled=isinstance(slots, RedisCallSlots) or settings.is_sqlite,
         )
         _add_live_routes(nexus, http)
         try:
@@ -255,7 +281,12 @@ def _call_slots(settings: Settings, client: Redis | None) -> CallSlots:
     """The voice provider's limit, shared by every process through Redis, else held by this process."""
     if client is None:
         return InMemoryCallSlots(settings.max_concurrent_calls)
-    return RedisCallSlots(client, settings.max_concurrent_calls, lease_seconds=settings.call_slot_lease_seconds)
+    return RedisCallSlots(
+        client,
+        settings.max_concurrent_calls,
+        prefix=f"{settings.redis_key_prefix}:calls",
+        lease_seconds=settings.call_slot_lease_seconds,
+    )
 
 
 def _live_directory(settings: Settings, http: aiohttp.ClientSession) -> ProviderDirectory:

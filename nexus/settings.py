@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///nexus.db"
     database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str | None = None
+    redis_key_prefix: str = Field(default="nexus", min_length=1, max_length=100)
     log_level: str = "INFO"
 
     # Tool server
