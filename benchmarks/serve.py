@@ -83,7 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
             slots = RedisCallSlots(
                 client,
                 settings.max_concurrent_calls,
-                prefix=args.slots_prefix,
+                prefix=args.slots_prefix or f"{args.holds_prefix}:calls",
                 lease_seconds=settings.call_slot_lease_seconds,
             )
             stack.push_async_callback(slots.aclose)
@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start).")
     parser.add_argument("--holds-prefix", default="nexus:holds", help="Redis key prefix of the hold store.")
-    parser.add_argument("--slots-prefix", default="nexus:calls", help="Redis key prefix of the call slots.")
+    parser.add_argument(
+        "--slots-prefix", default=None, help="Redis key prefix of the call slots (default: under the holds prefix)."
+    )
     parser.add_argument("--campaigns", type=int, default=0, help="Start this many simulated campaigns.")
     parser.add_argument("--first-user", type=int, default=1, help="User id of the first simulated campaign.")
     parser.add_argument("--time-scale", type=float, default=0.0, help="Wall seconds per simulated second.")
