@@ -23,6 +23,7 @@ from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
 from nexus.notifications import NotificationHub
 from storage.holds import InMemoryHoldStore
+from storage.slots import InMemoryCallSlots
 
 ALEXANDERPLATZ = GeoPoint(52.5219, 13.4132, "Alexanderplatz")
 TIMEZONE = "Europe/Berlin"
@@ -43,9 +44,6 @@ class RecordingVoiceGateway:
         return PlacedCall(conversation_id=f"seed_{request.call.id[:12]}")
 
     async def hang_up(self, call: CallTask) -> None:
-        return None
-
-    def call_ended(self, call_id: str) -> None:
         return None
 
 
@@ -69,6 +67,7 @@ def seeding_ports(uow: UnitOfWorkFactory, gateway: RecordingVoiceGateway) -> Por
         voice=gateway,
         notifier=NotificationHub(),
         clock=SystemClock(),
+        slots=InMemoryCallSlots(1_000_000),
         policy=UNLIMITED,
     )
 

@@ -27,6 +27,7 @@ from integrations.simulation.gateway import SimulatedVoiceGateway
 from nexus.bootstrap import bootstrap, policy_from
 from nexus.settings import Settings
 from storage.holds import RedisHoldStore
+from storage.slots import RedisCallSlots
 
 
 def _say(line: str) -> None:
@@ -72,15 +73,25 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with AsyncExitStack() as stack:
         holds = None
+        slots = None
         if settings.redis_url:
             import redis.asyncio as redis
 
             client = redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
             stack.push_async_callback(client.aclose)
             holds = RedisHoldStore(client, prefix=args.holds_prefix)
-        voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, time_scale=args.time_scale)
+            slots = RedisCallSlots(
+                client,
+                settings.max_concurrent_calls,
+                prefix=args.slots_prefix or f"{args.holds_prefix}:calls",
+                lease_seconds=settings.call_slot_lease_seconds,
+            )
+            stack.push_async_callback(slots.aclose)
+        voice = SimulatedVoiceGateway(time_scale=args.time_scale)
         nexus = await stack.enter_async_context(
-            bootstrap(settings, clock=SystemClock(), voice=voice, holds=holds, policy=policy_from(settings))
+            bootstrap(
+                settings, clock=SystemClock(), voice=voice, holds=holds, slots=slots, policy=policy_from(settings)
+            )
         )
         base_url = await stack.enter_async_context(nexus.serving(nexus.create_web_app(), args.host, args.port))
         _say(f"serving {base_url}")
@@ -99,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start).")
     parser.add_argument("--holds-prefix", default="nexus:holds", help="Redis key prefix of the hold store.")
+    parser.add_argument(
+        "--slots-prefix", default=None, help="Redis key prefix of the call slots (default: under the holds prefix)."
+    )
     parser.add_argument("--campaigns", type=int, default=0, help="Start this many simulated campaigns.")
     parser.add_argument("--first-user", type=int, default=1, help="User id of the first simulated campaign.")
     parser.add_argument("--time-scale", type=float, default=0.0, help="Wall seconds per simulated second.")

@@ -54,7 +54,7 @@ async def measure(campaigns: int) -> dict[str, Any]:
             nexus_mode=Mode.MOCK_AI,
             max_concurrent_calls=MAX_CONCURRENT_CALLS,
         )
-        gateway = SimulatedVoiceGateway(max_concurrent_calls=MAX_CONCURRENT_CALLS, time_scale=TIME_SCALE)
+        gateway = SimulatedVoiceGateway(time_scale=TIME_SCALE)
         async with (
             bootstrap(
                 settings, clock=SystemClock(), voice=gateway, holds=RedisHoldStore(client, prefix), policy=UNLIMITED

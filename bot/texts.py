@@ -139,6 +139,7 @@ _EN: dict[str, str] = {
     "booked": "✅ <b>Booked:</b> {provider}, {slot}{address}\nThe calendar file is attached.",
     "slot_gone": "😕 {provider} could no longer offer {slot}.",
     "slot_gone_rest": "😕 {provider} could no longer offer {slot}. These offers are still open:",
+    "confirm_retry": "📞 I could not get through to {provider} to book {slot}. I will try again at {time}.",
     "appointments": "<b>Your upcoming appointments</b>",
     "appointment_line": "• <b>{provider}</b>, {slot}{address}",
     "no_appointments": "You have no upcoming appointments.",
@@ -293,6 +294,9 @@ _DE: dict[str, str] = {
     "booked": "✅ <b>Gebucht:</b> {provider}, {slot}{address}\nDie Kalenderdatei ist angehängt.",
     "slot_gone": "😕 {provider} konnte {slot} leider nicht mehr anbieten.",
     "slot_gone_rest": "😕 {provider} konnte {slot} leider nicht mehr anbieten. Diese Angebote sind noch offen:",
+    "confirm_retry": (
+        "📞 Ich habe {provider} nicht erreicht, um {slot} zu buchen. Ich versuche es um {time} Uhr noch einmal."
+    ),
     "appointments": "<b>Deine kommenden Termine</b>",
     "appointment_line": "• <b>{provider}</b>, {slot}{address}",
     "no_appointments": "Du hast keine kommenden Termine.",

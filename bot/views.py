@@ -33,6 +33,7 @@ from domain.notifications import (
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
+    ConfirmationRetrying,
     Notification,
     ShortlistReady,
     SlotGone,
@@ -294,6 +295,10 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
             if offers:
                 return shortlist(campaign, offers, say(lang, "slot_gone_rest", provider=offer.provider_name, slot=slot))
             return Reply(say(lang, "slot_gone", provider=offer.provider_name, slot=slot))
+        case ConfirmationRetrying(campaign=campaign, offer=offer, retry_at=retry_at):
+            lang, slot = campaign.language, short_slot_of(offer, campaign)
+            time = time_in_words(retry_at, campaign.timezone)
+            return Reply(say(lang, "confirm_retry", provider=offer.provider_name, slot=slot, time=time))
         case AppointmentCancelled(appointment=appointment):
             slot = appointment_slot(appointment, user.timezone, user.language)
             return Reply(say(user.language, "appointment_cancelled", provider=appointment.provider.name, slot=slot))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.models import Appointment, CallTask, Campaign, Offer
 
@@ -49,6 +49,17 @@ class SlotGone:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmationRetrying:
+    """The confirmation call for ``offer`` did not get through (busy, no answer, a network failure); NEXUS
+    tries again at ``retry_at``, its try number ``attempt``. The campaign stays ``CONFIRMING``."""
+
+    campaign: Campaign
+    offer: Offer
+    attempt: int
+    retry_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AppointmentCancelled:
     appointment: Appointment
 
@@ -66,6 +77,7 @@ Notification = (
     | CampaignCancelled
     | Booked
     | SlotGone
+    | ConfirmationRetrying
     | AppointmentCancelled
     | AppointmentReminder
 )

@@ -288,7 +288,7 @@ class PlacedCall:
 
 
 class VoiceGateway(Protocol):
-    """Places and stops phone calls. The gateway bounds how many calls run at once."""
+    """Places and stops phone calls. How many run at once is bounded by ``CallSlots``, not here."""
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         """Start the call; returns once it is placed (not when it ends). Raises ``DependencyUnavailable``
@@ -299,9 +299,40 @@ class VoiceGateway(Protocol):
         """Stop a call that is still running; a call that already ended is left alone."""
         ...
 
-    def call_ended(self, call_id: str) -> None:
-        """The call is over for NEXUS: give back what the gateway held for it (its place under the limit).
-        Harmless for an unknown call or a second time."""
+
+class CallSlots(Protocol):
+    """The voice provider's limit on calls running at once, held for every NEXUS process together.
+
+    A call takes a place before it is dialled and gives it back however it ends (its agent ends it, a webhook
+    or reconciliation reports it over, the search is cancelled, a timeout, another process ends it). The
+    places of a process that dies come back by themselves once their leases run out.
+    """
+
+    async def acquire(self, call_id: str) -> None:
+        """Take a place for ``call_id``, waiting as long as every place is taken; a call holding one keeps it.
+        Raises ``DependencyUnavailable`` when the slots cannot be reached."""
+        ...
+
+    async def adopt(self, call_id: str) -> None:
+        """Count a call that is running already (found at start-up) at once, even past the limit."""
+        ...
+
+    async def release(self, call_id: str) -> None:
+        """Give the call's place back; harmless for a call without one or a second time, and never raises
+        (a place that cannot be given back now runs out with its lease)."""
+        ...
+
+    async def claimed(self, call_ids: Collection[str]) -> set[str]:
+        """Those of ``call_ids`` that a living process (this one or another) holds a place for or is waiting
+        for one for: the calls that are somebody's business. The rest belong to no living process."""
+        ...
+
+    async def held_here(self) -> set[str]:
+        """The calls this process took or adopted a place for and has not seen given back."""
+        ...
+
+    async def in_use(self) -> int:
+        """How many places are taken now, by every process."""
         ...
 
 

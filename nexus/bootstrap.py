@@ -20,11 +20,14 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose, GeoPoint
 from domain.ports import (
     Calendar,
+    CallSlots,
     Clock,
     Geocoder,
     HoldStore,
@@ -36,6 +39,7 @@ from domain.ports import (
 from domain.services.coalescing import Coalescer
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
+from domain.services.recovery import RecoveryReport, recover_open_calls
 from integrations.clock import SystemClock
 from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
@@ -46,7 +50,9 @@ from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore, RedisHoldStore
+from storage.locks import exclusively
 from storage.schema import check_current
+from storage.slots import InMemoryCallSlots, RedisCallSlots
 from storage.uow import make_uow_factory
 from tools_server.app import create_app
 from tools_server.keys import ReadinessCheck
@@ -74,6 +80,8 @@ class Nexus:
     _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # /disconnect_calendar: forget the link and revoke the access at Google (set when Google Calendar is set up).
     calendar_disconnect: Callable[[int], Awaitable[bool]] | None = None
+    _engine: AsyncEngine | None = None
+    _recovery_enabled: bool = False
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -102,10 +110,24 @@ class Nexus:
             await runner.cleanup()
 
     def start_scheduler(self) -> None:
-        """Run the sweep and the reminders every ``SWEEP_INTERVAL_SECONDS`` in this process."""
+        """Run recovery, the sweep and the reminders now and every ``SWEEP_INTERVAL_SECONDS`` in this process."""
         if self._scheduler is None:
-            self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch)
+            self._scheduler = Scheduler(
+                self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch, self.recover
+            )
             self._scheduler.start()
+
+    async def recover(self) -> RecoveryReport | None:
+        """End or re-adopt the open calls of processes that died, in one process at a time; ``None`` when
+        another process is at it, or when this one cannot tell whose calls are whose (several processes on
+        PostgreSQL without Redis: each keeps its call slots to itself)."""
+        if not self._recovery_enabled or self._engine is None:
+            return None
+        async with exclusively(self._engine, "nexus-recovery") as mine:
+            if not mine:
+                return None
+            grace = timedelta(seconds=self.settings.call_slot_lease_seconds)
+            return await recover_open_calls(self.ports, self._reconcile_fetch, grace)
 
     async def stop_scheduler(self) -> None:
         if self._scheduler is not None:
@@ -135,6 +157,7 @@ async def bootstrap(
     geocoder: Geocoder | None = None,
     intent: IntentParser | None = None,
     holds: HoldStore | None = None,
+    slots: CallSlots | None = None,
     policy: Policy | None = None,
     check_schema: bool = True,
 ) -> AsyncIterator[Nexus]:
@@ -148,8 +171,17 @@ async def bootstrap(
             await check_current(engine)
         uow = make_uow_factory(engine)
 
+        redis_client = _redis_client(settings, stack)
         if holds is None:
-            holds = await _hold_store(settings, stack)
+            holds = (
+                RedisHoldStore(redis_client, prefix=f"{settings.redis_key_prefix}:holds")
+                if redis_client is not None
+                else InMemoryHoldStore()
+            )
+        if slots is None:
+            slots = _call_slots(settings, redis_client)
+        if isinstance(slots, RedisCallSlots):
+            stack.push_async_callback(slots.aclose)
         http = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)))
         notifications = NotificationHub()
         tool_secret = settings.tools_shared_secret.get_secret_value()
@@ -171,7 +203,7 @@ async def bootstrap(
             if live:
                 voice, reconcile_fetch = await _live_voice(settings, stack)
             else:
-                voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls)
+                voice = SimulatedVoiceGateway()
 
         ports = Ports(
             uow=uow,
@@ -181,6 +213,7 @@ async def bootstrap(
             voice=voice,
             notifier=notifications,
             clock=clock,
+            slots=slots,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
             progress=Coalescer(inline=False),  # the live view is never worth a tool request's time
@@ -205,6 +238,9 @@ async def bootstrap(
             _on_serving=on_serving,
             _reconcile_fetch=reconcile_fetch,
             _before_stop=[voice.aclose] if isinstance(voice, SimulatedVoiceGateway) else [],
+            _engine=engine,
+            # Whose calls are whose is known when the call slots are shared (Redis) or there is one process.
+            _recovery_enabled=isinstance(slots, RedisCallSlots) or settings.is_sqlite,
         )
         _add_live_routes(nexus, http)
         try:
@@ -233,14 +269,27 @@ def _pool_options(settings: Settings) -> dict[str, int]:
     return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
 
 
-async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:
+def _redis_client(settings: Settings, stack: AsyncExitStack) -> Redis | None:
+    """One Redis client for the hold store and the call slots, when ``REDIS_URL`` is set."""
     if not settings.redis_url:
-        return InMemoryHoldStore()
+        return None
     import redis.asyncio as redis
 
     client = redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     stack.push_async_callback(client.aclose)
-    return RedisHoldStore(client)
+    return client
+
+
+def _call_slots(settings: Settings, client: Redis | None) -> CallSlots:
+    """The voice provider's limit, shared by every process through Redis, else held by this process."""
+    if client is None:
+        return InMemoryCallSlots(settings.max_concurrent_calls)
+    return RedisCallSlots(
+        client,
+        settings.max_concurrent_calls,
+        prefix=f"{settings.redis_key_prefix}:calls",
+        lease_seconds=settings.call_slot_lease_seconds,
+    )
 
 
 def _live_directory(settings: Settings, http: aiohttp.ClientSession) -> ProviderDirectory:
@@ -350,7 +399,6 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
         call_control=TwilioCallControl(
             settings.twilio_account_sid or "", settings.twilio_auth_token.get_secret_value()
         ),
-        max_concurrent_calls=settings.max_concurrent_calls,
         ring_timeout_seconds=settings.ring_timeout_seconds,
     )
     return gateway, conversation_fetcher(client)

@@ -77,7 +77,7 @@ async def opened(settings: Settings, world: World | None = None) -> AsyncIterato
     from integrations.offline_calendar import StaticCalendar
     from integrations.simulation.gateway import SimulatedVoiceGateway
 
-    gateway = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, behaviours=world.behaviours())
+    gateway = SimulatedVoiceGateway(behaviours=world.behaviours())
     async with bootstrap(
         settings,
         clock=FixedClock(world.now),

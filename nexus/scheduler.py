@@ -1,12 +1,15 @@
-"""Scheduled jobs: the sweep and due reminders, every few seconds, in whichever processes run them.
+"""Scheduled jobs: recovery, the sweep and due reminders, every few seconds (the first round at start), in
+whichever processes run them.
 
-Both jobs are idempotent conditional updates, so any number of NEXUS processes may run them at once.
+Every job is made of idempotent conditional updates, so any number of NEXUS processes may run them at once;
+recovery runs in one process at a time anyway (``Nexus.recover``).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -20,11 +23,20 @@ log = logging.getLogger(__name__)
 QUIET_CALL_AFTER = timedelta(minutes=3)
 
 
-async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None) -> None:
+Recover = Callable[[], Awaitable[object]]
+
+
+async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None, recover: Recover | None = None) -> None:
     """One round of every scheduled job; a failing job is logged and tried again next round.
 
-    With ``fetch`` (live modes) calls that went quiet are first checked with the voice provider, so a lost
-    post-call webhook does not leave a call open until its timeout."""
+    ``recover`` first brings calls of processes that died to a sound state. With ``fetch`` (live modes)
+    calls that went quiet are then checked with the voice provider, so a lost post-call webhook does not
+    leave a call open until its timeout."""
+    if recover is not None:
+        try:
+            await recover()
+        except Exception:
+            log.exception("recovering calls of stopped processes failed; it runs again next round")
     if fetch is not None:
         try:
             await reconcile_silent_calls(ports, fetch, QUIET_CALL_AFTER)
@@ -43,17 +55,24 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None) -> No
 
 
 class Scheduler:
-    def __init__(self, ports: Ports, interval_seconds: int, fetch: ConversationFetcher | None = None) -> None:
+    def __init__(
+        self,
+        ports: Ports,
+        interval_seconds: int,
+        fetch: ConversationFetcher | None = None,
+        recover: Recover | None = None,
+    ) -> None:
         self._ports = ports
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             run_jobs,
             "interval",
             seconds=interval_seconds,
-            args=[ports, fetch],
+            args=[ports, fetch, recover],
             id="nexus-jobs",
             max_instances=1,
             coalesce=True,
+            next_run_time=datetime.now(UTC),  # the first round (recovery) right at start
         )
 
     def start(self) -> None:

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///nexus.db"
     database_pool_size: int = Field(default=10, ge=1, le=500)
     redis_url: str | None = None
+    redis_key_prefix: str = Field(default="nexus", min_length=1, max_length=100)
     log_level: str = "INFO"
 
     # Tool server
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     # Campaigns and calls
     default_timezone: str = "Europe/Berlin"
     max_concurrent_calls: int = Field(default=30, ge=1, le=1000)
+    call_slot_lease_seconds: float = Field(default=30.0, ge=0.5, le=3600)
     calls_per_campaign: int = Field(default=15, ge=1, le=15)
     call_timeout_seconds: int = Field(default=600, ge=10)
     ring_timeout_seconds: int = Field(default=30, ge=5, le=120)

@@ -96,7 +96,6 @@ async def offline_nexus(
             campaigns_per_hour=1000,
         )
         gateway = SimulatedVoiceGateway(
-            max_concurrent_calls=settings.max_concurrent_calls,
             behaviours=behaviours,
             seed=seed,
             time_scale=time_scale,

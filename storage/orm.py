@@ -44,6 +44,11 @@ NAMING_CONVENTION = {
 }
 
 APPOINTMENT_OVERLAP_CONSTRAINT = "appointments_no_overlap"
+ONE_BOOKING_PER_OFFER = "uq_appointments_offer_id_booked"
+ONE_CANCELLATION_CALL = "uq_call_tasks_target_appointment_id_cancelling"
+
+_BOOKED = text("status = 'BOOKED'")
+_OPEN_CANCELLATION = text("purpose = 'CANCEL' AND status IN ('QUEUED', 'DIALING', 'IN_PROGRESS')")
 
 
 class Base(DeclarativeBase):
@@ -97,6 +102,14 @@ class CallTaskRow(Base):
     __table_args__ = (
         Index(None, "campaign_id"),
         Index(None, "status", "timeout_at"),
+        # At most one open cancellation call per appointment, however many taps arrive at once.
+        Index(
+            ONE_CANCELLATION_CALL,
+            "target_appointment_id",
+            unique=True,
+            sqlite_where=_OPEN_CANCELLATION,
+            postgresql_where=_OPEN_CANCELLATION,
+        ),
     )
 
     # ``seq`` keeps creation order: calls of one campaign are created in the same instant.
@@ -149,6 +162,8 @@ class AppointmentRow(Base):
     __table_args__ = (
         Index(None, "user_id", "start_at"),
         Index(None, "offer_id"),
+        # At most one booked appointment per offer: a second booking of the same offer is the same booking.
+        Index(ONE_BOOKING_PER_OFFER, "offer_id", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED),
         # PostgreSQL refuses overlapping booked appointments of one user by itself (needs btree_gist);
         # SQLite serialises writers instead and the repository checks inside the transaction.
         ExcludeConstraint(

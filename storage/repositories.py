@@ -2,7 +2,8 @@
 
 Every write is an explicit statement (insert, conditional update, upsert), so the database decides
 races: optimistic versions on campaigns and calls, a conditional update for reminders, a unique key for
-processed events and, for appointments, an exclusion constraint (PostgreSQL) or a check inside a
+processed events, partial unique indexes for one booking per offer and one open cancellation call per
+appointment and, for appointments, an exclusion constraint (PostgreSQL) or a check inside a
 ``BEGIN IMMEDIATE`` transaction (SQLite). Reads refresh any row already in the session.
 """
 
@@ -37,6 +38,8 @@ from domain.models import (
 from domain.scoring import UNKNOWN_RATING
 from storage import mapping
 from storage.orm import (
+    ONE_BOOKING_PER_OFFER,
+    ONE_CANCELLATION_CALL,
     AppointmentRow,
     Base,
     CalendarLinkRow,
@@ -107,6 +110,13 @@ def _violated(error: IntegrityError) -> str | None:
     return None
 
 
+def _is_index(error: IntegrityError, index: str, column: str) -> bool:
+    """Whether ``error`` broke the unique ``index`` on ``column`` (PostgreSQL names the index, SQLite the
+    column as ``table.column``)."""
+    message = str(error.orig)
+    return index in message or f".{column}" in message
+
+
 class SqlAlchemyUserRepository(_Repository):
     async def get(self, user_id: int) -> User | None:
         row = await self._first(select(UserRow).where(UserRow.id == user_id))
@@ -161,7 +171,14 @@ class SqlAlchemyCampaignRepository(_Repository):
 
 class SqlAlchemyCallTaskRepository(_Repository):
     async def add(self, call: CallTask) -> None:
-        await self._session.execute(insert(CallTaskRow).values(**mapping.call_values(call), version=0))
+        """Insert; raises ``ConcurrentUpdate`` when the call is a cancellation and another cancellation call of
+        the same appointment is open (two taps at once: the database lets only one through)."""
+        try:
+            await self._session.execute(insert(CallTaskRow).values(**mapping.call_values(call), version=0))
+        except IntegrityError as error:
+            if _violated(error) != "unique" or not _is_index(error, ONE_CANCELLATION_CALL, "target_appointment_id"):
+                raise
+            raise ConcurrentUpdate("Another request is already calling to cancel that appointment.") from error
         call.version = 0
 
     async def get(self, call_id: str) -> CallTask | None:
@@ -334,7 +351,11 @@ class SqlAlchemyAppointmentRepository(_Repository):
             async with self._session.begin_nested():
                 await self._session.execute(statement, execution_options=_DML)
         except IntegrityError as error:
-            if _violated(error) != "exclusion":
+            violated = _violated(error)
+            if violated == "unique" and _is_index(error, ONE_BOOKING_PER_OFFER, "offer_id"):
+                # Another transaction booked this very offer first: the same booking, read it again.
+                raise ConcurrentUpdate("This offer was booked by someone else in the meantime.") from error
+            if violated != "exclusion":
                 raise
             raise SlotConflict(_SLOT_TAKEN) from error
 

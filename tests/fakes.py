@@ -31,6 +31,7 @@ from domain.notifications import Notification
 from domain.ports import CallRequest, PlacedCall
 from domain.scoring import ranking_key
 from domain.services.context import Policy, Ports
+from storage.slots import InMemoryCallSlots
 
 
 class FakeClock:
@@ -412,7 +413,6 @@ class FakeVoiceGateway:
     def __init__(self) -> None:
         self.placed: list[CallRequest] = []
         self.hung_up: list[str] = []
-        self.ended: list[str] = []
         self.unreachable: set[str] = set()
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
@@ -424,13 +424,22 @@ class FakeVoiceGateway:
     async def hang_up(self, call: CallTask) -> None:
         self.hung_up.append(call.id)
 
-    def call_ended(self, call_id: str) -> None:
-        self.ended.append(call_id)
-
     def token_for(self, provider_id: str, purpose: str = "DISCOVER") -> str:
         return next(
             r.token for r in reversed(self.placed) if r.call.provider.id == provider_id and r.call.purpose == purpose
         )
+
+
+class FakeCallSlots(InMemoryCallSlots):
+    """In-process call slots that also record every call given back."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        super().__init__(limit)
+        self.released: list[str] = []
+
+    async def release(self, call_id: str) -> None:
+        self.released.append(call_id)
+        await super().release(call_id)
 
 
 class FakeNotifier:
@@ -453,6 +462,7 @@ class FakeWorld:
     holds: FakeHoldStore = field(default_factory=FakeHoldStore)
     calendar: FakeCalendar = field(default_factory=FakeCalendar)
     voice: FakeVoiceGateway = field(default_factory=FakeVoiceGateway)
+    slots: FakeCallSlots = field(default_factory=FakeCallSlots)
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
     providers: list[Provider] = field(default_factory=list)
     policy: Policy = field(default_factory=Policy)
@@ -467,5 +477,6 @@ class FakeWorld:
             voice=self.voice,
             notifier=self.notifier,
             clock=self.clock,
+            slots=self.slots,
             policy=self.policy,
         )

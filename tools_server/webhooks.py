@@ -2,8 +2,10 @@
 
 The raw body is checked against the ``ElevenLabs-Signature`` header before anything is read (401 when it does
 not match, 400 when a signed body is not an event). A delivery seen before answers ``duplicate``; a
-conversation that is not one of ours answers ``ignored``, so ElevenLabs does not retry it forever. A lost
-delivery is not lost for good: the reconciliation sweep asks ElevenLabs about calls that stay silent.
+conversation that is not one of ours answers ``ignored``, so ElevenLabs does not retry it forever. The replay
+key is remembered in the transaction that records the call, so a delivery whose handling fails answers 5xx
+and its redelivery is processed. A lost delivery is not lost for good: the reconciliation sweep asks
+ElevenLabs about calls that stay silent.
 """
 
 from __future__ import annotations
@@ -50,12 +52,7 @@ async def elevenlabs_webhook(request: web.Request) -> web.Response:
     assert header is not None  # a missing header never verifies
     event = parse_event(raw)
 
-    async with ports.uow() as uow:
-        first_time = await uow.events.remember(replay_key(header), now)
-        await uow.commit()
-    if not first_time:
-        return web.json_response({"status": "duplicate"})
-
+    key = replay_key(header)
     if isinstance(event, PostCallTranscription):
         info = ConversationInfo(
             conversation_id=event.conversation_id,
@@ -64,11 +61,16 @@ async def elevenlabs_webhook(request: web.Request) -> web.Response:
             summary=event.summary,
             outcome=outcome_from_analysis(event.analysis),
         )
-        call = await record_conversation(ports, info, call_token=event.call_token)
+        recorded = await record_conversation(ports, info, call_token=event.call_token, event_key=key)
     elif isinstance(event, CallInitiationFailure):
-        call = await record_call_failure(ports, event.conversation_id, event.status, call_token=event.call_token)
+        recorded = await record_call_failure(
+            ports, event.conversation_id, event.status, call_token=event.call_token, event_key=key
+        )
     else:
         return web.json_response({"status": "ignored"})
+    if recorded.duplicate:
+        return web.json_response({"status": "duplicate"})
+    call = recorded.call
     if call is None:
         log.info("ElevenLabs reported on conversation %s, which is not one of our calls", event.conversation_id)
         return web.json_response({"status": "ignored"})

@@ -35,13 +35,14 @@ from domain.notifications import (
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
+    ConfirmationRetrying,
     Notification,
     ShortlistReady,
     SlotGone,
 )
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
-from domain.services.context import Ports
+from domain.services.context import Policy, Ports
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 from domain.wording import failure_reason
@@ -219,34 +220,51 @@ async def dial(ports: Ports, campaign: Campaign, tokens: dict[str, str], target:
 
 
 async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, target: TimeWindow | None) -> None:
-    now = ports.clock.now()
+    """Dial one call once it has a place under the provider's limit (waiting for one rather than failing)."""
 
     async def mark_dialing(uow: UnitOfWork) -> bool:
         fresh = await uow.calls.get(call.id)
         if fresh is None or fresh.status is not CallStatus.QUEUED:
             return False
-        fresh.advance(CallStatus.DIALING, now)
+        fresh.advance(CallStatus.DIALING, ports.clock.now())
         await uow.calls.save(fresh)
         return True
 
-    if not await in_transaction(ports.uow, mark_dialing):
+    try:
+        await ports.slots.acquire(call.id)
+    except DependencyUnavailable as exc:
+        log.warning("call %s got no call slot: %s", call.id, exc)
+        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
         return
     try:
+        if not await in_transaction(ports.uow, mark_dialing):
+            await ports.slots.release(call.id)  # ended (cancelled, timed out) while it waited for a place
+            return
         request = CallRequest(call=call, campaign=campaign, token=token, target_slot=target)
         placed = await ports.voice.place_call(request)
     except DependencyUnavailable as exc:
         log.warning("call %s could not be placed: %s", call.id, exc)
+        await ports.slots.release(call.id)
         await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
         return
+    except BaseException:
+        await ports.slots.release(call.id)
+        raise
 
-    async def remember(uow: UnitOfWork) -> None:
+    async def remember(uow: UnitOfWork) -> CallTask | None:
         fresh = await uow.calls.get(call.id)
-        if fresh is not None and (placed.conversation_id or placed.call_sid):
+        if fresh is None:
+            return None
+        if placed.conversation_id or placed.call_sid:
             fresh.conversation_id = fresh.conversation_id or placed.conversation_id
             fresh.call_sid = fresh.call_sid or placed.call_sid
             await uow.calls.save(fresh)
+        return fresh
 
-    await in_transaction(ports.uow, remember)
+    fresh = await in_transaction(ports.uow, remember)
+    if fresh is not None and fresh.status is CallStatus.CANCELLED:
+        # Cancelled while the provider was still placing it: stop it now that it can be stopped.
+        await hang_up_all(ports, [fresh])
     await publish_progress(ports, campaign.id)
 
 
@@ -306,8 +324,9 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
 
 
 async def after_call_ended(ports: Ports, call: CallTask) -> None:
-    """What a call's end means: for discovery, maybe the shortlist; for confirmation, maybe a lost slot."""
-    ports.voice.call_ended(call.id)
+    """What a call's end means: its place under the call limit comes back; for discovery, maybe the shortlist;
+    for confirmation, maybe a lost slot."""
+    await ports.slots.release(call.id)
     if call.purpose is CallPurpose.CANCEL:
         from domain.services.appointments import settle_cancellation
 
@@ -344,11 +363,16 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 news.append(CampaignFailed(campaign))
             await uow.campaigns.save(campaign)
         elif campaign.status is CampaignStatus.CONFIRMING:
-            confirm = _current_confirmation(campaign, calls)
+            confirm = current_confirmation(campaign, calls)
             if confirm is None or not confirm.status.is_ended:
                 return campaign.user_id
             chosen = next((o for o in offers if o.id == campaign.chosen_offer_id), None)
             if chosen is None or chosen.status is OfferStatus.BOOKED:
+                return campaign.user_id
+            retry_at = confirmation_retry_at(ports.policy, chosen, calls, now)
+            if retry_at is not None:
+                attempt = len(confirmations_of(chosen, calls)) + 1
+                news.append(ConfirmationRetrying(campaign, chosen, attempt, retry_at))
                 return campaign.user_id
             chosen.status = OfferStatus.UNAVAILABLE
             await uow.offers.save(chosen)
@@ -371,7 +395,33 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
         await _release_holds_if_done(ports, campaign_id)
 
 
-def _current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask | None:
+_TRANSIENT_FAILURES = frozenset({CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED})
+
+
+def confirmations_of(offer: Offer, calls: list[CallTask]) -> list[CallTask]:
+    """The confirmation calls placed for ``offer``, oldest first."""
+    return [c for c in calls if c.purpose is CallPurpose.CONFIRM and c.target_offer_id == offer.id]
+
+
+def confirmation_retry_at(policy: Policy, offer: Offer, calls: list[CallTask], now: datetime) -> datetime | None:
+    """When to try the confirmation of ``offer`` again, or ``None`` when it is over: its latest call did not get
+    through (busy, no answer, failed; not an answer such as "slot gone"), tries are left, and a call placed
+    then could still end before the slot starts."""
+    tries = confirmations_of(offer, calls)
+    if not tries or len(tries) >= policy.confirm_attempts:
+        return None
+    latest = tries[-1]
+    if latest.status not in _TRANSIENT_FAILURES or latest.ended_at is None:
+        return None
+    backoff = policy.confirm_backoff[min(len(tries), len(policy.confirm_backoff)) - 1]
+    retry_at = latest.ended_at + backoff
+    if max(retry_at, now) + policy.call_timeout >= offer.start:
+        return None
+    return retry_at
+
+
+def current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask | None:
+    """The latest confirmation call for the offer the user chose, if any."""
     confirms = [c for c in calls if c.purpose is CallPurpose.CONFIRM and c.target_offer_id == campaign.chosen_offer_id]
     return confirms[-1] if confirms else None
 
@@ -444,6 +494,8 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
 
     campaign, stopped, cancelled_now = await in_transaction(ports.uow, work)
     if cancelled_now:
+        for call in stopped:
+            await ports.slots.release(call.id)
         await hang_up_all(ports, stopped)
         await release_holds(ports, campaign.user_id, campaign.id)
         await ports.notifier.notify(campaign.user_id, CampaignCancelled(campaign))

@@ -6,7 +6,14 @@ from domain.calendar import conflicts
 from domain.errors import NotAllowed, NotFound, SlotConflict
 from domain.models import CallPurpose, CallTask, Campaign, CampaignStatus, Offer, OfferStatus
 from domain.ports import UnitOfWork
-from domain.services.campaigns import dial, new_call, publish_progress
+from domain.services.campaigns import (
+    confirmation_retry_at,
+    current_confirmation,
+    dial,
+    new_call,
+    publish_progress,
+    settle_campaign,
+)
 from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 from domain.wording import slot_in_words
@@ -46,3 +53,51 @@ async def choose_offer(ports: Ports, user_id: int, offer_id: str) -> tuple[Campa
     await publish_progress(ports, campaign.id)
     await dial(ports, campaign, {call.id: token}, target=offer.window)
     return campaign, offer, call
+
+
+_Retry = tuple[Campaign, Offer, CallTask, str]
+
+
+async def retry_confirmations(ports: Ports) -> int:
+    """Place the next confirmation call of every search whose last one did not get through and whose retry is
+    due; a search whose retry is no longer plausible gives its offer up. Safe from several processes at once:
+    the campaign's version lets one of them place the call. Returns how many calls were placed."""
+    now = ports.clock.now()
+    async with ports.uow() as uow:
+        confirming = await uow.campaigns.list_by_status([CampaignStatus.CONFIRMING])
+    placed = 0
+    for waiting in confirming:
+
+        async def work(uow: UnitOfWork, campaign_id: str = waiting.id) -> _Retry | bool:
+            """The call to place, ``True`` when the offer must be given up, ``False`` when nothing is due."""
+            campaign = await uow.campaigns.get(campaign_id)
+            if campaign is None or campaign.status is not CampaignStatus.CONFIRMING:
+                return False
+            calls = await uow.calls.list_for_campaign(campaign.id)
+            latest = current_confirmation(campaign, calls)
+            offer = await uow.offers.get(campaign.chosen_offer_id or "")
+            if latest is None or not latest.status.is_ended or offer is None or offer.status is OfferStatus.BOOKED:
+                return False
+            retry_at = confirmation_retry_at(ports.policy, offer, calls, now)
+            if retry_at is None:
+                return True
+            if retry_at > now:
+                return False
+            await uow.campaigns.save(campaign)  # the version makes a second process's retry fail and re-read
+            call, token = new_call(
+                ports, campaign.id, latest.provider, CallPurpose.CONFIRM, now, target_offer_id=offer.id
+            )
+            await uow.calls.add(call)
+            return campaign, offer, call, token
+
+        retry = await in_transaction(ports.uow, work)
+        if retry is True:
+            await settle_campaign(ports, waiting.id)  # no plausible retry is left: the offer is given up
+            continue
+        if retry is False:
+            continue
+        campaign, offer, call, token = retry
+        await publish_progress(ports, campaign.id)
+        await dial(ports, campaign, {call.id: token}, target=offer.window)
+        placed += 1
+    return placed

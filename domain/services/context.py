@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from domain.ports import (
     Calendar,
+    CallSlots,
     Clock,
     Geocoder,
     HoldStore,
@@ -30,6 +31,10 @@ class Policy:
     calls_per_campaign: int = 15
     campaigns_per_hour: int = 5
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    # A confirmation call that does not get through is tried this many times in all, waiting these long
+    # between tries (the last wait repeats), while a retried call could still end before the slot starts.
+    confirm_attempts: int = 3
+    confirm_backoff: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=3))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class Ports:
     voice: VoiceGateway
     notifier: Notifier
     clock: Clock
+    slots: CallSlots
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
     progress: Coalescer = field(default_factory=Coalescer)

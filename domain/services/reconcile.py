@@ -36,8 +36,10 @@ _FAILURE_REASONS = {
 class ConversationInfo:
     """What the voice provider knows about one conversation.
 
-    ``over``: the phone call itself has ended. ``failed``: it ended without a proper conversation (it broke
-    off or never connected). Transcript, summary and outcome are filled once the provider has analysed it.
+    ``over``: the provider is done with the conversation: the phone call has ended *and* its analysis is
+    made (a call whose analysis is still running is not over yet, or its outcome would be lost). ``failed``:
+    it ended without a proper conversation (it broke off or never connected). Transcript, summary and
+    outcome are filled once the provider has analysed it.
     """
 
     conversation_id: str
@@ -58,27 +60,37 @@ class ReconcileReport:
 ConversationFetcher = Callable[[str], Awaitable[ConversationInfo]]
 
 
-async def record_conversation(ports: Ports, info: ConversationInfo, call_token: str | None = None) -> CallTask | None:
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one report of the provider did. ``call``: the call as it is now (``None`` when no call of ours
+    matches); ``ended_now``: this report ended it; ``duplicate``: its ``event_key`` was processed before, so
+    nothing was done at all."""
+
+    call: CallTask | None
+    ended_now: bool = False
+    duplicate: bool = False
+
+
+async def record_conversation(
+    ports: Ports, info: ConversationInfo, call_token: str | None = None, event_key: str | None = None
+) -> Recorded:
     """Store what the provider reports about a conversation and, when it is over, end its call if still open.
 
     The call is found by ``info.conversation_id``, else by the plain ``call_token`` the conversation carried.
     An open call ends ``COMPLETED`` with the reported outcome (``other`` when none), or ``FAILED`` when the
-    conversation failed; its campaign moves on as with any other ending. Returns the call as it is now, or
-    ``None`` when no call of ours matches.
+    conversation failed; its campaign moves on as with any other ending. ``event_key`` (a webhook delivery's
+    replay key) is remembered in the same transaction as the change, so a report whose handling failed is
+    not taken for a replay when it is delivered again.
     """
-    found = await _record(ports, info, call_token)
-    return found[0] if found else None
-
-
-async def _record(ports: Ports, info: ConversationInfo, call_token: str | None) -> tuple[CallTask, bool] | None:
-    """``record_conversation``; also says whether this report ended the call."""
     now = ports.clock.now()
     summary = info.summary[:_SUMMARY_LIMIT] if info.summary else None
 
-    async def work(uow: UnitOfWork) -> tuple[CallTask, bool] | None:
+    async def work(uow: UnitOfWork) -> Recorded:
+        if event_key is not None and not await uow.events.remember(event_key, now):
+            return Recorded(None, duplicate=True)
         call = await _find(uow, info.conversation_id, call_token)
         if call is None:
-            return None
+            return Recorded(None)
         if call.conversation_id is None:
             call.conversation_id = info.conversation_id
         if info.transcript:
@@ -91,50 +103,47 @@ async def _record(ports: Ports, info: ConversationInfo, call_token: str | None) 
         elif ended_now:
             call.end(CallStatus.COMPLETED, now, outcome=info.outcome, summary=summary)
         await uow.calls.save(call)
-        return call, ended_now
+        return Recorded(call, ended_now)
 
-    found = await in_transaction(ports.uow, work)
-    if found is not None and found[1]:
-        await after_call_ended(ports, found[0])
-    return found
+    recorded = await in_transaction(ports.uow, work)
+    if recorded.ended_now and recorded.call is not None:
+        await after_call_ended(ports, recorded.call)
+    return recorded
 
 
 async def record_call_failure(
-    ports: Ports, conversation_id: str, status: CallStatus, call_token: str | None = None
-) -> CallTask | None:
-    """End the call whose phone never connected with ``status`` (``NO_ANSWER``, ``BUSY`` or ``FAILED``).
-
-    Returns the call as it is now, or ``None`` when no call of ours matches.
-    """
+    ports: Ports, conversation_id: str, status: CallStatus, call_token: str | None = None, event_key: str | None = None
+) -> Recorded:
+    """End the call whose phone never connected with ``status`` (``NO_ANSWER``, ``BUSY`` or ``FAILED``);
+    ``event_key`` as for ``record_conversation``."""
     if status not in _FAILURE_REASONS:
         raise ValueError(f"{status} does not say why a call did not connect.")
     now = ports.clock.now()
 
-    async def work(uow: UnitOfWork) -> tuple[CallTask, bool] | None:
+    async def work(uow: UnitOfWork) -> Recorded:
+        if event_key is not None and not await uow.events.remember(event_key, now):
+            return Recorded(None, duplicate=True)
         call = await _find(uow, conversation_id, call_token)
         if call is None:
-            return None
+            return Recorded(None)
         if call.status.is_ended:
-            return call, False
+            return Recorded(call)
         call.conversation_id = call.conversation_id or conversation_id
         call.end(status, now, reason=_FAILURE_REASONS[status])
         await uow.calls.save(call)
-        return call, True
+        return Recorded(call, ended_now=True)
 
-    found = await in_transaction(ports.uow, work)
-    if found is None:
-        return None
-    call, ended_now = found
-    if ended_now:
-        await after_call_ended(ports, call)
-    return call
+    recorded = await in_transaction(ports.uow, work)
+    if recorded.ended_now and recorded.call is not None:
+        await after_call_ended(ports, recorded.call)
+    return recorded
 
 
 async def reconcile_silent_calls(ports: Ports, fetch: ConversationFetcher, quiet_for: timedelta) -> ReconcileReport:
     """Ask the provider about open calls placed more than ``quiet_for`` ago and end those it says are over.
 
     Calls without a conversation id cannot be asked about; the timeout sweep ends them. A provider that
-    cannot answer (or does not know the conversation) is asked again next round.
+    cannot answer (or does not know the conversation, or is still analysing it) is asked again next round.
     """
     now = ports.clock.now()
     async with ports.uow() as uow:
@@ -153,8 +162,7 @@ async def reconcile_silent_calls(ports: Ports, fetch: ConversationFetcher, quiet
             continue
         if not info.over:
             continue
-        found = await _record(ports, info, None)
-        if found is not None and found[1]:
+        if (await record_conversation(ports, info)).ended_now:
             ended += 1
     return ReconcileReport(asked=len(silent), ended=ended, unreachable=unreachable)
 

@@ -1,4 +1,5 @@
-"""The periodic sweep: calls past their timeout fail, campaigns past their deadline settle, holds expire.
+"""The periodic sweep: calls past their timeout fail, campaigns past their deadline settle, holds expire, and
+call slots this process still holds for calls that ended elsewhere are given back.
 
 Every step is a conditional update through the unit of work, so several processes may sweep at once.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from domain.errors import DependencyUnavailable
 from domain.models import CallStatus, CampaignStatus
 from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
+from domain.services.confirmation import retry_confirmations
 from domain.services.context import Ports
 from domain.wording import failure_reason
 
@@ -30,6 +32,8 @@ class SweepReport:
     calls_timed_out: int
     campaigns_settled: int
     holds_purged: int
+    slots_freed: int = 0
+    confirmations_retried: int = 0
 
 
 async def sweep(ports: Ports) -> SweepReport:
@@ -65,4 +69,18 @@ async def sweep(ports: Ports) -> SweepReport:
     except DependencyUnavailable as exc:
         log.warning("expired holds not purged: %s", exc)
         purged = 0
-    return SweepReport(len(timed_out), settled, purged)
+    retried = await retry_confirmations(ports)
+    return SweepReport(len(timed_out), settled, purged, await free_slots_of_ended_calls(ports), retried)
+
+
+async def free_slots_of_ended_calls(ports: Ports) -> int:
+    """Give back the places this process holds for calls that are over (ended by another process, which
+    cannot reach this process's own slots when they are not shared through Redis)."""
+    held = await ports.slots.held_here()
+    if not held:
+        return 0
+    async with ports.uow() as uow:
+        over = [call_id for call_id in held if (call := await uow.calls.get(call_id)) is None or call.status.is_ended]
+    for call_id in over:
+        await ports.slots.release(call_id)
+    return len(over)

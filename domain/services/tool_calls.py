@@ -321,7 +321,8 @@ class BookingAnswer:
 
 
 async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingAnswer:
-    """Book the slot the user chose, in a confirmation call only. Booking twice returns the same booking."""
+    """Book the slot the user chose, in a confirmation call only. Booking twice returns the same booking, also
+    when the two requests arrive at once (the database lets one booking per offer through)."""
     if ctx.call.purpose is not CallPurpose.CONFIRM:
         raise NotAllowed(
             "The user has not chosen yet, so nothing may be booked in this call; report the offer instead "
@@ -374,10 +375,15 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
     try:
         appointment, new = await in_transaction(ports.uow, work)
     except SlotConflict as exc:
-        raise SlotConflict(
-            f"The user already has an appointment that overlaps this time, so it cannot be booked. ({exc}) "
-            "Apologise, do not book, and end the call."
-        ) from exc
+        # The overlap may be this very offer, booked by an identical request a moment earlier: the same booking.
+        async with ports.uow() as uow:
+            same = await uow.appointments.get_by_offer(ctx.call.target_offer_id or "")
+        if same is None or same.status is not AppointmentStatus.BOOKED:
+            raise SlotConflict(
+                f"The user already has an appointment that overlaps this time, so it cannot be booked. ({exc}) "
+                "Apologise, do not book, and end the call."
+            ) from exc
+        appointment, new = same, False
     if new:
         await _after_booking(ports, appointment)
     tz = ctx.campaign.timezone

@@ -386,7 +386,7 @@ def conversation_info(status: ConversationStatus) -> ConversationInfo:
     """What ``fetch_conversation`` found, in the domain's terms (for ``reconcile_silent_calls``)."""
     return ConversationInfo(
         conversation_id=status.conversation_id,
-        over=status.state.call_over,
+        over=status.state.final,
         failed=status.state is ConversationState.FAILED,
         transcript=tuple(status.domain_transcript()),
         summary=status.summary,

@@ -36,9 +36,11 @@ class ConversationState(enum.StrEnum):
     UNKNOWN = "unknown"
 
     @property
-    def call_over(self) -> bool:
-        """Whether the phone call itself has ended (``processing`` means only the analysis is running)."""
-        return self in (ConversationState.PROCESSING, ConversationState.DONE, ConversationState.FAILED)
+    def final(self) -> bool:
+        """Whether ElevenLabs is done with the conversation. ``processing`` is not: the phone call has ended
+        but its transcript and analysis (the outcome) are still being made, so a call ended then would lose
+        its outcome for good."""
+        return self in (ConversationState.DONE, ConversationState.FAILED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ back in the ``X-Nexus-Call-Token`` header, so our tool endpoints know which call
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Mapping
@@ -109,12 +108,8 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
 
 
 class ElevenLabsVoiceGateway:
-    """``VoiceGateway`` over ElevenLabs' outbound Twilio calls, at most ``max_concurrent_calls`` at once.
-
-    A call takes a place when it is placed and gives it back through ``call_ended(call_id)``, which the
-    composition root calls when the domain ends the call. The limit holds per process: several NEXUS
-    processes each allow that many calls, so divide the account's limit among them.
-    """
+    """``VoiceGateway`` over ElevenLabs' outbound Twilio calls. How many run at once is bounded before a call
+    gets here, by the call slots every NEXUS process shares (``domain.ports.CallSlots``)."""
 
     def __init__(
         self,
@@ -124,12 +119,9 @@ class ElevenLabsVoiceGateway:
         agent_phone_number_id: str,
         dialling: DiallingPolicy,
         call_control: CallControl,
-        max_concurrent_calls: int,
         ring_timeout_seconds: int,
         request_timeout_seconds: int = 20,
     ) -> None:
-        if max_concurrent_calls < 1:
-            raise ValueError("max_concurrent_calls must be at least 1.")
         if not agent_phone_number_id:
             raise ValueError("Placing calls needs ELEVENLABS_AGENT_PHONE_NUMBER_ID.")
         self._client = client
@@ -140,13 +132,6 @@ class ElevenLabsVoiceGateway:
         self._ring_timeout = ring_timeout_seconds
         # A retry could ring the same provider twice, so the SDK must never repeat this request.
         self._request_options = RequestOptions(timeout_in_seconds=request_timeout_seconds, max_retries=0)
-        self._places = asyncio.Semaphore(max_concurrent_calls)
-        self._holding: set[str] = set()
-
-    @property
-    def calls_running(self) -> int:
-        """How many calls of this process hold a place."""
-        return len(self._holding)
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         call = request.call
@@ -156,7 +141,6 @@ class ElevenLabsVoiceGateway:
         to_number = self._dialling.number_for(call.provider)
         variables = dynamic_variables(request)
 
-        await self._take_place(call.id)
         try:
             response = await self._client.conversational_ai.twilio.outbound_call(
                 agent_id=agent_id,
@@ -169,21 +153,15 @@ class ElevenLabsVoiceGateway:
                 request_options=self._request_options,
             )
         except ApiError as exc:
-            self.call_ended(call.id)
             # The body is not logged: a validation error may echo the request, call token included.
             log.warning("ElevenLabs answered HTTP %s to call %s (%s)", exc.status_code, call.id, mask_phone(to_number))
             raise DependencyUnavailable("ElevenLabs did not accept the call.") from exc
         except (httpx.HTTPError, ParsingError) as exc:
             # After a timeout the call may ring anyway; the domain marks it failed, so its tool calls are refused.
-            self.call_ended(call.id)
             log.warning("could not reach ElevenLabs for call %s: %s", call.id, type(exc).__name__)
             raise DependencyUnavailable("ElevenLabs could not be reached to place the call.") from exc
-        except BaseException:
-            self.call_ended(call.id)
-            raise
 
         if not response.success:
-            self.call_ended(call.id)
             log.warning(
                 "ElevenLabs did not place call %s (%s): %s",
                 call.id,
@@ -203,15 +181,3 @@ class ElevenLabsVoiceGateway:
         if call.call_sid is None:
             return  # never connected to a phone, so there is nothing to stop
         await self._call_control.hang_up(call.call_sid)
-
-    def call_ended(self, call_id: str) -> None:
-        """Give the call's place back; harmless for a call that holds none."""
-        if call_id in self._holding:
-            self._holding.discard(call_id)
-            self._places.release()
-
-    async def _take_place(self, call_id: str) -> None:
-        if call_id in self._holding:
-            return  # placing the same call again keeps its one place
-        await self._places.acquire()
-        self._holding.add(call_id)

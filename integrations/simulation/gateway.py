@@ -25,7 +25,8 @@ RING_SECONDS = 20.0
 
 
 class SimulatedVoiceGateway:
-    """Runs simulated calls under a global concurrency limit, in accelerated time.
+    """Runs simulated calls in accelerated time (how many at once is bounded by the call slots, before a call
+    gets here).
 
     ``time_scale`` is how many wall seconds one simulated second takes: 0 runs calls as fast as the tool
     endpoints answer; 0.02 makes a 90-second call take about two seconds (for a live view).
@@ -34,13 +35,11 @@ class SimulatedVoiceGateway:
     def __init__(
         self,
         *,
-        max_concurrent_calls: int = 30,
         behaviours: BehaviourSource | None = None,
         seed: int = 0,
         time_scale: float = 0.0,
     ) -> None:
         self._secret = ""
-        self._limit = asyncio.Semaphore(max_concurrent_calls)
         self._behaviours = behaviours
         self._seed = seed
         self.time_scale = time_scale
@@ -84,9 +83,6 @@ class SimulatedVoiceGateway:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
 
-    def call_ended(self, call_id: str) -> None:
-        """Nothing is held per call beyond the running task, which ends by itself."""
-
     async def wait_idle(self) -> None:
         """Wait until every call placed so far has finished."""
         while self._tasks:
@@ -112,32 +108,31 @@ class SimulatedVoiceGateway:
         turns: list[Turn] = []
         self.transcripts[call.id] = turns
         try:
-            async with self._limit:
-                if not behaviour.answers:
-                    await self._pause(RING_SECONDS)
-                    self.call_seconds[call.id] = RING_SECONDS
-                    await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
-                    return
-                turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
-                tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
+            if not behaviour.answers:
+                await self._pause(RING_SECONDS)
+                self.call_seconds[call.id] = RING_SECONDS
+                await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
+                return
+            turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
+            tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
 
-                async def pause() -> None:
-                    await self._pause(turn_seconds)
+            async def pause() -> None:
+                await self._pause(turn_seconds)
 
-                async def flush() -> None:
-                    self.call_seconds[call.id] = turn_seconds * len(turns)
-                    await record_transcript(ports, call.id, list(turns))
+            async def flush() -> None:
+                self.call_seconds[call.id] = turn_seconds * len(turns)
+                await record_transcript(ports, call.id, list(turns))
 
-                agent = ReferenceAgent(
-                    tools,
-                    Receptionist(call.provider, behaviour, rng, request.campaign.timezone),
-                    request.campaign,
-                    ports.clock.now(),
-                    pause,
-                    turns.append,
-                    flush,
-                )
-                await agent.run(call.purpose, request.target_slot)
+            agent = ReferenceAgent(
+                tools,
+                Receptionist(call.provider, behaviour, rng, request.campaign.timezone),
+                request.campaign,
+                ports.clock.now(),
+                pause,
+                turns.append,
+                flush,
+            )
+            await agent.run(call.purpose, request.target_slot)
         except asyncio.CancelledError:
             log.info("simulated call %s hung up", call.id)
             raise

@@ -27,6 +27,7 @@ from nexus.notifications import NotificationHub
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore
 from storage.schema import upgrade
+from storage.slots import InMemoryCallSlots
 from storage.uow import make_uow_factory
 from tests.factories import make_provider
 from tests.fakes import FakeCalendar, FakeClock, FakeDirectory, FakeVoiceGateway
@@ -109,6 +110,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         voice=voice,
         notifier=hub,
         clock=clock,
+        slots=InMemoryCallSlots(30),
         policy=Policy(campaigns_per_hour=2),
     )
     conversation = Conversation(ports, OfflineIntentParser(), GazetteerGeocoder())

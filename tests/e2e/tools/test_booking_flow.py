@@ -11,6 +11,7 @@ provider sits where the user searches, so the distance part is 1):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -256,3 +257,29 @@ async def test_a_time_outside_the_users_windows_is_refused_with_the_windows(serv
     assert offered.body["status"] == "rejected_outside_window"
     assert "Tuesday 1 December between 12:00 and 17:00" in offered.body["message"]
     assert await _count(server, "offers") == 0
+
+
+async def test_twenty_identical_book_slot_requests_at_once_all_answer_booked_with_one_appointment(
+    any_server: ToolServer,
+) -> None:
+    campaign = await any_server.start_campaign()
+    for provider in ("p1", "p2", "p3"):
+        token = any_server.token(campaign, provider)
+        if provider == "p1":
+            await any_server.call("report-slot-offer", {"date": "2026-12-01", "time": "15:00"}, token=token)
+        await any_server.call("end-call", {"outcome": "offer_made"}, token=token)
+    [offer] = await get_shortlist(any_server.nexus.ports, campaign.id)
+    await choose_offer(any_server.nexus.ports, USER_ID, offer.id)
+    confirm = any_server.token(campaign, "p1", "CONFIRM")
+    # The agent has spoken before (the call is in progress), so nothing but the booking itself is written.
+    assert (await any_server.call("get-distance", {}, token=confirm)).status == 200
+
+    replies = await asyncio.gather(
+        *(any_server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=confirm) for _ in range(20))
+    )
+
+    assert [(r.status, r.body.get("status")) for r in replies] == [(200, "booked")] * 20
+    assert len({r.body["appointment_id"] for r in replies}) == 1
+    assert await _count(any_server, "appointments") == 1
+    assert await _count(any_server, "reminders") == 2
+    assert (await any_server.campaign(campaign.id)).status is CampaignStatus.CONFIRMED

@@ -142,7 +142,7 @@ async def test_a_transcription_ends_the_last_open_call_and_the_shortlist_follows
     assert call.transcript[1].at == NOW - timedelta(seconds=53)
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
     assert len(world.notifier.of_type(ShortlistReady)) == 1
-    assert call.id in world.voice.ended
+    assert call.id in world.slots.released
 
 
 async def test_without_a_collected_outcome_the_call_ends_as_other(
@@ -234,12 +234,12 @@ async def test_a_replayed_delivery_is_acknowledged_but_not_acted_on_again(
     header = sign_payload(body, SECRET, NOW)
 
     first = await deliver(client, body, header=header)
-    world.voice.ended.clear()
+    world.slots.released.clear()
     second = await deliver(client, body, header=header)
 
     assert first[1]["status"] == "recorded"
     assert second == (200, {"status": "duplicate"})
-    assert world.voice.ended == []
+    assert world.slots.released == []
 
 
 async def test_an_unknown_conversation_is_acknowledged_so_elevenlabs_stops_retrying(

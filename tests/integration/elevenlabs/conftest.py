@@ -37,6 +37,11 @@ class FakeElevenLabs:
     )
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
     conversation_status: int = 200
+    numbered: bool = False  # give each placed call a conversation and call id of its own
+
+    @property
+    def outbound_calls(self) -> list[Seen]:
+        return [s for s in self.seen if s.path == "/v1/convai/twilio/outbound-call"]
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -51,6 +56,9 @@ class FakeElevenLabs:
     async def _outbound_call(self, request: web.Request) -> web.Response:
         await self._record(request)
         status, payload = self.outbound_reply
+        if self.numbered and status == 200:
+            n = len(self.outbound_calls)
+            payload = {**payload, "conversation_id": f"conv_{n}", "callSid": f"CA_{n}"}
         return web.json_response(payload, status=status)
 
     async def _conversation(self, request: web.Request) -> web.Response:

@@ -70,11 +70,11 @@ async def test_a_finished_conversation_comes_with_transcript_summary_and_verdict
 
 
 @pytest.mark.parametrize(
-    ("raw", "state", "call_over"),
+    ("raw", "state", "final"),
     [
         ("initiated", ConversationState.INITIATED, False),
         ("in-progress", ConversationState.IN_PROGRESS, False),
-        ("processing", ConversationState.PROCESSING, True),
+        ("processing", ConversationState.PROCESSING, False),
         ("failed", ConversationState.FAILED, True),
         ("something-new", ConversationState.UNKNOWN, False),
     ],
@@ -84,7 +84,7 @@ async def test_an_unfinished_conversation_reports_only_its_state(
     fake_elevenlabs: FakeElevenLabs,
     raw: str,
     state: ConversationState,
-    call_over: bool,
+    final: bool,
 ) -> None:
     fake_elevenlabs.conversations["conv_1"] = conversation(
         raw, transcript=[{"role": "agent", "message": "Hello", "time_in_call_secs": 0}]
@@ -93,7 +93,7 @@ async def test_an_unfinished_conversation_reports_only_its_state(
     status = await fetch_conversation(elevenlabs_client, "conv_1")
 
     assert status == ConversationStatus(conversation_id="conv_1", state=state)
-    assert status.state.call_over is call_over
+    assert status.state.final is final
 
 
 async def test_an_unknown_conversation_is_not_found(

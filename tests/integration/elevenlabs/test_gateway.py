@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -36,7 +35,6 @@ def make_gateway(
     client: AsyncElevenLabs,
     call_control: RecordingCallControl,
     dialling: DiallingPolicy | None = None,
-    max_concurrent_calls: int = 5,
 ) -> ElevenLabsVoiceGateway:
     return ElevenLabsVoiceGateway(
         client,
@@ -44,7 +42,6 @@ def make_gateway(
         agent_phone_number_id="phnum_1",
         dialling=dialling or DiallingPolicy.live(),
         call_control=call_control,
-        max_concurrent_calls=max_concurrent_calls,
         ring_timeout_seconds=25,
     )
 
@@ -109,7 +106,7 @@ async def test_mock_human_always_dials_the_target_number(
     assert names == ["Praxis A", "Praxis B"]
 
 
-async def test_a_server_error_is_not_retried_and_frees_the_place(
+async def test_a_server_error_is_not_retried(
     elevenlabs_client: AsyncElevenLabs,
     fake_elevenlabs: FakeElevenLabs,
     call_control: RecordingCallControl,
@@ -123,7 +120,6 @@ async def test_a_server_error_is_not_retried_and_frees_the_place(
         await gateway.place_call(call_request())
 
     assert len(fake_elevenlabs.seen) == 1
-    assert gateway.calls_running == 0
     assert TOKEN not in caplog.text
     assert "4930111222333" not in caplog.text
     assert "***333" in caplog.text
@@ -144,7 +140,6 @@ async def test_a_refusal_with_success_false_is_unavailable_and_logged_without_th
     with pytest.raises(DependencyUnavailable, match="ElevenLabs could not place the call"):
         await gateway.place_call(call_request())
 
-    assert gateway.calls_running == 0
     assert "unreachable" in caplog.text
     assert "4930111222333" not in caplog.text
 
@@ -158,7 +153,6 @@ async def test_a_provider_number_that_cannot_be_dialled_sends_nothing(
         await gateway.place_call(call_request(to=provider(phone="030 111222333")))
 
     assert fake_elevenlabs.seen == []
-    assert gateway.calls_running == 0
 
 
 async def test_a_purpose_without_an_agent_is_unavailable(
@@ -172,49 +166,6 @@ async def test_a_purpose_without_an_agent_is_unavailable(
     assert fake_elevenlabs.seen == []
 
 
-async def test_calls_beyond_the_limit_wait_until_a_running_call_ends(
-    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
-) -> None:
-    gateway = make_gateway(elevenlabs_client, call_control, max_concurrent_calls=1)
-    first, second = call_request(), call_request()
-    await gateway.place_call(first)
-
-    waiting = asyncio.create_task(gateway.place_call(second))
-    _, pending = await asyncio.wait({waiting}, timeout=0.2)
-    assert pending == {waiting}
-    assert len(fake_elevenlabs.seen) == 1
-
-    gateway.call_ended(first.call.id)
-    await waiting
-    assert len(fake_elevenlabs.seen) == 2
-    assert gateway.calls_running == 1
-
-
-async def test_ending_a_call_twice_or_an_unknown_call_frees_no_extra_place(
-    elevenlabs_client: AsyncElevenLabs, fake_elevenlabs: FakeElevenLabs, call_control: RecordingCallControl
-) -> None:
-    gateway = make_gateway(elevenlabs_client, call_control, max_concurrent_calls=2)
-    first = call_request()
-    await gateway.place_call(first)
-    await gateway.place_call(first)  # placing the same call again keeps its one place
-    assert gateway.calls_running == 1
-
-    gateway.call_ended(first.call.id)
-    gateway.call_ended(first.call.id)
-    gateway.call_ended("never-placed")
-    assert gateway.calls_running == 0
-
-    # Had the extra releases counted, a third call would now slip past the limit of two.
-    await gateway.place_call(call_request())
-    await gateway.place_call(call_request())
-    third = asyncio.create_task(gateway.place_call(call_request()))
-    _, pending = await asyncio.wait({third}, timeout=0.2)
-    assert pending == {third}
-    third.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await third
-
-
 async def test_hang_up_goes_to_twilio_only_for_a_call_that_reached_a_phone(
     elevenlabs_client: AsyncElevenLabs, call_control: RecordingCallControl
 ) -> None:
@@ -226,18 +177,3 @@ async def test_hang_up_goes_to_twilio_only_for_a_call_that_reached_a_phone(
     await gateway.hang_up(never_connected)
 
     assert call_control.hung_up == ["CA_42"]
-
-
-def test_the_gateway_refuses_a_limit_below_one(
-    call_control: RecordingCallControl,
-) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        ElevenLabsVoiceGateway(
-            AsyncElevenLabs(api_key="unused", base_url="http://127.0.0.1:9"),
-            agent_ids=AGENTS,
-            agent_phone_number_id="phnum_1",
-            dialling=DiallingPolicy.live(),
-            call_control=call_control,
-            max_concurrent_calls=0,
-            ring_timeout_seconds=25,
-        )

@@ -171,7 +171,7 @@ async def test_running_it_twice_ends_nothing_twice(
     placed = await start(world)
     done = placed["done"].conversation_id
     assert done
-    api.conversations[done] = conversation(done, "processing")
+    api.conversations[done] = conversation(done, "done")
     world.clock.advance(QUIET + timedelta(seconds=1))
     fetch = conversation_fetcher(client)
 
@@ -179,4 +179,35 @@ async def test_running_it_twice_ends_nothing_twice(
     second = await reconcile_silent_calls(world.ports, fetch, QUIET)
 
     assert (first.ended, second.ended, second.asked) == (1, 0, 2)
-    assert world.voice.ended.count(placed["done"].id) == 1
+    assert world.slots.released.count(placed["done"].id) == 1
+
+
+async def test_a_conversation_still_being_analysed_keeps_its_call_open_until_it_is_done(
+    world: FakeWorld, api: FakeElevenLabs, client: AsyncElevenLabs
+) -> None:
+    placed = await start(world)
+    done = placed["done"].conversation_id
+    assert done
+    analysed = {
+        "call_successful": "success",
+        "transcript_summary": "Tuesday 14:30 offered.",
+        "data_collection_results": {"outcome": {"data_collection_id": "outcome", "value": "offer_made"}},
+    }
+    api.conversations[done] = conversation(done, "processing")
+    world.clock.advance(QUIET + timedelta(seconds=1))
+    fetch = conversation_fetcher(client)
+
+    while_processing = await reconcile_silent_calls(world.ports, fetch, QUIET)
+    assert while_processing.ended == 0
+    assert (await calls(world, placed["done"].campaign_id))["done"].status is CallStatus.DIALING
+
+    api.conversations[done] = conversation(done, "done", analysis=analysed)
+    once_done = await reconcile_silent_calls(world.ports, fetch, QUIET)
+
+    assert once_done.ended == 1
+    call = (await calls(world, placed["done"].campaign_id))["done"]
+    assert (call.status, call.outcome, call.summary) == (
+        CallStatus.COMPLETED,
+        CallOutcome.OFFER_MADE,
+        "Tuesday 14:30 offered.",
+    )
