@@ -24,6 +24,22 @@ def missing_parts(service: str | None, windows: list[TimeWindow], location: str 
 
 
 @dataclass(frozen=True, slots=True)
+class DoubtOption:
+    """One reading the user can pick: its label, in the request's language, and the windows it means."""
+
+    label: str
+    windows: list[TimeWindow]
+
+
+@dataclass(frozen=True, slots=True)
+class Doubt:
+    """A part of the request that reads more than one way: the user is asked instead of guessed for."""
+
+    question: str
+    options: list[DoubtOption]
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedRequest:
     """The result of intent parsing; ``missing`` names what still has to be asked for."""
 
@@ -34,6 +50,7 @@ class ParsedRequest:
     duration_minutes: int
     language: str
     missing: list[str] = field(default_factory=list)
+    doubts: list[Doubt] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:

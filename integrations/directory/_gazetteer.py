@@ -103,6 +103,11 @@ def load_bundled_places() -> tuple[Place, ...]:
     )
 
 
+def find_place(text: str, near: GeoPoint | None = None) -> Place | None:
+    """The bundled place that ``text`` names, matched as ``GazetteerGeocoder`` does, or ``None``."""
+    return _bundled_index().find(text, near)
+
+
 @functools.cache
 def _bundled_index() -> _Index:
     return _Index(load_bundled_places())
