@@ -12,6 +12,7 @@ from integrations.directory._gazetteer import (
     find_place,
     load_bundled_places,
     parse_coordinates,
+    place_names,
 )
 from integrations.directory._ranking import normalise_service, rank_providers
 
@@ -24,5 +25,6 @@ __all__ = [
     "load_bundled_providers",
     "normalise_service",
     "parse_coordinates",
+    "place_names",
     "rank_providers",
 ]

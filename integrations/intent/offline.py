@@ -3,10 +3,16 @@
 What it reads (the time conventions are in ``integrations.intent.windows``):
 
 - ``service``: the canonical service of the first service word (``integrations.intent.vocabulary``).
-- ``location``: the place after ``near``, ``in``, ``at``, ``around``, ``close to``, ``bei``, ``in der Nähe
-  von``, ``nahe``, ``am`` or ``im``, up to punctuation or the next time phrase, service word or connecting
+- ``location``: the place after ``near``, ``in``, ``at``, ``around``, ``close to``, ``bei``, ``beim``, ``in der
+  Nähe von``, ``nahe``, ``am`` or ``im``, up to punctuation or the next time phrase, service word or connecting
   word (``for``, ``on``, ``and``, ``bitte``…). ``am Dienstag``, ``in the afternoon``, ``at 3pm``, ``near me``
-  and ``in der Nähe`` name no place.
+  and ``in der Nähe`` name no place. A misspelt gazetteer name after a preposition is given corrected
+  (``am Hackeschen Markt`` -> ``Hackescher Markt``). Without a preposition, a gazetteer name anywhere among
+  the words left over is the place as written (``dentist tomorrow, Alexanderplatz``, ``Berlin Mitte``), except
+  names that are ordinary words too (``wedding``, ``zoo``, ``alex``).
+- ``doubts``: a written date whose weekday is not the one named with it (``Monday, Dec 8``), or a word next
+  to the time that looks like a part of the day but could not be read (``tomorrow mrng``), gives one question
+  with short options in the request's language; the windows are then the first option's.
 - ``duration_minutes``: ``for 45 minutes``, ``1 hour``, ``half an hour``, ``eine Stunde``, ``90 Minuten``,
   ``anderthalb Stunden`` (5 minutes to 8 hours), else the service's usual length (30 when unknown).
 - ``language``: ``"de"`` when a German word, a German service word or an umlaut appears outside the place
@@ -18,17 +24,23 @@ What it reads (the time conventions are in ``integrations.intent.windows``):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rapidfuzz import fuzz
+
 from domain.errors import InvalidRequest
-from domain.intent import ParsedRequest, missing_parts
-from domain.models import DEFAULT_TIMEZONE, ensure_aware
+from domain.intent import Doubt, DoubtOption, ParsedRequest, missing_parts
+from domain.models import DEFAULT_TIMEZONE, TimeWindow, ensure_aware
+from integrations.directory import find_place, place_names
+from integrations.intent._fuzzy import closest
+from integrations.intent._spelling import respell
 from integrations.intent._text import FoldedText
-from integrations.intent.vocabulary import default_duration, find_service
-from integrations.intent.windows import Span, names_unknown_time, read_times
+from integrations.intent.vocabulary import default_duration, find_service, service_words
+from integrations.intent.windows import DateDoubt, Span, TimeReading, names_unknown_time, read_times
 
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 8 * 60
@@ -44,7 +56,7 @@ _DURATION_WORDS = {
 }  # fmt: skip
 
 _PLACE_PREPOSITION = re.compile(
-    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|bei|in|at"
+    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|beim|bei|in|at"
     # "I am looking" and "Im (I'm) free" name no place; "Im Wedding" does.
     r"|(?<!\bi\s)am|im(?!\s+(?:looking|searching|trying|free|available|after|in\s+need)\b))\s+"
 )
@@ -137,7 +149,54 @@ def _read_location(text: FoldedText, taken: Sequence[Span]) -> tuple[str, Span] 
         first_words = _WORD.findall(head)[:3]
         if not re.search(r"[^\W\d_]", place) or _NO_PLACE.match(head) or _TIME_NOUNS.intersection(first_words):
             continue
-        return place, (preposition.end(), end)
+        return _corrected_place(place), (preposition.end(), end)
+    return None
+
+
+def _corrected_place(place: str) -> str:
+    """A misspelt gazetteer name as the gazetteer spells it; any other place text as it was written."""
+    if find_place(place) is not None:
+        return place
+    names = place_names()
+    key = " ".join(_WORD.findall(FoldedText.of(place).folded))
+    found = closest(key, {name: name for name in names})
+    return place if found is None else names[found].name
+
+
+# Gazetteer names that are ordinary words as well; they name a place only after a preposition.
+_NOT_A_BARE_PLACE = frozenset({"wedding", "zoo", "alex", "old town", "east station", "main station"})
+_SEGMENT_END = re.compile(r"[,;!?()\n]|\.(?=\s|$)")
+_TOKEN = re.compile(r"[a-z0-9'-]+")
+_BARE_PLACE_WORDS = 4
+
+
+def _bare_place(text: FoldedText, taken: Sequence[Span]) -> tuple[str, Span] | None:
+    """A gazetteer name among the words no other reading took, without a preposition before it."""
+    folded = text.folded
+    tokens = [t for t in _TOKEN.finditer(folded) if not _inside(t.start(), taken)]
+    runs: list[list[re.Match[str]]] = []
+    for token in tokens:
+        previous = runs[-1][-1] if runs else None
+        between = folded[previous.end() : token.start()] if previous else ""
+        joined = (
+            previous is not None
+            and not _SEGMENT_END.search(between)
+            and not any(previous.end() <= s < token.start() for s, _ in taken)
+        )
+        if joined:
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+    for length in range(_BARE_PLACE_WORDS, 0, -1):
+        for run in runs:
+            for first in range(len(run) - length + 1):
+                words = run[first : first + length]
+                phrase = " ".join(w.group(0) for w in words)
+                if phrase in _NOT_A_BARE_PLACE or words[0].group(0) in _STOP_WORDS:
+                    continue
+                if " ".join(_WORD.findall(phrase)) in place_names() or (length > 1 and find_place(phrase)):
+                    span = (words[0].start(), words[-1].end())
+                    return text.original_span(*span).strip(" \t\"'.,:-"), span
     return None
 
 
@@ -167,7 +226,7 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     """
     ensure_aware(now, "current time")
     zone = _zone(timezone)
-    folded = FoldedText.of(text)
+    folded = respell(FoldedText.of(text), _protected_words())
     service = find_service(folded.folded)
     taken: list[Span] = []
     if service is not None:
@@ -178,7 +237,7 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     duration_minutes = duration[0] if duration else default_duration(service.service if service else None)
     reading = read_times(folded, now, zone, duration_minutes)
     taken += reading.spans
-    location = _read_location(folded, taken)
+    location = _read_location(folded, taken) or _bare_place(folded, taken)
     if location is not None:
         taken.append(location[1])
     understood = reading.understood and not names_unknown_time(folded.folded, taken)
@@ -187,15 +246,122 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     service_name = service.service if service else None
     place = location[0] if location else None
     german = (service is not None and service.german) or _is_german(folded, location[1] if location else None)
+    language = "de" if german else "en"
+    doubts = _doubts(folded, reading, taken, now, zone, duration_minutes, language) if windows else []
+    if doubts:
+        windows = doubts[0].options[0].windows
     return ParsedRequest(
         text=text,
         service=service_name,
         windows=windows,
         location=place,
         duration_minutes=duration_minutes,
-        language="de" if german else "en",
+        language=language,
         missing=missing_parts(service_name, windows, place),
+        doubts=doubts,
     )
+
+
+@functools.cache
+def _protected_words() -> frozenset[str]:
+    """Words the spelling fixes leave alone: service and place words and the small words around them."""
+    places = {word for name in place_names() for word in name.split()}
+    return service_words() | places | _STOP_WORDS | _GERMAN_WORDS | _TRAILING
+
+
+# --- doubts ------------------------------------------------------------------------------------------
+
+_WEEKDAY_NAMES = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+}
+_MONTH_NAMES = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+           "November", "Dezember"),
+}  # fmt: skip
+_PART_WORDS = ("morning", "afternoon", "evening", "vormittag", "nachmittag", "abend", "morgens", "abends", "mittag")
+_PART_OPTIONS = {
+    "en": (("Any time", None), ("Morning", "morning"), ("Afternoon", "afternoon"), ("Evening", "evening")),
+    "de": (("Egal wann", None), ("Vormittags", "vormittags"), ("Nachmittags", "nachmittags"), ("Abends", "abends")),
+}
+_LOOKS_LIKE_A_PART = 70  # rapidfuzz ratio: "mrng" and "evng" reach it, "event" and "even" do not
+_ORDINARY = frozenset({"event", "events", "even", "every", "never", "morgan", "evenly", "after"})
+
+
+def _day_label(day: date, language: str) -> str:
+    weekday, month = _WEEKDAY_NAMES[language][day.weekday()][:2], _MONTH_NAMES[language][day.month - 1][:3]
+    return (
+        f"{weekday} {day.day}. {month}"
+        if language == "de"
+        else f"{weekday}{_EN_THIRD[day.weekday()]} {day.day} {month}"
+    )
+
+
+_EN_THIRD = ("n", "e", "d", "u", "i", "t", "n")  # "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
+
+
+def _date_doubt(doubt: DateDoubt, language: str) -> Doubt:
+    written, named = doubt.written, doubt.weekday_date
+    names, months = _WEEKDAY_NAMES[language], _MONTH_NAMES[language]
+    if language == "de":
+        question = (
+            f"Der {written.day}. {months[written.month - 1]} ist ein {names[written.weekday()]}, kein "
+            f"{names[named.weekday()]}. Welchen Tag meinst du?"
+        )
+    else:
+        question = (
+            f"{written.day} {months[written.month - 1]} is a {names[written.weekday()]}, not a "
+            f"{names[named.weekday()]}. Which day do you mean?"
+        )
+    return Doubt(
+        question,
+        [
+            DoubtOption(_day_label(written, language), doubt.written_windows),
+            DoubtOption(_day_label(named, language), doubt.weekday_windows),
+        ],
+    )
+
+
+def _unread_part_word(folded: FoldedText, taken: Sequence[Span]) -> re.Match[str] | None:
+    for token in _WORD.finditer(folded.folded):
+        word = token.group(0)
+        if len(word) < 4 or _inside(token.start(), taken) or word in _ORDINARY or word in _protected_words():
+            continue
+        if max(fuzz.ratio(word, part) for part in _PART_WORDS) >= _LOOKS_LIKE_A_PART:
+            return token
+    return None
+
+
+def _doubts(
+    folded: FoldedText,
+    reading: TimeReading,
+    taken: Sequence[Span],
+    now: datetime,
+    zone: ZoneInfo,
+    duration_minutes: int,
+    language: str,
+) -> list[Doubt]:
+    if reading.date_doubts:
+        return [_date_doubt(reading.date_doubts[0], language)]
+    unread = _unread_part_word(folded, taken)
+    if unread is None:
+        return []
+    options = []
+    for label, part in _PART_OPTIONS[language]:
+        windows: list[TimeWindow] = reading.windows
+        if part is not None:
+            instead = folded.replaced([(unread.start(), unread.end(), part)])
+            windows = read_times(instead, now, zone, duration_minutes).windows
+        if windows:
+            options.append(DoubtOption(label, windows))
+    word = folded.original_span(*unread.span())
+    if language == "de":
+        question = f"„{word}“ habe ich nicht verstanden. Welche Tageszeit meinst du?"
+    else:
+        question = f"I could not read “{word}”. Which time of day do you mean?"
+    return [Doubt(question, options)] if len(options) > 1 else []
 
 
 class OfflineIntentParser:

@@ -26,6 +26,7 @@ class Phrasing:
 
     kind: str
     text: str
+    language: str
     now: datetime
     timezone: str
     service: str | None
@@ -49,6 +50,7 @@ def load_corpus() -> list[Phrasing]:
         Phrasing(
             kind=entry["kind"],
             text=entry["text"],
+            language=entry["language"],
             now=datetime.fromisoformat(entry["now"]),
             timezone=entry["timezone"],
             service=entry["service"],
@@ -94,6 +96,8 @@ def mismatches(phrasing: Phrasing, reading: ParsedRequest) -> list[str]:
     got = local_windows(reading.windows, phrasing.timezone)
     if got != phrasing.windows:
         problems.append(f"windows {list(got)}, expected {list(phrasing.windows)}")
+    if reading.language != phrasing.language:
+        problems.append(f"language {reading.language!r}, expected {phrasing.language!r}")
     if not same_place(phrasing.location, reading.location):
         problems.append(f"location {reading.location!r}, expected {phrasing.location!r}")
     options = [local_windows(o.windows, phrasing.timezone) for d in reading.doubts for o in d.options]
