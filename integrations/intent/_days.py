@@ -126,14 +126,27 @@ def _day_of_month(ctx: Context, m: re.Match[str]) -> bool:
     raise Unreadable  # pragma: no cover - some month within a year has every day from 1 to 31
 
 
+@rule(19, rf"\b(?:or|and|oder|und)\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)(?!\w)(?!\s*(?:of\s+)?{_MONTH})")
+def _another_day_of_that_month(ctx: Context, m: re.Match[str]) -> bool:
+    ctx.day(m, []).same_month_day = int(m["d"])
+    return True
+
+
 # --- weeks and months --------------------------------------------------------------------------------
 
 
-@rule(14, rf"\bin\s+{_NUMBER}\s+(?:weeks?|wochen?)\b")
+@rule(14, rf"\bin\s+(?:{_NUMBER}\s+(?:weeks?|wochen?)|(?P<fortnight>a\s+fortnight))\b")
 def _in_weeks(ctx: Context, m: re.Match[str]) -> bool:
-    weeks = int(m["n"]) if m["n"].isdigit() else NUMBER_WORDS[m["n"]]
+    weeks = 2 if m["fortnight"] else int(m["n"]) if m["n"].isdigit() else NUMBER_WORDS[m["n"]]
     monday = week_start(ctx.today + timedelta(weeks=weeks))
-    ctx.day(m, _weekdays_between(monday, monday + timedelta(days=4), ctx.today))
+    ctx.day(m, _weekdays_between(monday, monday + timedelta(days=4), ctx.today)).week = monday
+    return True
+
+
+@rule(14, rf"\b(?:this|diese)\s+(?:or|oder)\s+{NEXT}\s+(?:week|woche)\b")
+def _this_or_next_week(ctx: Context, m: re.Match[str]) -> bool:
+    monday = week_start(ctx.today)
+    ctx.day(m, _weekdays_between(monday, monday + timedelta(days=11), ctx.today))
     return True
 
 
@@ -184,6 +197,29 @@ def _part_of_this_month(ctx: Context, m: re.Match[str]) -> bool:
     return _month(ctx, m)
 
 
+_MONTH_NUMBERS = {
+    "jan": 1, "feb": 2, "mar": 3, "maer": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
+}  # fmt: skip
+
+
+@rule(18, rf"\b{_PORTION}(?:of\s+)?(?P<month>{_MONTH})(?!\s*\d)")
+def _part_of_named_month(ctx: Context, m: re.Match[str]) -> bool:
+    """``early December``, ``Ende Januar``: that part of the next such month (this one while it lasts)."""
+    number = _MONTH_NUMBERS[m["month"][:4].rstrip(".") if m["month"].startswith("maer") else m["month"][:3]]
+    year = ctx.today.year + (1 if number < ctx.today.month else 0)
+    start = date(year, number, 1)
+    end = _month_start(start, 1) - timedelta(days=1)
+    if m["early"]:
+        end = start + timedelta(days=6)
+    elif m["mid"]:
+        start, end = start + timedelta(days=10), start + timedelta(days=19)
+    else:
+        start = end - timedelta(days=6)
+    ctx.day(m, _weekdays_between(start, end, ctx.today))
+    return True
+
+
 # --- weekdays ----------------------------------------------------------------------------------------
 
 
@@ -208,7 +244,7 @@ def _weekday_range(ctx: Context, m: re.Match[str]) -> bool:
 @rule(21, rf"\b(?:on\s+|am\s+)?(?P<w>{WEEKDAY})\s+(?:of\s+|in\s+der\s+)?{NEXT_WEEK}\b")
 def _weekday_next_week(ctx: Context, m: re.Match[str]) -> bool:
     monday = week_start(ctx.today) + timedelta(days=7)
-    ctx.day(m, [monday + timedelta(days=WEEKDAYS[m["w"]])])
+    ctx.day(m, [monday + timedelta(days=WEEKDAYS[m["w"]])]).in_week = monday
     return True
 
 
@@ -216,7 +252,7 @@ def _weekday_next_week(ctx: Context, m: re.Match[str]) -> bool:
 def _next_week_weekdays(ctx: Context, m: re.Match[str]) -> bool:
     """``next week Tuesday or Thursday``: every weekday listed is in next week."""
     monday = week_start(ctx.today) + timedelta(days=7)
-    ctx.day(m, [monday + timedelta(days=weekday) for weekday in _weekdays_named(m["days"])])
+    ctx.day(m, [monday + timedelta(days=weekday) for weekday in _weekdays_named(m["days"])]).in_week = monday
     return True
 
 
@@ -242,7 +278,7 @@ def _week(ctx: Context, m: re.Match[str]) -> bool:
         ctx.day(m, [d for d in days if d >= ctx.today])
         return True
     monday += timedelta(days=14 if m["after"] else 7)
-    ctx.day(m, [monday + timedelta(days=offset) for offset in range(5)])
+    ctx.day(m, [monday + timedelta(days=offset) for offset in range(5)]).week = monday
     return True
 
 
@@ -293,6 +329,21 @@ def _in_days(ctx: Context, m: re.Match[str]) -> bool:
 _BETWEEN_DAY_AND_DATE = re.compile(r"[\s,]*(?:(?:den|the|der|on|am)\s*)?[\s,]*")
 
 
+def _weekdays_into_the_week_named(ctx: Context) -> None:
+    """``Tuesday in two weeks``, ``übernächste Woche Dienstag``: the weekdays named go to the one week named."""
+    whole_weeks = [ref for ref in ctx.day_refs if ref.week is not None]
+    mondays = {ref.week for ref in whole_weeks} | {ref.in_week for ref in ctx.day_refs if ref.in_week is not None}
+    weekdays = [ref for ref in ctx.day_refs if ref.weekday is not None]
+    if len(mondays) != 1 or not weekdays:
+        return
+    [monday] = mondays
+    assert monday is not None
+    for ref in weekdays:
+        ref.dates, ref.later = [monday + timedelta(days=ref.weekday or 0)], None
+    for ref in whole_weeks:
+        ctx.day_refs.remove(ref)
+
+
 def settle_days(ctx: Context) -> None:
     """Join a weekday to the date written next to it, give ``or the day after`` its day, leave out the
     weekdays excluded."""
@@ -309,12 +360,17 @@ def settle_days(ctx: Context) -> None:
         date_ref.qualifiers = weekday_ref.qualifiers + date_ref.qualifiers
         date_ref.span = (weekday_ref.span[0], date_ref.span[1])
         ctx.day_refs.remove(weekday_ref)
+    _weekdays_into_the_week_named(ctx)
     refs = sorted(ctx.day_refs, key=lambda r: r.span)
     for index, ref in enumerate(refs):
-        if ref.after_previous:
-            before = [r for r in refs[:index] if r.dates]
-            if before:
-                ref.dates = [max(before[-1].dates) + timedelta(days=1)]
+        before = [r for r in refs[:index] if r.dates]
+        if ref.after_previous and before:
+            ref.dates = [max(before[-1].dates) + timedelta(days=1)]
+        if ref.same_month_day is not None and before:
+            try:
+                ref.dates = [max(before[-1].dates).replace(day=ref.same_month_day)]
+            except ValueError:
+                ctx.understood = False
     if ctx.excluded_weekdays:
         for ref in ctx.day_refs:
             kept = [d for d in ref.dates if d.weekday() not in ctx.excluded_weekdays]

@@ -60,6 +60,13 @@ class DayRef:
     written_date: bool = False
     # "or the day after": the day after the day named before it, settled once every day is read.
     after_previous: bool = False
+    # A whole week named ("next week", "in two weeks"): the Monday of that week. Weekdays named with it
+    # ("Tuesday in two weeks", "übernächste Woche Dienstag") are read in that week instead.
+    week: date | None = None
+    # The Monday of the week a phrase put its own weekdays in ("next week Tuesday").
+    in_week: date | None = None
+    # "Dec 10th or 11th": a day of the month of the date named before it, settled once every day is read.
+    same_month_day: int | None = None
     # The date the person may have meant instead (a weekday that contradicts the date written next to it).
     alternative: date | None = None
 

@@ -35,8 +35,13 @@ _SHORTHAND = {
 }  # fmt: skip
 # German weekday abbreviations that are also ordinary words ("do", "so", "sa"): read only in context.
 _GUARDED = {"do": "donnerstag", "sa": "samstag", "so": "sonntag"}
-_GUARD_BEFORE = re.compile(r"\s*(?:\.|-|bis\b|nachm|vorm|nachmittag|vormittag|abend|morgen|frueh|mittag)")
-_GUARD_AFTER = re.compile(r"(?:-|\b(?:bis|am|ab|naechsten|kommenden|jeden))\s*$")
+_ABBREVIATED = r"(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)"
+_GUARD_BEFORE = re.compile(
+    rf"\s*(?:\.|-|bis\b|nachm|vorm|nachmittag|vormittag|abend|morgen|frueh|mittag|(?:,|oder|und)\s*{_ABBREVIATED}\b)"
+)
+_GUARD_AFTER = re.compile(
+    rf"(?:-|\b(?:bis|am|ab|naechsten|kommenden|jeden|ausser|nicht|ohne)|\b{_ABBREVIATED}\s*(?:,|oder|und))\s*$"
+)
 
 _TIME_WORDS = frozenset(
     {
@@ -83,6 +88,11 @@ _DOTTED_TIME = re.compile(r"(?<![\d.])(\d{1,2})\.(00|15|30|45)(?![\d.])")
 _WEEKDAY_FULL = "(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|sonnabend)"
 _DAY_THEN_MORGEN = re.compile(rf"\b{_WEEKDAY_FULL}\s+(morgens?|frueh)\b")
 _DAY_THEN_FRUEH = re.compile(r"\b(?:heute|morgen|uebermorgen)\s+(frueh)\b")
+_AROUND = re.compile(r"\b(\d{1,2}(?::\d{2})?)\s*-?ish\b|\bum\s+(\d{1,2}(?::\d{2})?)(?:\s+uhr)?\s+(?:rum|herum)\b")
+_AFTER_A_MEAL = re.compile(
+    r"\b(?:(?P<after>after|nach\s+(?:dem|der))|(?P<before>before|vor\s+(?:dem|der)))\s+"
+    r"(?:lunch|lunchtime|(?:the\s+)?lunch\s+break|mittagessen|mittagspause|mittag)\b"
+)
 _IN_DER_FRUEH = re.compile(r"\b(?:in\s+der|am)\s+frueh\b|\bfrueh\s+morgens\b")
 
 
@@ -114,6 +124,10 @@ def _phrase_edits(folded: str) -> list[tuple[int, int, str]]:
     for pattern in (_DAY_THEN_MORGEN, _DAY_THEN_FRUEH):
         for match in pattern.finditer(folded):
             edits.append((match.start(1), match.end(1), "vormittag"))
+    for match in _AROUND.finditer(folded):
+        edits.append((match.start(), match.end(), f"around {match.group(1) or match.group(2)}"))
+    for match in _AFTER_A_MEAL.finditer(folded):
+        edits.append((match.start(), match.end(), "after 14:00" if match["after"] else "before 12:00"))
     for match in _IN_DER_FRUEH.finditer(folded):
         edits.append((match.start(), match.end(), "vormittags"))
     edits.sort()

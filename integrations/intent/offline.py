@@ -76,6 +76,7 @@ _TRAILING = frozenset(
 )  # fmt: skip
 _NO_PLACE = re.compile(
     r"(?:me|us|you|here|there|hier|dort|mir|uns|dir|town|the\s+city|my\s+\w+|meiner\s+\w+|naehe|gegend|area"
+    r"|liebsten|besten|ehesten|schnellsten|fruehesten|spaetesten|wochenende|anfang|ende"
     r"|the\s+area|the\s+neighbou?rhood|the\s+vicinity|general|allgemeinen)\b"
 )
 _TIME_NOUNS = frozenset(
@@ -287,7 +288,10 @@ _PART_OPTIONS = {
     "de": (("Egal wann", None), ("Vormittags", "vormittags"), ("Nachmittags", "nachmittags"), ("Abends", "abends")),
 }
 _LOOKS_LIKE_A_PART = 70  # rapidfuzz ratio: "mrng" and "evng" reach it, "event" and "even" do not
-_ORDINARY = frozenset({"event", "events", "even", "every", "never", "morgan", "evenly", "after"})
+_ORDINARY = frozenset(
+    {"event", "events", "even", "every", "never", "morgan", "evenly", "after", "mittagessen", "abendessen", "abendbrot",
+     "morgenmuffel", "nachmittagskaffee", "afterwards"}
+)  # fmt: skip
 
 
 def _day_label(day: date, language: str) -> str:

@@ -116,8 +116,8 @@ _SERVICES: dict[str, _Entry] = {
     ),
     "gynecologist": _Entry(
         30,
-        ("gynecologist", "gynaecologist"),
-        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin"),
+        ("gynecologist", "gynaecologist", "gyno", "obgyn", "ob-gyn"),
+        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin", "gyn"),
     ),
     "pediatrician": _Entry(
         30,
