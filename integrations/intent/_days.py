@@ -51,7 +51,7 @@ def _weekdays_between(first: date, last: date, today: date) -> list[date]:
 
 @rule(
     5,
-    rf"\b(?:but\s+not|just\s+not|except(?:\s+for|\s+on)?|apart\s+from|excluding|other\s+than|not|aber\s+nicht"
+    rf"\b(?:but\s+not|just\s+not|(?:any\s*day|any\s*time|anything|every\s+day|all)\s+but|except(?:\s+for|\s+on)?|apart\s+from|excluding|other\s+than|not|aber\s+nicht"
     rf"|nur\s+nicht|au(?:ss|ß)er|ohne|nicht)\s+{_WEEKDAY_LIST}\b",
 )
 def _except_days(ctx: Context, m: re.Match[str]) -> bool:
@@ -226,13 +226,14 @@ def _part_of_named_month(ctx: Context, m: re.Match[str]) -> bool:
 @rule(
     20,
     rf"\b(?P<nw>{NEXT_WEEK}\s+)?(?:from\s+|von\s+|between\s+|zwischen\s+)?(?P<a>{WEEKDAY})\.?\s*"
-    rf"(?:-|to|till|until|through|thru|bis|and|und)\s*(?P<b>{WEEKDAY})\b\.?",
+    rf"(?:-|to|till|until|through|thru|bis|and|und)\s*(?P<b>{WEEKDAY})\b\.?"
+    rf"(?P<nw_after>\s+(?:of\s+|in\s+der\s+)?{NEXT_WEEK}\b)?",
 )
 def _weekday_range(ctx: Context, m: re.Match[str]) -> bool:
     span_text = m.group(0)
     if re.search(r"\b(?:and|und)\b", span_text) and not re.search(r"\b(?:between|zwischen)\b", span_text):
         return False  # "Monday and Wednesday" names two days, not a range.
-    if m["nw"]:
+    if m["nw"] or m["nw_after"]:
         first = week_start(ctx.today) + timedelta(days=7 + WEEKDAYS[m["a"]])
     else:
         first = ctx.today + timedelta(days=(WEEKDAYS[m["a"]] - ctx.today.weekday()) % 7)
@@ -260,9 +261,17 @@ def _next_week_weekdays(ctx: Context, m: re.Match[str]) -> bool:
 def _weekday(ctx: Context, m: re.Match[str]) -> bool:
     weekday = WEEKDAYS[m["w"]]
     if m["mod"] and re.fullmatch(NEXT, m["mod"]):
-        ctx.day(m, [ctx.next_weekday(weekday)])
+        ctx.day(m, [ctx.next_weekday(weekday)]).next_of = weekday
     else:
         ctx.this_weekday(weekday, m.span())
+    return True
+
+
+@rule(24, rf"\b(?:this|diese[nrs]?)\s+(?:or|oder)\s+{NEXT}\s+(?P<w>{WEEKDAY})\b")
+def _this_or_next_weekday(ctx: Context, m: re.Match[str]) -> bool:
+    ref = ctx.this_weekday(WEEKDAYS[m["w"]], m.span())
+    ref.dates.append(ref.dates[0] + timedelta(days=7))
+    ref.weekday = None
     return True
 
 
@@ -275,7 +284,7 @@ def _week(ctx: Context, m: re.Match[str]) -> bool:
     monday = week_start(ctx.today)
     if m["this"]:
         days = [monday + timedelta(days=offset) for offset in range(5)]
-        ctx.day(m, [d for d in days if d >= ctx.today])
+        ctx.day(m, [d for d in days if d >= ctx.today]).week = monday
         return True
     monday += timedelta(days=14 if m["after"] else 7)
     ctx.day(m, [monday + timedelta(days=offset) for offset in range(5)]).week = monday
@@ -361,6 +370,10 @@ def settle_days(ctx: Context) -> None:
         date_ref.span = (weekday_ref.span[0], date_ref.span[1])
         ctx.day_refs.remove(weekday_ref)
     _weekdays_into_the_week_named(ctx)
+    for ref in ctx.day_refs:
+        # "this Wednesday or next Wednesday": the second is the one a week later.
+        if ref.next_of is not None and any(r.weekday == ref.next_of and r.dates == ref.dates for r in ctx.day_refs):
+            ref.dates = [d + timedelta(days=7) for d in ref.dates]
     refs = sorted(ctx.day_refs, key=lambda r: r.span)
     for index, ref in enumerate(refs):
         before = [r for r in refs[:index] if r.dates]

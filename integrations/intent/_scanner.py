@@ -60,6 +60,8 @@ class DayRef:
     written_date: bool = False
     # "or the day after": the day after the day named before it, settled once every day is read.
     after_previous: bool = False
+    # "next <weekday>": that weekday, which a week later when "this <weekday>" is named beside it.
+    next_of: int | None = None
     # A whole week named ("next week", "in two weeks"): the Monday of that week. Weekdays named with it
     # ("Tuesday in two weeks", "übernächste Woche Dienstag") are read in that week instead.
     week: date | None = None

@@ -87,7 +87,7 @@ _SERVICES: dict[str, _Entry] = {
     "nail salon": _Entry(
         45,
         ("nail salon", "nail studio", "nail bar", "manicure", "nails"),
-        ("nagelstudio", "maniküre", "nageldesign"),
+        ("nagelstudio", "maniküre", "nageldesign", "nägel", "fingernägel"),
     ),
     "beautician": _Entry(
         60,
@@ -159,7 +159,8 @@ class ServiceMatch:
 
 def _pattern(word: str, german: bool) -> str:
     folded = re.escape(fold(word)).replace(r"\ ", r"\s+")
-    suffix = r"(?:s|termine?|praxis)?" if german else r"s?"
+    # German compounds take an English word too ("Physiotermin").
+    suffix = r"(?:s|termine?|praxis)?" if german else r"(?:s|termine?)?"
     return rf"(?<!\w){folded}{suffix}(?!\w)"
 
 
