@@ -5,19 +5,25 @@ user's timezone ourselves, check every field against our vocabulary and time con
 same rules as the offline parser for what is past and what is missing. Any error, timeout, refusal or
 answer that does not hold up sends the request to the fallback parser instead; the warning logged then
 never contains the user's words.
+
+A good answer is cross-checked against the fallback (offline) parser: when the two read different windows,
+the request carries a ``Doubt`` whose options are the model's reading (first, so the windows stay the
+model's) and the offline one, for the person to pick; when they agree, any doubt the offline parser had
+(a date that contradicts its weekday) is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.intent import ParsedRequest, missing_parts
+from domain.intent import Doubt, DoubtOption, ParsedRequest, missing_parts
 from domain.models import TimeWindow, ensure_aware
 from integrations.intent import windows as conventions
 from integrations.intent.offline import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
@@ -78,11 +84,18 @@ windows: local dates and times, every window between {conventions.EARLIEST:%H:%M
 {_hours(conventions.AFTERNOON)}, evening {_hours(conventions.EVENING)}; a day without a part \
 {_hours(conventions.PLAIN_DAY)}; a weekend day {_hours(conventions.WEEKEND_DAY)}.
 - "next <weekday>" is the first such weekday after today; "this <weekday>" or a bare weekday is that day of
-  the current week if still ahead (today counts), else the next one.
-- "next week" is Monday to Friday of next week, one window per day; "this weekend" is the coming Saturday
-  and Sunday.
-- "after 3pm" runs from 15:00 to the end of the part or day; "before 10" from its start to 10:00;
-  "between 2 and 4" is 14:00-16:00; an hour from 1 to 7 without am/pm means the afternoon.
+  the current week if still ahead (today counts), else the next one; weekdays named with a week ("next week
+  Tuesday or Thursday", "Tuesday in two weeks") are that week's.
+- "next week" is Monday to Friday of next week, one window per day; "in two weeks" the Monday-Friday of the
+  week two weeks from now; "early/middle/end of next week" its Monday-Tuesday / Tuesday-Thursday /
+  Thursday-Friday; "next month" every weekday of next month, "early next month" those of its first 7 days;
+  "this weekend" is the coming Saturday and Sunday.
+- Days left out ("except Wednesday", "außer Mittwoch", "but not Monday") are left out; "X or Y" gives both.
+- "after 3pm"/"ab 15 Uhr" runs from 15:00 to 20:00 (to the end of a part when one is named); "before 10"
+  from 08:00 (or the part's start) to 10:00; "at 3pm" starts at 15:00 and lasts the appointment plus 30
+  minutes; "around 3" is 14:00-16:00; "between 2 and 4" is 14:00-16:00; an hour from 1 to 7 without am/pm
+  means the afternoon. "halb 11" is 10:30, "Viertel nach 9" 09:15, "Viertel vor 10" 09:45.
+- German "früh", "Montag morgen" mean the morning; "morgen" alone is tomorrow; "mittags" is midday.
 - Several days ("Monday or Wednesday morning") give one window per day.
 - When the person names no time at all, return an empty list."""
 
@@ -164,12 +177,71 @@ class OpenAIIntentParser:
             reading = completion.choices[0].message.parsed if completion.choices else None
             if reading is None:
                 raise _Unusable("the model gave no answer")
-            return _to_request(reading, text, local_now, zone)
+            request = _to_request(reading, text, local_now, zone)
         # Whatever goes wrong with the model (network, HTTP, schema, timeout, our checks), the person still
         # deserves an answer: the fallback gives one.
         except Exception as exc:
             logger.warning("OpenAI intent parsing failed (%s); using the fallback parser instead.", _describe(exc))
-        return await self._fallback.parse(text, now, timezone)
+            return await self._fallback.parse(text, now, timezone)
+        return cross_checked(request, await self._fallback.parse(text, now, timezone), zone)
+
+
+_WEEKDAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "de": ("Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"),
+}
+_TWO_READINGS = {
+    "en": "I can read the time two ways. Which do you mean?",
+    "de": "Ich kann die Zeit auf zwei Arten verstehen. Welche meinst du?",
+}
+MAX_OPTIONS = 4
+
+
+def _day(moment: datetime, language: str) -> str:
+    weekday, month = _WEEKDAYS[language][moment.weekday()], _MONTHS[language][moment.month - 1]
+    return f"{weekday} {moment.day}. {month}" if language == "de" else f"{weekday} {moment.day} {month}"
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H}" if moment.minute == 0 else f"{moment:%H:%M}"
+
+
+def windows_label(windows: list[TimeWindow], zone: ZoneInfo, language: str) -> str:
+    """A button-sized summary: ``Tue 1 Dec 12–17``, ``4 days Mon 30 Nov–Fri 4 Dec 08–18``, or without the
+    hours when they differ from day to day."""
+    language = "de" if language == "de" else "en"
+    local = [(w.start.astimezone(zone), w.end.astimezone(zone)) for w in windows]
+    first, last = local[0], local[-1]
+    days = {start.date() for start, _ in local}
+    label = _day(first[0], language)
+    if len(days) > 1:
+        count = f"{len(days)} {'Tage' if language == 'de' else 'days'}"
+        label = f"{count} {label}–{_day(last[0], language)}"
+    hours = {(_clock(start), _clock(end)) for start, end in local}
+    if len(hours) == 1:
+        [(start, end)] = hours
+        label += f" {start}–{end}"
+    return label
+
+
+def cross_checked(request: ParsedRequest, offline: ParsedRequest, zone: ZoneInfo) -> ParsedRequest:
+    """``request`` (the model's reading) with a doubt when the offline reading of the same words differs."""
+    if offline.windows == request.windows:
+        return replace(request, doubts=offline.doubts) if offline.doubts else request
+    if not request.windows or not offline.windows:
+        return request
+    readings = [request.windows]
+    for windows in [o.windows for d in offline.doubts for o in d.options] or [offline.windows]:
+        if windows and windows not in readings:
+            readings.append(windows)
+    readings = readings[:MAX_OPTIONS]
+    labels = [windows_label(windows, zone, request.language) for windows in readings]
+    if len(set(labels)) < len(labels):
+        labels = [f"{index}. {label}" for index, label in enumerate(labels, start=1)]
+    options = [DoubtOption(label, windows) for label, windows in zip(labels, readings, strict=True)]
+    question = _TWO_READINGS["de" if request.language == "de" else "en"]
+    return replace(request, doubts=[Doubt(question, options)])
 
 
 def _describe(exc: Exception) -> str:
