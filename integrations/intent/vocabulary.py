@@ -196,8 +196,11 @@ def service_words() -> frozenset[str]:
     return frozenset(w for words in SERVICE_SYNONYMS.values() for phrase in words for w in fold(phrase).split())
 
 
+_FUZZY_TABLE = {word: f"{service}|{int(german)}" for word, (service, german) in _FUZZY_WORDS.items()}
+
+
 def _misspelt_service(folded_text: str) -> ServiceMatch | None:
-    table = {word: f"{service}|{int(german)}" for word, (service, german) in _FUZZY_WORDS.items()}
+    table = _FUZZY_TABLE
     for token in _TOKEN.finditer(folded_text):
         word = token.group(0)
         stem = next((word[: -len(s)] for s in _SUFFIXES if word.endswith(s) and len(word) > len(s) + 5), word)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from integrations.intent._fuzzy import closest
 from integrations.intent._spelling import respell
@@ -228,3 +230,33 @@ def test_a_part_of_the_day_that_cannot_be_read_is_asked_about_in_german() -> Non
 @pytest.mark.parametrize("text", ["dentist tomorrow for an event", "dentist tomorrow, even early is fine", "dentist"])
 def test_ordinary_words_next_to_a_time_raise_no_question(text: str) -> None:
     assert parse_request(text, NOW, BERLIN).doubts == []
+
+
+_TOKENS = [
+    "dentist", "Zahnarzt", "dentst", "tomorrow", "tmrw", "morgen", "übermorgen", "heute", "next", "nächste",
+    "nächsten", "week", "Woche", "Wochen", "month", "Monat", "Monats", "in", "two", "zwei", "3", "weeks", "days",
+    "Tagen", "Monday", "Mo", "Di", "Do", "Sa", "So", "Mittwoch", "fri", "thurs", "-", "to", "bis", "or", "oder",
+    "and", "und", ",", ".", "except", "außer", "but", "not", "nicht", "ohne", "aber", "halb", "Viertel", "vor",
+    "nach", "dreiviertel", "quarter", "past", "half", "at", "um", "ab", "after", "before", "between", "zwischen",
+    "0", "1", "7", "8", "12", "13", "24", "25", "9.30", "10:15", "3pm", "Uhr", "morning", "mrng", "früh",
+    "vormittags", "nachm.", "Mittag", "evening", "abends", "8.12.", "31.2.", "Dec", "December", "Dezember",
+    "8th", "the", "den", "early", "Anfang", "mid", "Mitte", "end", "Ende", "of", "the day after", "this",
+    "diese", "Alexanderplatz", "Prenzlauer Berg", "Berlin", "Mitte", "am", "near", "ish", "rum", "lunch",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(words=st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=12), hours=st.integers(0, 24 * 14))
+def test_any_jumble_of_time_words_reads_without_error_and_keeps_its_promises(words: list[str], hours: int) -> None:
+    now = NOW + timedelta(hours=hours)
+    request = parse_request(" ".join(words), now, BERLIN)
+    for window in request.windows:
+        local = window.start.astimezone(ZoneInfo(BERLIN))
+        assert window.start >= now - timedelta(hours=1) and window.end > window.start
+        assert time(8) <= local.time() and window.end.astimezone(ZoneInfo(BERLIN)).time() <= time(20)
+    assert request.windows == sorted(request.windows, key=lambda w: w.start)
+    for doubt in request.doubts:
+        assert 2 <= len(doubt.options) <= 4 and doubt.question
+        assert len({o.label for o in doubt.options}) == len(doubt.options)
+    if request.doubts:
+        assert request.windows == request.doubts[0].options[0].windows
