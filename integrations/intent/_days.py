@@ -108,9 +108,9 @@ rule(12, rf"\b\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?:\s+(?P<y>\d{{4
 rule(13, rf"\b{_MONTH}\s+(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?(?!\w)")(_dateparser_date)
 
 
-@rule(55, r"\b(?:on\s+the|the|am|den)\s+(?P<d>\d{1,2})(?:st|nd|rd|th|\.)(?!\w|\d)")
+@rule(55, r"\b(?:(?:on\s+the|the|am|den)\s+(?P<d>\d{1,2})(?:st|nd|rd|th|\.)|(?P<d2>\d{1,2})(?:st|nd|rd|th))(?!\w|\d)")
 def _day_of_month(ctx: Context, m: re.Match[str]) -> bool:
-    day = int(m["d"])
+    day = int(m["d"] or m["d2"])
     if not 1 <= day <= 31:
         raise Unreadable
     month_start = ctx.today.replace(day=1)

@@ -94,6 +94,13 @@ _AFTER_A_MEAL = re.compile(
     r"\b(?:(?P<after>after|nach\s+(?:dem|der))|(?P<before>before|vor\s+(?:dem|der)))\s+"
     r"(?:lunch|lunchtime|(?:the\s+)?lunch\s+break|mittagessen|mittagspause|mittag)\b"
 )
+# Words that sound like times but say none: greetings, and "not too early" (no part of the day is meant).
+_NO_TIME = re.compile(
+    r"\b(?:good\s+(?:morning|afternoon|evening)|guten\s+(?:morgen|tag|abend)|morning\s+all|"
+    r"nicht\s+(?:zu|so)\s+frueh|not\s+too\s+early|not\s+too\s+late|nicht\s+(?:zu|so)\s+spaet)\b"
+)
+# "14-16h": the hour mark of a range.
+_RANGE_IN_HOURS = re.compile(r"\b(\d{1,2})\s*-\s*(\d{1,2})\s*h\b")
 _IN_DER_FRUEH = re.compile(r"\b(?:in\s+der|am)\s+frueh\b|\bfrueh\s+morgens\b")
 
 
@@ -129,6 +136,10 @@ def _phrase_edits(folded: str) -> list[tuple[int, int, str]]:
         edits.append((match.start(), match.end(), f"around {match.group(1) or match.group(2)}"))
     for match in _AFTER_A_MEAL.finditer(folded):
         edits.append((match.start(), match.end(), "after 14:00" if match["after"] else "before 12:00"))
+    for match in _NO_TIME.finditer(folded):
+        edits.append((match.start(), match.end(), "hello"))
+    for match in _RANGE_IN_HOURS.finditer(folded):
+        edits.append((match.start(), match.end(), f"{match.group(1)}-{match.group(2)} uhr"))
     for match in _IN_DER_FRUEH.finditer(folded):
         edits.append((match.start(), match.end(), "vormittags"))
     edits.sort()
