@@ -27,20 +27,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz
 
 from domain.errors import InvalidRequest
-from domain.intent import Doubt, DoubtOption, ParsedRequest, missing_parts
-from domain.models import DEFAULT_TIMEZONE, TimeWindow, ensure_aware
+from domain.intent import ParsedRequest, missing_parts
+from domain.models import DEFAULT_TIMEZONE, ensure_aware
 from integrations.directory import find_place, place_names
+from integrations.intent._doubts import PART_WORDS, date_doubt, part_of_day_doubt
 from integrations.intent._fuzzy import closest
 from integrations.intent._spelling import respell
 from integrations.intent._text import FoldedText
 from integrations.intent.vocabulary import default_duration, find_service, service_words
-from integrations.intent.windows import DateDoubt, Span, TimeReading, names_unknown_time, read_times
+from integrations.intent.windows import Span, names_unknown_time, read_times
 
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 8 * 60
@@ -248,7 +249,11 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     place = location[0] if location else None
     german = (service is not None and service.german) or _is_german(folded, location[1] if location else None)
     language = "de" if german else "en"
-    doubts = _doubts(folded, reading, taken, now, zone, duration_minutes, language) if windows else []
+    doubts = []
+    if windows and reading.date_doubts:
+        doubts = [date_doubt(reading.date_doubts[0], language)]
+    elif windows and (unread := _unread_part_word(folded, taken)) is not None:
+        doubts = part_of_day_doubt(folded, unread.span(), reading.windows, now, zone, duration_minutes, language)
     if doubts:
         windows = doubts[0].options[0].windows
     return ParsedRequest(
@@ -270,102 +275,22 @@ def _protected_words() -> frozenset[str]:
     return service_words() | places | _STOP_WORDS | _GERMAN_WORDS | _TRAILING
 
 
-# --- doubts ------------------------------------------------------------------------------------------
-
-_WEEKDAY_NAMES = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-}
-_MONTH_NAMES = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-           "November", "Dezember"),
-}  # fmt: skip
-_PART_WORDS = ("morning", "afternoon", "evening", "vormittag", "nachmittag", "abend", "morgens", "abends", "mittag")
-_PART_OPTIONS = {
-    "en": (("Any time", None), ("Morning", "morning"), ("Afternoon", "afternoon"), ("Evening", "evening")),
-    "de": (("Egal wann", None), ("Vormittags", "vormittags"), ("Nachmittags", "nachmittags"), ("Abends", "abends")),
-}
 _LOOKS_LIKE_A_PART = 70  # rapidfuzz ratio: "mrng" and "evng" reach it, "event" and "even" do not
-_ORDINARY = frozenset(
+_NOT_A_PART = frozenset(
     {"event", "events", "even", "every", "never", "morgan", "evenly", "after", "mittagessen", "abendessen", "abendbrot",
      "morgenmuffel", "nachmittagskaffee", "afterwards"}
 )  # fmt: skip
 
 
-def _day_label(day: date, language: str) -> str:
-    weekday, month = _WEEKDAY_NAMES[language][day.weekday()][:2], _MONTH_NAMES[language][day.month - 1][:3]
-    return (
-        f"{weekday} {day.day}. {month}"
-        if language == "de"
-        else f"{weekday}{_EN_THIRD[day.weekday()]} {day.day} {month}"
-    )
-
-
-_EN_THIRD = ("n", "e", "d", "u", "i", "t", "n")  # "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
-
-
-def _date_doubt(doubt: DateDoubt, language: str) -> Doubt:
-    written, named = doubt.written, doubt.weekday_date
-    names, months = _WEEKDAY_NAMES[language], _MONTH_NAMES[language]
-    if language == "de":
-        question = (
-            f"Der {written.day}. {months[written.month - 1]} ist ein {names[written.weekday()]}, kein "
-            f"{names[named.weekday()]}. Welchen Tag meinst du?"
-        )
-    else:
-        question = (
-            f"{written.day} {months[written.month - 1]} is a {names[written.weekday()]}, not a "
-            f"{names[named.weekday()]}. Which day do you mean?"
-        )
-    return Doubt(
-        question,
-        [
-            DoubtOption(_day_label(written, language), doubt.written_windows),
-            DoubtOption(_day_label(named, language), doubt.weekday_windows),
-        ],
-    )
-
-
 def _unread_part_word(folded: FoldedText, taken: Sequence[Span]) -> re.Match[str] | None:
+    """A word no reading took that looks like a part of the day (``mrng``, ``nchmtgs``) but is none."""
     for token in _WORD.finditer(folded.folded):
         word = token.group(0)
-        if len(word) < 4 or _inside(token.start(), taken) or word in _ORDINARY or word in _protected_words():
+        if len(word) < 4 or _inside(token.start(), taken) or word in _NOT_A_PART or word in _protected_words():
             continue
-        if max(fuzz.ratio(word, part) for part in _PART_WORDS) >= _LOOKS_LIKE_A_PART:
+        if max(fuzz.ratio(word, part) for part in PART_WORDS) >= _LOOKS_LIKE_A_PART:
             return token
     return None
-
-
-def _doubts(
-    folded: FoldedText,
-    reading: TimeReading,
-    taken: Sequence[Span],
-    now: datetime,
-    zone: ZoneInfo,
-    duration_minutes: int,
-    language: str,
-) -> list[Doubt]:
-    if reading.date_doubts:
-        return [_date_doubt(reading.date_doubts[0], language)]
-    unread = _unread_part_word(folded, taken)
-    if unread is None:
-        return []
-    options = []
-    for label, part in _PART_OPTIONS[language]:
-        windows: list[TimeWindow] = reading.windows
-        if part is not None:
-            instead = folded.replaced([(unread.start(), unread.end(), part)])
-            windows = read_times(instead, now, zone, duration_minutes).windows
-        if windows:
-            options.append(DoubtOption(label, windows))
-    word = folded.original_span(*unread.span())
-    if language == "de":
-        question = f"„{word}“ habe ich nicht verstanden. Welche Tageszeit meinst du?"
-    else:
-        question = f"I could not read “{word}”. Which time of day do you mean?"
-    return [Doubt(question, options)] if len(options) > 1 else []
 
 
 class OfflineIntentParser:

@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from domain.intent import Doubt, DoubtOption, ParsedRequest, missing_parts
+from domain.intent import ParsedRequest, missing_parts
 from domain.models import TimeWindow, ensure_aware
 from integrations.intent import windows as conventions
+from integrations.intent._doubts import two_readings
 from integrations.intent.offline import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from integrations.intent.vocabulary import SERVICE_SYNONYMS, canonical_service, default_duration
 
@@ -186,62 +187,14 @@ class OpenAIIntentParser:
         return cross_checked(request, await self._fallback.parse(text, now, timezone), zone)
 
 
-_WEEKDAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")}
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "de": ("Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"),
-}
-_TWO_READINGS = {
-    "en": "I can read the time two ways. Which do you mean?",
-    "de": "Ich kann die Zeit auf zwei Arten verstehen. Welche meinst du?",
-}
-MAX_OPTIONS = 4
-
-
-def _day(moment: datetime, language: str) -> str:
-    weekday, month = _WEEKDAYS[language][moment.weekday()], _MONTHS[language][moment.month - 1]
-    return f"{weekday} {moment.day}. {month}" if language == "de" else f"{weekday} {moment.day} {month}"
-
-
-def _clock(moment: datetime) -> str:
-    return f"{moment:%H}" if moment.minute == 0 else f"{moment:%H:%M}"
-
-
-def windows_label(windows: list[TimeWindow], zone: ZoneInfo, language: str) -> str:
-    """A button-sized summary: ``Tue 1 Dec 12–17``, ``4 days Mon 30 Nov–Fri 4 Dec 08–18``, or without the
-    hours when they differ from day to day."""
-    language = "de" if language == "de" else "en"
-    local = [(w.start.astimezone(zone), w.end.astimezone(zone)) for w in windows]
-    first, last = local[0], local[-1]
-    days = {start.date() for start, _ in local}
-    label = _day(first[0], language)
-    if len(days) > 1:
-        count = f"{len(days)} {'Tage' if language == 'de' else 'days'}"
-        label = f"{count} {label}–{_day(last[0], language)}"
-    hours = {(_clock(start), _clock(end)) for start, end in local}
-    if len(hours) == 1:
-        [(start, end)] = hours
-        label += f" {start}–{end}"
-    return label
-
-
 def cross_checked(request: ParsedRequest, offline: ParsedRequest, zone: ZoneInfo) -> ParsedRequest:
     """``request`` (the model's reading) with a doubt when the offline reading of the same words differs."""
     if offline.windows == request.windows:
         return replace(request, doubts=offline.doubts) if offline.doubts else request
     if not request.windows or not offline.windows:
         return request
-    readings = [request.windows]
-    for windows in [o.windows for d in offline.doubts for o in d.options] or [offline.windows]:
-        if windows and windows not in readings:
-            readings.append(windows)
-    readings = readings[:MAX_OPTIONS]
-    labels = [windows_label(windows, zone, request.language) for windows in readings]
-    if len(set(labels)) < len(labels):
-        labels = [f"{index}. {label}" for index, label in enumerate(labels, start=1)]
-    options = [DoubtOption(label, windows) for label, windows in zip(labels, readings, strict=True)]
-    question = _TWO_READINGS["de" if request.language == "de" else "en"]
-    return replace(request, doubts=[Doubt(question, options)])
+    others = [o.windows for d in offline.doubts for o in d.options] or [offline.windows]
+    return replace(request, doubts=[two_readings(request.windows, others, zone, request.language)])
 
 
 def _describe(exc: Exception) -> str:
