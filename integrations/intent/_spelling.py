@@ -38,7 +38,7 @@ _GUARDED = {"do": "donnerstag", "sa": "samstag", "so": "sonntag"}
 _ABBREVIATED = r"(?:mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)"
 _GUARD_BEFORE = re.compile(
     rf"\s*(?:\.|-|bis\b|nachm|vorm|nachmittag|vormittag|abend|morgen|frueh|mittag|(?:,|oder|und)\s*{_ABBREVIATED}\b"
-    r"|(?:um\s+|ab\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:uhr|h)\b)"
+    r"|(?:um\s+|ab\s+)?\d{1,2}(?:[:.]\d{2})?(?:\s*-\s*\d{1,2}(?:[:.]\d{2})?)?\s*(?:uhr|h)\b)"
 )
 _GUARD_AFTER = re.compile(
     rf"(?:-|\b(?:bis|am|ab|naechsten|kommenden|jeden|ausser|nicht|ohne)|\b{_ABBREVIATED}\s*(?:,|oder|und))\s*$"
