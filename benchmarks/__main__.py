@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only latency,swarm,quality]``: run the benchmarks, print ``name: value``
+"""``python -m benchmarks [--quick] [--only parsing,latency,swarm,quality]``: run the benchmarks, print ``name: value``
 lines and write them to ``benchmarks/results/latest.txt``."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.latency import run_latency
+from benchmarks.parsing import run_parsing
 from benchmarks.quality import run_quality
 from benchmarks.swarm import run_swarm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
-SUITES = ("latency", "swarm", "quality")
+SUITES = ("parsing", "latency", "swarm", "quality")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(chosen: list[str], quick: bool, emit: Callable[[str, str], None]) -> None:
+    if "parsing" in chosen:
+        run_parsing(emit)
     if "latency" in chosen:
         counts = [10, 100] if quick else [10, 100, 500]
         asyncio.run(run_latency(counts, 1.5 if quick else 4.0, emit))

@@ -6,16 +6,25 @@ every directory shares; ``parse_coordinates`` reads "lat, lng" text.
 """
 
 from integrations.directory._bundled import BundledDirectory, load_bundled_providers
-from integrations.directory._gazetteer import GazetteerGeocoder, Place, load_bundled_places, parse_coordinates
+from integrations.directory._gazetteer import (
+    GazetteerGeocoder,
+    Place,
+    find_place,
+    load_bundled_places,
+    parse_coordinates,
+    place_names,
+)
 from integrations.directory._ranking import normalise_service, rank_providers
 
 __all__ = [
     "BundledDirectory",
     "GazetteerGeocoder",
     "Place",
+    "find_place",
     "load_bundled_places",
     "load_bundled_providers",
     "normalise_service",
     "parse_coordinates",
+    "place_names",
     "rank_providers",
 ]

@@ -103,6 +103,23 @@ def load_bundled_places() -> tuple[Place, ...]:
     )
 
 
+def find_place(text: str, near: GeoPoint | None = None) -> Place | None:
+    """The bundled place that ``text`` names, matched as ``GazetteerGeocoder`` does, or ``None``."""
+    return _bundled_index().find(text, near)
+
+
+@functools.cache
+def place_names() -> dict[str, Place]:
+    """Every bundled name and alias as comparable words joined by spaces (``"prenzlauer berg"``), to its place
+    (the first listed when a name is in several cities)."""
+    names: dict[str, Place] = {}
+    for place in load_bundled_places():
+        for name in (place.name, *place.aliases):
+            for spell in (True, False):
+                names.setdefault(" ".join(_words(name, spell_out_umlauts=spell)), place)
+    return names
+
+
 @functools.cache
 def _bundled_index() -> _Index:
     return _Index(load_bundled_places())

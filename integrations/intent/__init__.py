@@ -3,7 +3,8 @@
 ``OfflineIntentParser`` (rules plus dateparser, no network) and ``OpenAIIntentParser``
 (``integrations.intent.openai_parser``, structured outputs, falling back to the offline parser).
 The service vocabulary lives in ``integrations.intent.vocabulary``, the time conventions in
-``integrations.intent.windows``.
+``integrations.intent.windows`` (its rules in ``_days``, ``_clock`` and ``_parts``), typo and shorthand
+handling in ``_spelling`` and ``_fuzzy``, and the questions asked instead of guesses in ``_doubts``.
 """
 
 from integrations.intent.offline import OfflineIntentParser, parse_request

@@ -36,3 +36,20 @@ class FoldedText:
         if start >= end:
             return ""
         return self.original[self._origin[start] : self._origin[end - 1] + 1]
+
+    def replaced(self, edits: list[tuple[int, int, str]]) -> FoldedText:
+        """A copy with ``folded[start:end]`` replaced by each edit's text (edits sorted, not overlapping); the
+        replacement's characters still lead back to the original words they stand for."""
+        folded: list[str] = []
+        origin: list[int] = []
+        position = 0
+        for start, end, replacement in edits:
+            folded.append(self.folded[position:start])
+            origin.extend(self._origin[position:start])
+            folded.append(replacement)
+            if replacement:
+                origin.extend([self._origin[start]] * (len(replacement) - 1) + [self._origin[end - 1]])
+            position = end
+        folded.append(self.folded[position:])
+        origin.extend(self._origin[position:])
+        return FoldedText(self.original, "".join(folded), tuple(origin))

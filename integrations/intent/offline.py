@@ -3,10 +3,16 @@
 What it reads (the time conventions are in ``integrations.intent.windows``):
 
 - ``service``: the canonical service of the first service word (``integrations.intent.vocabulary``).
-- ``location``: the place after ``near``, ``in``, ``at``, ``around``, ``close to``, ``bei``, ``in der Nähe
-  von``, ``nahe``, ``am`` or ``im``, up to punctuation or the next time phrase, service word or connecting
+- ``location``: the place after ``near``, ``in``, ``at``, ``around``, ``close to``, ``bei``, ``beim``, ``in der
+  Nähe von``, ``nahe``, ``am`` or ``im``, up to punctuation or the next time phrase, service word or connecting
   word (``for``, ``on``, ``and``, ``bitte``…). ``am Dienstag``, ``in the afternoon``, ``at 3pm``, ``near me``
-  and ``in der Nähe`` name no place.
+  and ``in der Nähe`` name no place. A misspelt gazetteer name after a preposition is given corrected
+  (``am Hackeschen Markt`` -> ``Hackescher Markt``). Without a preposition, a gazetteer name anywhere among
+  the words left over is the place as written (``dentist tomorrow, Alexanderplatz``, ``Berlin Mitte``), except
+  names that are ordinary words too (``wedding``, ``zoo``, ``alex``).
+- ``doubts``: a written date whose weekday is not the one named with it (``Monday, Dec 8``), or a word next
+  to the time that looks like a part of the day but could not be read (``tomorrow mrng``), gives one question
+  with short options in the request's language; the windows are then the first option's.
 - ``duration_minutes``: ``for 45 minutes``, ``1 hour``, ``half an hour``, ``eine Stunde``, ``90 Minuten``,
   ``anderthalb Stunden`` (5 minutes to 8 hours), else the service's usual length (30 when unknown).
 - ``language``: ``"de"`` when a German word, a German service word or an umlaut appears outside the place
@@ -18,16 +24,23 @@ What it reads (the time conventions are in ``integrations.intent.windows``):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rapidfuzz import fuzz
+
 from domain.errors import InvalidRequest
 from domain.intent import ParsedRequest, missing_parts
 from domain.models import DEFAULT_TIMEZONE, ensure_aware
+from integrations.directory import find_place, place_names
+from integrations.intent._doubts import PART_WORDS, date_doubt, part_of_day_doubt
+from integrations.intent._fuzzy import closest
+from integrations.intent._spelling import respell
 from integrations.intent._text import FoldedText
-from integrations.intent.vocabulary import default_duration, find_service
+from integrations.intent.vocabulary import default_duration, find_service, service_words
 from integrations.intent.windows import Span, names_unknown_time, read_times
 
 MIN_DURATION_MINUTES = 5
@@ -44,7 +57,7 @@ _DURATION_WORDS = {
 }  # fmt: skip
 
 _PLACE_PREPOSITION = re.compile(
-    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|bei|in|at"
+    r"\b(?:in\s+der\s+(?:naehe|gegend)\s+(?:von|vom|des|der|um)|close\s+to|near|around|nahe|beim|bei|in|at"
     # "I am looking" and "Im (I'm) free" name no place; "Im Wedding" does.
     r"|(?<!\bi\s)am|im(?!\s+(?:looking|searching|trying|free|available|after|in\s+need)\b))\s+"
 )
@@ -64,6 +77,7 @@ _TRAILING = frozenset(
 )  # fmt: skip
 _NO_PLACE = re.compile(
     r"(?:me|us|you|here|there|hier|dort|mir|uns|dir|town|the\s+city|my\s+\w+|meiner\s+\w+|naehe|gegend|area"
+    r"|liebsten|besten|ehesten|schnellsten|fruehesten|spaetesten|wochenende|anfang|ende"
     r"|the\s+area|the\s+neighbou?rhood|the\s+vicinity|general|allgemeinen)\b"
 )
 _TIME_NOUNS = frozenset(
@@ -137,7 +151,54 @@ def _read_location(text: FoldedText, taken: Sequence[Span]) -> tuple[str, Span] 
         first_words = _WORD.findall(head)[:3]
         if not re.search(r"[^\W\d_]", place) or _NO_PLACE.match(head) or _TIME_NOUNS.intersection(first_words):
             continue
-        return place, (preposition.end(), end)
+        return _corrected_place(place), (preposition.end(), end)
+    return None
+
+
+def _corrected_place(place: str) -> str:
+    """A misspelt gazetteer name as the gazetteer spells it; any other place text as it was written."""
+    if find_place(place) is not None:
+        return place
+    names = place_names()
+    key = " ".join(_WORD.findall(FoldedText.of(place).folded))
+    found = closest(key, {name: name for name in names})
+    return place if found is None else names[found].name
+
+
+# Gazetteer names that are ordinary words as well; they name a place only after a preposition.
+_NOT_A_BARE_PLACE = frozenset({"wedding", "zoo", "alex", "old town", "east station", "main station"})
+_SEGMENT_END = re.compile(r"[,;!?()\n]|\.(?=\s|$)")
+_TOKEN = re.compile(r"[a-z0-9'-]+")
+_BARE_PLACE_WORDS = 4
+
+
+def _bare_place(text: FoldedText, taken: Sequence[Span]) -> tuple[str, Span] | None:
+    """A gazetteer name among the words no other reading took, without a preposition before it."""
+    folded = text.folded
+    tokens = [t for t in _TOKEN.finditer(folded) if not _inside(t.start(), taken)]
+    runs: list[list[re.Match[str]]] = []
+    for token in tokens:
+        previous = runs[-1][-1] if runs else None
+        between = folded[previous.end() : token.start()] if previous else ""
+        joined = (
+            previous is not None
+            and not _SEGMENT_END.search(between)
+            and not any(previous.end() <= s < token.start() for s, _ in taken)
+        )
+        if joined:
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+    for length in range(_BARE_PLACE_WORDS, 0, -1):
+        for run in runs:
+            for first in range(len(run) - length + 1):
+                words = run[first : first + length]
+                phrase = " ".join(w.group(0) for w in words)
+                if phrase in _NOT_A_BARE_PLACE or words[0].group(0) in _STOP_WORDS:
+                    continue
+                if " ".join(_WORD.findall(phrase)) in place_names() or (length > 1 and find_place(phrase)):
+                    span = (words[0].start(), words[-1].end())
+                    return text.original_span(*span).strip(" \t\"'.,:-"), span
     return None
 
 
@@ -167,7 +228,7 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     """
     ensure_aware(now, "current time")
     zone = _zone(timezone)
-    folded = FoldedText.of(text)
+    folded = respell(FoldedText.of(text), _protected_words())
     service = find_service(folded.folded)
     taken: list[Span] = []
     if service is not None:
@@ -178,7 +239,7 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     duration_minutes = duration[0] if duration else default_duration(service.service if service else None)
     reading = read_times(folded, now, zone, duration_minutes)
     taken += reading.spans
-    location = _read_location(folded, taken)
+    location = _read_location(folded, taken) or _bare_place(folded, taken)
     if location is not None:
         taken.append(location[1])
     understood = reading.understood and not names_unknown_time(folded.folded, taken)
@@ -187,15 +248,49 @@ def parse_request(text: str, now: datetime, timezone: str = DEFAULT_TIMEZONE) ->
     service_name = service.service if service else None
     place = location[0] if location else None
     german = (service is not None and service.german) or _is_german(folded, location[1] if location else None)
+    language = "de" if german else "en"
+    doubts = []
+    if windows and reading.date_doubts:
+        doubts = [date_doubt(reading.date_doubts[0], language)]
+    elif windows and (unread := _unread_part_word(folded, taken)) is not None:
+        doubts = part_of_day_doubt(folded, unread.span(), reading.windows, now, zone, duration_minutes, language)
+    if doubts:
+        windows = doubts[0].options[0].windows
     return ParsedRequest(
         text=text,
         service=service_name,
         windows=windows,
         location=place,
         duration_minutes=duration_minutes,
-        language="de" if german else "en",
+        language=language,
         missing=missing_parts(service_name, windows, place),
+        doubts=doubts,
     )
+
+
+@functools.cache
+def _protected_words() -> frozenset[str]:
+    """Words the spelling fixes leave alone: service and place words and the small words around them."""
+    places = {word for name in place_names() for word in name.split()}
+    return service_words() | places | _STOP_WORDS | _GERMAN_WORDS | _TRAILING
+
+
+_LOOKS_LIKE_A_PART = 70  # rapidfuzz ratio: "mrng" and "evng" reach it, "event" and "even" do not
+_NOT_A_PART = frozenset(
+    {"event", "events", "even", "every", "never", "morgan", "evenly", "after", "mittagessen", "abendessen", "abendbrot",
+     "morgenmuffel", "nachmittagskaffee", "afterwards"}
+)  # fmt: skip
+
+
+def _unread_part_word(folded: FoldedText, taken: Sequence[Span]) -> re.Match[str] | None:
+    """A word no reading took that looks like a part of the day (``mrng``, ``nchmtgs``) but is none."""
+    for token in _WORD.finditer(folded.folded):
+        word = token.group(0)
+        if len(word) < 4 or _inside(token.start(), taken) or word in _NOT_A_PART or word in _protected_words():
+            continue
+        if max(fuzz.ratio(word, part) for part in PART_WORDS) >= _LOOKS_LIKE_A_PART:
+            return token
+    return None
 
 
 class OfflineIntentParser:

@@ -5,12 +5,18 @@ user's timezone ourselves, check every field against our vocabulary and time con
 same rules as the offline parser for what is past and what is missing. Any error, timeout, refusal or
 answer that does not hold up sends the request to the fallback parser instead; the warning logged then
 never contains the user's words.
+
+A good answer is cross-checked against the fallback (offline) parser: when the two read different windows,
+the request carries a ``Doubt`` whose options are the model's reading (first, so the windows stay the
+model's) and the offline one, for the person to pick; when they agree, any doubt the offline parser had
+(a date that contradicts its weekday) is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -20,6 +26,7 @@ from pydantic import BaseModel, Field
 from domain.intent import ParsedRequest, missing_parts
 from domain.models import TimeWindow, ensure_aware
 from integrations.intent import windows as conventions
+from integrations.intent._doubts import two_readings
 from integrations.intent.offline import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from integrations.intent.vocabulary import SERVICE_SYNONYMS, canonical_service, default_duration
 
@@ -78,11 +85,18 @@ windows: local dates and times, every window between {conventions.EARLIEST:%H:%M
 {_hours(conventions.AFTERNOON)}, evening {_hours(conventions.EVENING)}; a day without a part \
 {_hours(conventions.PLAIN_DAY)}; a weekend day {_hours(conventions.WEEKEND_DAY)}.
 - "next <weekday>" is the first such weekday after today; "this <weekday>" or a bare weekday is that day of
-  the current week if still ahead (today counts), else the next one.
-- "next week" is Monday to Friday of next week, one window per day; "this weekend" is the coming Saturday
-  and Sunday.
-- "after 3pm" runs from 15:00 to the end of the part or day; "before 10" from its start to 10:00;
-  "between 2 and 4" is 14:00-16:00; an hour from 1 to 7 without am/pm means the afternoon.
+  the current week if still ahead (today counts), else the next one; weekdays named with a week ("next week
+  Tuesday or Thursday", "Tuesday in two weeks") are that week's.
+- "next week" is Monday to Friday of next week, one window per day; "in two weeks" the Monday-Friday of the
+  week two weeks from now; "early/middle/end of next week" its Monday-Tuesday / Tuesday-Thursday /
+  Thursday-Friday; "next month" every weekday of next month, "early next month" those of its first 7 days;
+  "this weekend" is the coming Saturday and Sunday.
+- Days left out ("except Wednesday", "außer Mittwoch", "but not Monday") are left out; "X or Y" gives both.
+- "after 3pm"/"ab 15 Uhr" runs from 15:00 to 20:00 (to the end of a part when one is named); "before 10"
+  from 08:00 (or the part's start) to 10:00; "at 3pm" starts at 15:00 and lasts the appointment plus 30
+  minutes; "around 3" is 14:00-16:00; "between 2 and 4" is 14:00-16:00; an hour from 1 to 7 without am/pm
+  means the afternoon. "halb 11" is 10:30, "Viertel nach 9" 09:15, "Viertel vor 10" 09:45.
+- German "früh", "Montag morgen" mean the morning; "morgen" alone is tomorrow; "mittags" is midday.
 - Several days ("Monday or Wednesday morning") give one window per day.
 - When the person names no time at all, return an empty list."""
 
@@ -164,12 +178,23 @@ class OpenAIIntentParser:
             reading = completion.choices[0].message.parsed if completion.choices else None
             if reading is None:
                 raise _Unusable("the model gave no answer")
-            return _to_request(reading, text, local_now, zone)
+            request = _to_request(reading, text, local_now, zone)
         # Whatever goes wrong with the model (network, HTTP, schema, timeout, our checks), the person still
         # deserves an answer: the fallback gives one.
         except Exception as exc:
             logger.warning("OpenAI intent parsing failed (%s); using the fallback parser instead.", _describe(exc))
-        return await self._fallback.parse(text, now, timezone)
+            return await self._fallback.parse(text, now, timezone)
+        return cross_checked(request, await self._fallback.parse(text, now, timezone), zone)
+
+
+def cross_checked(request: ParsedRequest, offline: ParsedRequest, zone: ZoneInfo) -> ParsedRequest:
+    """``request`` (the model's reading) with a doubt when the offline reading of the same words differs."""
+    if offline.windows == request.windows:
+        return replace(request, doubts=offline.doubts) if offline.doubts else request
+    if not request.windows or not offline.windows:
+        return request
+    others = [o.windows for d in offline.doubts for o in d.options] or [offline.windows]
+    return replace(request, doubts=[two_readings(request.windows, others, zone, request.language)])
 
 
 def _describe(exc: Exception) -> str:

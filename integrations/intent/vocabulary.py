@@ -7,6 +7,10 @@ German). Matching is case-insensitive, on word boundaries, and tolerant of umlau
 ``-praxis`` (``Zahnarzttermin``, ``Physiopraxis``) match as well. When several services are named, the one
 mentioned first wins; a longer phrase beats a shorter one inside it (``eye doctor`` is an ophthalmologist,
 not a doctor).
+
+When no word names a service exactly, a misspelt one still does (``dentst``, ``Zahnartz``, ``hairdreser``):
+single words of six letters or more are compared by ``_fuzzy.closest``, except those that are ordinary words
+too (``glasses``, ``garage``, ``tires``, ``facial``, ``Reifen``, ``Brille``), which must be spelt right.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from integrations.intent._fuzzy import closest
 from integrations.intent._text import fold
 
 UNKNOWN_SERVICE_DURATION_MINUTES = 30
@@ -82,7 +87,7 @@ _SERVICES: dict[str, _Entry] = {
     "nail salon": _Entry(
         45,
         ("nail salon", "nail studio", "nail bar", "manicure", "nails"),
-        ("nagelstudio", "maniküre", "nageldesign"),
+        ("nagelstudio", "maniküre", "nageldesign", "nägel", "fingernägel"),
     ),
     "beautician": _Entry(
         60,
@@ -111,8 +116,8 @@ _SERVICES: dict[str, _Entry] = {
     ),
     "gynecologist": _Entry(
         30,
-        ("gynecologist", "gynaecologist"),
-        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin"),
+        ("gynecologist", "gynaecologist", "gyno", "obgyn", "ob-gyn"),
+        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin", "gyn"),
     ),
     "pediatrician": _Entry(
         30,
@@ -154,7 +159,8 @@ class ServiceMatch:
 
 def _pattern(word: str, german: bool) -> str:
     folded = re.escape(fold(word)).replace(r"\ ", r"\s+")
-    suffix = r"(?:s|termine?|praxis)?" if german else r"s?"
+    # German compounds take an English word too ("Physiotermin").
+    suffix = r"(?:s|termine?|praxis)?" if german else r"(?:s|termine?)?"
     return rf"(?<!\w){folded}{suffix}(?!\w)"
 
 
@@ -171,6 +177,38 @@ def _word_table() -> list[tuple[re.Pattern[str], str, bool]]:
 
 
 _WORDS = _word_table()
+# Synonyms that are ordinary words as well: a near miss of one of them is more likely another ordinary word.
+_EXACT_ONLY = frozenset(
+    {"garage", "glasses", "facial", "tires", "tyres", "reifen", "brille", "nails", "masseur", "masseuse", "physician"}
+)
+_FUZZY_WORDS: dict[str, tuple[str, bool]] = {}
+for _service, _entry in _SERVICES.items():
+    for _word in (_service, *_entry.english, *_entry.german):
+        _folded = fold(_word)
+        if " " not in _folded and len(_folded) >= 6 and _folded not in _EXACT_ONLY:
+            _FUZZY_WORDS.setdefault(_folded, (_service, _word in _entry.german and _word not in _entry.english))
+_SUFFIXES = ("termine", "termin", "praxis")
+_TOKEN = re.compile(r"[a-z]+")
+
+
+def service_words() -> frozenset[str]:
+    """Every folded single word that is part of a service name (kept as they are by the spelling fixes)."""
+    return frozenset(w for words in SERVICE_SYNONYMS.values() for phrase in words for w in fold(phrase).split())
+
+
+_FUZZY_TABLE = {word: f"{service}|{int(german)}" for word, (service, german) in _FUZZY_WORDS.items()}
+
+
+def _misspelt_service(folded_text: str) -> ServiceMatch | None:
+    table = _FUZZY_TABLE
+    for token in _TOKEN.finditer(folded_text):
+        word = token.group(0)
+        stem = next((word[: -len(s)] for s in _SUFFIXES if word.endswith(s) and len(word) > len(s) + 5), word)
+        found = closest(stem, table) or (closest(word, table) if stem != word else None)
+        if found is not None:
+            service, german = found.split("|")
+            return ServiceMatch(service, token.start(), token.end(), german == "1")
+    return None
 
 
 def find_service(folded_text: str) -> ServiceMatch | None:
@@ -183,7 +221,7 @@ def find_service(folded_text: str) -> ServiceMatch | None:
         candidate = ServiceMatch(service, match.start(), match.end(), german)
         if best is None or (candidate.start, -candidate.end) < (best.start, -best.end):
             best = candidate
-    return best
+    return best if best is not None else _misspelt_service(folded_text)
 
 
 def canonical_service(word: str) -> str | None:

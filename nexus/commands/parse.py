@@ -13,6 +13,7 @@ from nexus.settings import Settings
 
 if TYPE_CHECKING:
     from domain.intent import ParsedRequest
+    from domain.models import TimeWindow
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -74,12 +75,26 @@ def as_json(request: ParsedRequest) -> dict[str, object]:
     return {
         "text": request.text,
         "service": request.service,
-        "windows": [{"start": w.start.isoformat(), "end": w.end.isoformat()} for w in request.windows],
+        "windows": [_window_json(w) for w in request.windows],
         "location": request.location,
         "duration_minutes": request.duration_minutes,
         "language": request.language,
         "missing": list(request.missing),
+        "doubts": [
+            {
+                "question": doubt.question,
+                "options": [
+                    {"label": option.label, "windows": [_window_json(w) for w in option.windows]}
+                    for option in doubt.options
+                ],
+            }
+            for doubt in request.doubts
+        ],
     }
+
+
+def _window_json(window: TimeWindow) -> dict[str, str]:
+    return {"start": window.start.isoformat(), "end": window.end.isoformat()}
 
 
 def summary(request: ParsedRequest, zone: ZoneInfo) -> str:
@@ -94,6 +109,12 @@ def summary(request: ParsedRequest, zone: ZoneInfo) -> str:
         ("Language:", _LANGUAGES.get(request.language, request.language)),
         ("Still needed:", ", ".join(_MISSING.get(m, m) for m in request.missing) or "—"),
     ]
+    for doubt in request.doubts:
+        # The windows above are the first option's; the person is asked which option they mean.
+        rows.append(("Unsure:", doubt.question))
+        for number, option in enumerate(doubt.options, start=1):
+            times = ", ".join(_window_text(w.start.astimezone(zone), w.end.astimezone(zone)) for w in option.windows)
+            rows.append(("", f"{number}. {option.label}: {times or '—'}"))
     return "\n".join(f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows)
 
 

@@ -54,11 +54,12 @@ def test_prints_json_with_offsets(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == {
         "text": "Zahnarzt morgen nach 15 Uhr am Alexanderplatz",
         "service": "dentist",
-        "windows": [{"start": "2026-11-27T15:00:00+01:00", "end": "2026-11-27T18:00:00+01:00"}],
+        "windows": [{"start": "2026-11-27T15:00:00+01:00", "end": "2026-11-27T20:00:00+01:00"}],
         "location": "Alexanderplatz",
         "duration_minutes": 30,
         "language": "de",
         "missing": [],
+        "doubts": [],
     }
 
 
@@ -125,3 +126,32 @@ def test_a_bad_option_as_a_program_prints_no_traceback() -> None:
     assert completed.stderr.strip() == (
         "nexus parse: 'soon' is not a date and time I can read; try one like 2026-11-26T09:00+01:00."
     )
+
+
+def test_shows_the_question_when_a_date_and_its_weekday_disagree(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", "dentist monday dec 8", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert "When:         Tue 8 Dec 08:00–18:00" in out
+    assert "Unsure:       8 December is a Tuesday, not a Monday. Which day do you mean?" in out
+    assert "1. Tue 8 Dec: Tue 8 Dec 08:00–18:00" in out
+    assert "2. Mon 7 Dec: Mon 7 Dec 08:00–18:00" in out
+
+
+def test_the_json_carries_each_doubt_with_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", "Zahnarzt Montag, den 8. Dezember", "--now", NOW, "--json"]) == 0
+    doubts = json.loads(capsys.readouterr().out)["doubts"]
+    assert doubts == [
+        {
+            "question": "Der 8. Dezember ist ein Dienstag, kein Montag. Welchen Tag meinst du?",
+            "options": [
+                {
+                    "label": "Di 8. Dez",
+                    "windows": [{"start": "2026-12-08T08:00:00+01:00", "end": "2026-12-08T18:00:00+01:00"}],
+                },
+                {
+                    "label": "Mo 7. Dez",
+                    "windows": [{"start": "2026-12-07T08:00:00+01:00", "end": "2026-12-07T18:00:00+01:00"}],
+                },
+            ],
+        }
+    ]

@@ -58,7 +58,7 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Nov 20", [("11-20", "08:00", "18:00")]),  # no year: the next Nov 20, in 2027
     ("on the 5th", [("12-05", "08:00", "18:00")]),
     # clock times
-    ("tomorrow after 3pm", [("11-27", "15:00", "18:00")]),
+    ("tomorrow after 3pm", [("11-27", "15:00", "20:00")]),
     ("tomorrow afternoon after 3", [("11-27", "15:00", "17:00")]),
     ("tomorrow after 6pm", [("11-27", "18:00", "20:00")]),
     ("tomorrow before 10", [("11-27", "08:00", "10:00")]),
@@ -102,11 +102,11 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("morgen früh", [("11-27", "08:00", "12:00")]),
     ("morgen am Vormittag", [("11-27", "08:00", "12:00")]),
     ("nächsten Dienstag", [("12-01", "08:00", "18:00")]),
-    ("am Dienstag nach 15 Uhr", [("12-01", "15:00", "18:00")]),
+    ("am Dienstag nach 15 Uhr", [("12-01", "15:00", "20:00")]),
     ("am Dienstag vor 10", [("12-01", "08:00", "10:00")]),
     ("Dienstag zwischen 14 und 16 Uhr", [("12-01", "14:00", "16:00")]),
     ("Freitag um 15 Uhr", [("11-27", "15:00", "16:00")]),
-    ("Freitag ab 9.30 Uhr", [("11-27", "09:30", "18:00")]),
+    ("Freitag ab 9.30 Uhr", [("11-27", "09:30", "20:00")]),
     ("Montag oder Mittwoch", [("11-30", "08:00", "18:00"), ("12-02", "08:00", "18:00")]),
     ("Dienstagnachmittag", [("12-01", "12:00", "17:00")]),
     ("nächste Woche Dienstag", [("12-01", "08:00", "18:00")]),
@@ -129,7 +129,7 @@ CASES: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("dentist", WEEKDAYS_AHEAD),
     ("Zahnarzt am Alexanderplatz", WEEKDAYS_AHEAD),
     ("dentist in the afternoon", [(d, "12:00", "17:00") for d, _, _ in WEEKDAYS_AHEAD]),
-    ("Friseur nach 15 Uhr", [(d, "15:00", "18:00") for d, _, _ in WEEKDAYS_AHEAD]),
+    ("Friseur nach 15 Uhr", [(d, "15:00", "20:00") for d, _, _ in WEEKDAYS_AHEAD]),
 ]
 
 
