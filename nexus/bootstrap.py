@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose, GeoPoint
@@ -41,6 +42,7 @@ from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
+from nexus.failures import database_unreachable, is_database_error, port_taken
 from nexus.notifications import NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
@@ -87,7 +89,10 @@ class Nexus:
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise port_taken(host, port, exc) from exc
             bound = runner.addresses[0]
             base_url = f"http://{bound[0]}:{bound[1]}"
             for listener in self._on_serving:
@@ -143,7 +148,7 @@ async def bootstrap(
         engine = create_engine(settings.database_url, **_pool_options(settings))
         stack.push_async_callback(engine.dispose)
         if check_schema:
-            await check_current(engine)
+            await _check_database(engine, settings.database_url)
         uow = make_uow_factory(engine)
 
         if holds is None:
@@ -221,6 +226,16 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
         nexus.web_routes.append(lambda app: add_webhook_route(app, secret))
     if calendar_connect_configured(settings):
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
+
+
+async def _check_database(engine: AsyncEngine, url: str) -> None:
+    """The schema is current, or one sentence says why not (behind, ahead, unreachable, not writable)."""
+    try:
+        await check_current(engine)
+    except Exception as exc:
+        if is_database_error(exc):
+            raise database_unreachable(url, exc) from exc
+        raise
 
 
 def _pool_options(settings: Settings) -> dict[str, int]:
