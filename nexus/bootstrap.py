@@ -49,9 +49,11 @@ from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore, RedisHoldStore
 from storage.schema import check_current
+from storage.stats import read_state
 from storage.uow import make_uow_factory
 from tools_server.app import create_app
 from tools_server.keys import ReadinessCheck
+from tools_server.metrics import Metrics, StateReader
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +76,15 @@ class Nexus:
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
     _reconcile_fetch: ConversationFetcher | None = None
     _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What /metrics reads at scrape time. Call slots are per process semaphores in the voice gateways here;
+    # a slot store shared across processes would report nexus_call_slots_held through Metrics(slots_held=...).
+    _read_state: StateReader | None = None
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
-        app = create_app(self.ports, self.tool_secret, self.readiness, self.settings.max_body_bytes)
+        app = create_app(
+            self.ports, self.tool_secret, self.readiness, self.settings.max_body_bytes, metrics=self.metrics()
+        )
         for add_routes in self.web_routes:
             add_routes(app)
         return app
@@ -103,6 +110,10 @@ class Nexus:
             for stop in self._before_stop:
                 await stop()
             await runner.cleanup()
+
+    def metrics(self) -> Metrics:
+        """The measurements of one web app; the numbers about the whole deployment come from the database."""
+        return Metrics(read_state=self._read_state, clock=self.ports.clock.now)
 
     def start_scheduler(self) -> None:
         """Run the sweep and the reminders every ``SWEEP_INTERVAL_SECONDS`` in this process."""
@@ -208,6 +219,7 @@ async def bootstrap(
             _on_serving=on_serving,
             _reconcile_fetch=reconcile_fetch,
             _before_stop=[voice.aclose] if isinstance(voice, SimulatedVoiceGateway) else [],
+            _read_state=lambda: read_state(engine),
         )
         _add_live_routes(nexus, http)
         try:

@@ -23,7 +23,7 @@ _CHATTY = {"alembic": logging.WARNING, "apscheduler": logging.WARNING}
 _NEVER_CHATTY = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)[1-9][0-9 ()/.-]{5,18}[0-9](?![0-9])")
-_BOT_TOKEN = re.compile(r"\b[0-9]{6,12}:[A-Za-z0-9_-]{30,}")
+_BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{6,12}:[A-Za-z0-9_-]{30,}")
 _BEARER = re.compile(r"(?i)\b(bearer|token|secret|api[_-]?key)([\"']?\s*[:=]\s*[\"']?|\s+)([A-Za-z0-9._~+/-]{16,})")
 _HANDLER_NAME = "nexus"
 

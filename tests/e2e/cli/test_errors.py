@@ -3,6 +3,7 @@ the traceback. Each is run as a separate process, as a person would meet it."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -140,3 +141,12 @@ async def test_a_refused_token_says_where_to_get_a_new_one(tmp_path: Path, refus
     assert done.returncode == 1
     assert one_line(done.stderr).startswith("nexus run: Telegram refused TELEGRAM_BOT_TOKEN. Copy the bot's token")
     assert TOKEN not in done.stderr + done.stdout
+
+
+def test_log_format_json_makes_every_log_line_a_json_object(tmp_path: Path) -> None:
+    done = nexus("db", "upgrade", "--verbose", cwd=tmp_path, LOG_FORMAT="json")
+    assert done.returncode == 0
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    assert events
+    assert {e["logger"].split(".")[0] for e in events} == {"alembic"}
+    assert all(e["level"] == "INFO" and e["message"] for e in events)
