@@ -128,7 +128,7 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(
                     "not a valid key; make one with "
-                    'python -c "from integrations.crypto import generate_key; print(generate_key())"'
+                    'python3 -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
                 ) from None
         return value
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,13 @@ def test_unusable_values_and_what_the_mode_lacks_come_in_one_message(
     assert "NEXUS_PORT (" in err and "MAX_CONCURRENT_CALLS (" in err
     assert "NEXUS_MODE=mock_human also needs TOOLS_SHARED_SECRET, PUBLIC_BASE_URL," in err
     assert "TARGET_PHONE_NUMBER" in err
+
+
+def test_the_encryption_key_command_of_env_example_makes_a_key_nexus_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = (Path(__file__).resolve().parents[3] / ".env.example").read_text(encoding="utf-8")
+    line = next(line for line in example.splitlines() if "urlsafe_b64encode" in line)
+    command = shlex.split(line.removeprefix("#").strip())
+    assert command[0] == "python3"  # works on a machine where only python3 exists, without NEXUS installed
+    key = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.setenv("ENCRYPTION_KEY", key)
+    assert Settings().encryption_key is not None
