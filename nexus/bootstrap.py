@@ -42,7 +42,7 @@ from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
-from nexus.failures import database_unreachable, is_database_error, port_taken
+from nexus.failures import database_unreachable, is_database_error, port_taken, sqlite_cannot_open
 from nexus.notifications import NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
@@ -242,6 +242,8 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
 
 async def _check_database(engine: AsyncEngine, url: str) -> None:
     """The schema is current, or one sentence says why not (behind, ahead, unreachable, not writable)."""
+    if failure := sqlite_cannot_open(url):
+        raise failure
     try:
         await check_current(engine)
     except Exception as exc:

@@ -8,6 +8,7 @@ low-level errors of the database driver, Redis, Telegram and the operating syste
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sqlite3
 from pathlib import Path
@@ -42,6 +43,30 @@ def shown_url(url: str) -> str:
         return "(an unreadable URL)"
 
 
+def sqlite_cannot_open(url: str) -> StartupFailure | None:
+    """For a SQLite file that does not exist yet in a folder this user cannot write to: the sentence, before
+    the driver tries (and, failing, leaves a worker thread that complains after the event loop has closed)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path)
+    folder = file.resolve().parent
+    if file.exists() or (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        return None
+    return _sqlite_folder(path, folder)
+
+
+def _sqlite_folder(path: str, folder: Path) -> StartupFailure:
+    return StartupFailure(
+        f"Cannot open the SQLite database {path}: its folder {folder} is missing or not writable by this user. "
+        "Point DATABASE_URL at a writable place, e.g. sqlite+aiosqlite:////data/nexus.db."
+    )
+
+
 def database_unreachable(url: str, exc: BaseException) -> StartupFailure:
     """The sentence for a database that cannot be opened or reached."""
     if url.startswith("sqlite"):
@@ -49,12 +74,7 @@ def database_unreachable(url: str, exc: BaseException) -> StartupFailure:
 
         path = make_url(url).database or ""
         if isinstance(exc.__cause__ or exc, sqlite3.OperationalError) or "unable to open" in str(exc):
-            folder = Path(path).resolve().parent if path else Path.cwd()
-            return StartupFailure(
-                f"Cannot open the SQLite database {path or '(in memory)'}: its folder {folder} is missing or not "
-                "writable by this user. Point DATABASE_URL at a writable place, e.g. "
-                "sqlite+aiosqlite:////data/nexus.db."
-            )
+            return _sqlite_folder(path or "(in memory)", Path(path).resolve().parent if path else Path.cwd())
     return StartupFailure(
         f"Cannot reach the database at {shown_url(url)} ({_reason(exc)}). Check DATABASE_URL and that the server "
         "is running and accepts this user."

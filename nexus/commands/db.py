@@ -24,7 +24,7 @@ def handle_upgrade(args: argparse.Namespace) -> int:
 
 async def _upgrade(database_url: str) -> str:
     # Imported here so that other commands do not pay for loading SQLAlchemy and Alembic.
-    from nexus.failures import database_unreachable, is_database_error
+    from nexus.failures import database_unreachable, is_database_error, sqlite_cannot_open
     from storage.engine import create_engine
     from storage.schema import current_revision, upgrade
 
@@ -35,6 +35,8 @@ async def _upgrade(database_url: str) -> str:
         finally:
             await engine.dispose()
 
+    if failure := sqlite_cannot_open(database_url):
+        raise failure
     try:
         before = await revision()
         await upgrade(database_url)
