@@ -29,6 +29,7 @@ class Image:
     workdir: str = "/"
     cmd: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    healthcheck: list[str] = field(default_factory=list)
 
 
 def read_dockerfile(path: Path = DOCKERFILE) -> Image:
@@ -53,6 +54,9 @@ def read_dockerfile(path: Path = DOCKERFILE) -> Image:
             image.volumes += json.loads(rest) if rest.startswith("[") else rest.split()
         elif instruction == "CMD":
             image.cmd = json.loads(rest) if rest.startswith("[") else ["sh", "-c", rest]
+        elif instruction == "HEALTHCHECK":
+            command = rest[rest.index("CMD") + 3 :].strip()
+            image.healthcheck = json.loads(command) if command.startswith("[") else ["sh", "-c", command]
     return image
 
 

@@ -170,6 +170,14 @@ async def test_the_image_command_migrates_then_runs_the_bot_until_stopped(contai
                 assert (await process.stdout.readline()).startswith(b"NEXUS is running: tool server on http://")
             async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/ready") as response:
                 assert response.status == 200
+            # Docker's health check, as the image's user, in the same environment.
+            assert container.image.healthcheck[0] == "python"
+            check = await asyncio.create_subprocess_exec(
+                *container.argv([sys.executable, *container.image.healthcheck[1:]]),
+                cwd=container.workdir,
+                env=container.environment(NEXUS_PORT=str(port)),
+            )
+            assert await check.wait() == 0
         finally:
             process.send_signal(signal.SIGTERM)  # `exec` in the command: the signal reaches nexus itself
             async with asyncio.timeout(30):
