@@ -120,3 +120,11 @@ def test_the_encryption_key_command_of_env_example_makes_a_key_nexus_accepts(mon
     key = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, check=True).stdout.strip()
     monkeypatch.setenv("ENCRYPTION_KEY", key)
     assert Settings().encryption_key is not None
+
+
+def test_env_example_lists_every_setting_and_nothing_nexus_does_not_read() -> None:
+    example = (Path(__file__).resolve().parents[3] / ".env.example").read_text(encoding="utf-8")
+    listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    settings = {name.upper() for name in Settings.model_fields}
+    assert settings - listed == set()
+    assert listed - settings == {"NEXUS_DOMAIN", "POSTGRES_PASSWORD"}  # read by Docker Compose (compose.yaml)
