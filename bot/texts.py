@@ -10,6 +10,8 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain.wording import service_in_words
+
 LANGUAGES = ("en", "de")
 
 
@@ -406,24 +408,6 @@ _TYPED_DE: dict[str, str] = {
 _TEXTS = {"en": _EN, "de": _DE}
 _TYPED = {"en": _TYPED_EN, "de": _TYPED_DE}
 
-_SERVICES_DE = {
-    "dentist": "Zahnarzt",
-    "doctor": "Arzt",
-    "hairdresser": "Friseur",
-    "barber": "Barbier",
-    "mechanic": "Autowerkstatt",
-    "physiotherapist": "Physiotherapie",
-    "veterinarian": "Tierarzt",
-    "optician": "Optiker",
-    "dermatologist": "Hautarzt",
-    "massage": "Massage",
-    "nail salon": "Nagelstudio",
-    "beautician": "Kosmetik",
-    "tire service": "Reifenservice",
-    "car wash": "Autowäsche",
-    "tax advisor": "Steuerberatung",
-}
-
 _SHORT_WEEKDAYS = {
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     "de": ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"],
@@ -453,7 +437,7 @@ def plain(language: str, key: str) -> str:
 def service_name(service: str, language: str) -> str:
     """``dentist`` -> ``Dentist`` / ``Zahnarzt``."""
     if language_of(language) == "de":
-        return _SERVICES_DE.get(service, service.capitalize())
+        return service_in_words(service, "de")
     return service.capitalize()
 
 

@@ -107,6 +107,45 @@ def windows_in_words(windows: Iterable[TimeWindow], timezone: str, language: str
     return joiner.join(words)
 
 
+# Every service the parser knows, as people name it: English singular and plural, German name.
+_SERVICE_NAMES: dict[str, tuple[str, str, str]] = {
+    "dentist": ("dentist", "dentists", "Zahnarzt"),
+    "doctor": ("doctor", "doctors", "Arzt"),
+    "hairdresser": ("hairdresser", "hairdressers", "Friseur"),
+    "barber": ("barber", "barbers", "Barbier"),
+    "mechanic": ("mechanic", "mechanics", "Autowerkstatt"),
+    "physiotherapist": ("physiotherapist", "physiotherapists", "Physiotherapie"),
+    "veterinarian": ("veterinarian", "veterinarians", "Tierarzt"),
+    "optician": ("optician", "opticians", "Optiker"),
+    "dermatologist": ("dermatologist", "dermatologists", "Hautarzt"),
+    "massage": ("massage practice", "massage practices", "Massage"),
+    "nail salon": ("nail salon", "nail salons", "Nagelstudio"),
+    "beautician": ("beautician", "beauticians", "Kosmetik"),
+    "tire service": ("tire service", "tire services", "Reifenservice"),
+    "car wash": ("car wash", "car washes", "Autowäsche"),
+    "tax advisor": ("tax advisor", "tax advisors", "Steuerberatung"),
+    "ophthalmologist": ("ophthalmologist", "ophthalmologists", "Augenarzt"),
+    "gynecologist": ("gynecologist", "gynecologists", "Frauenarzt"),
+    "pediatrician": ("pediatrician", "pediatricians", "Kinderarzt"),
+    "orthopedist": ("orthopedist", "orthopedists", "Orthopäde"),
+    "podiatrist": ("podiatrist", "podiatrists", "Fußpflege"),
+}
+
+
+def service_in_words(service: str, language: str = "en", count: int = 1) -> str:
+    """``dentist`` / ``2 dentists`` in English, ``Zahnarzt`` in German (whose sentences name the service
+    once, as a kind, so it needs no plural); a service without a name here is said as it is stored."""
+    singular, plural, german = _SERVICE_NAMES.get(service, (service, f"{service}s", service))
+    if _lang(language) == "de":
+        return german
+    return singular if count == 1 else plural
+
+
+def counted(count: int, singular: str, plural: str) -> str:
+    """``1 offer``, ``2 offers``, ``0 offers``."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
 _FAILURES = {
     "en": {
         "search_failed": "I could not search for providers just now. Please try again in a few minutes.",

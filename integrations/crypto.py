@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 _BAD_KEY = (
     "ENCRYPTION_KEY is not a valid key: it must be 32 random bytes in url-safe base64 (44 characters). "
-    'Create one with: python -c "from integrations.crypto import generate_key; print(generate_key())"'
+    'Create one with: python3 -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 )
 
 

@@ -45,6 +45,7 @@ from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
+from nexus.failures import database_unreachable, is_database_error, port_taken, sqlite_cannot_open
 from nexus.notifications import NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
@@ -53,9 +54,11 @@ from storage.holds import InMemoryHoldStore, RedisHoldStore
 from storage.locks import exclusively
 from storage.schema import check_current
 from storage.slots import InMemoryCallSlots, RedisCallSlots
+from storage.stats import read_state
 from storage.uow import make_uow_factory
 from tools_server.app import create_app
 from tools_server.keys import ReadinessCheck
+from tools_server.metrics import Metrics, StateReader
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +85,14 @@ class Nexus:
     calendar_disconnect: Callable[[int], Awaitable[bool]] | None = None
     _engine: AsyncEngine | None = None
     _recovery_enabled: bool = False
+    # What /metrics reads from the database at scrape time.
+    _read_state: StateReader | None = None
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
-        app = create_app(self.ports, self.tool_secret, self.readiness, self.settings.max_body_bytes)
+        app = create_app(
+            self.ports, self.tool_secret, self.readiness, self.settings.max_body_bytes, metrics=self.metrics()
+        )
         for add_routes in self.web_routes:
             add_routes(app)
         return app
@@ -97,7 +104,10 @@ class Nexus:
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise port_taken(host, port, exc) from exc
             bound = runner.addresses[0]
             base_url = f"http://{bound[0]}:{bound[1]}"
             for listener in self._on_serving:
@@ -108,6 +118,10 @@ class Nexus:
             for stop in self._before_stop:
                 await stop()
             await runner.cleanup()
+
+    def metrics(self) -> Metrics:
+        """The measurements of one web app; the numbers about the whole deployment come from the database."""
+        return Metrics(read_state=self._read_state, slots_held=self.ports.slots.in_use, clock=self.ports.clock.now)
 
     def start_scheduler(self) -> None:
         """Run recovery, the sweep and the reminders now and every ``SWEEP_INTERVAL_SECONDS`` in this process."""
@@ -168,7 +182,7 @@ async def bootstrap(
         engine = create_engine(settings.database_url, **_pool_options(settings))
         stack.push_async_callback(engine.dispose)
         if check_schema:
-            await check_current(engine)
+            await _check_database(engine, settings.database_url)
         uow = make_uow_factory(engine)
 
         redis_client = _redis_client(settings, stack)
@@ -241,6 +255,7 @@ async def bootstrap(
             _engine=engine,
             # Whose calls are whose is known when the call slots are shared (Redis) or there is one process.
             _recovery_enabled=isinstance(slots, RedisCallSlots) or settings.is_sqlite,
+            _read_state=lambda: read_state(engine),
         )
         _add_live_routes(nexus, http)
         try:
@@ -260,6 +275,18 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
     if calendar_connect_configured(settings):
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
         nexus.calendar_disconnect = calendar_disconnector(settings, nexus.ports.uow, http)
+
+
+async def _check_database(engine: AsyncEngine, url: str) -> None:
+    """The schema is current, or one sentence says why not (behind, ahead, unreachable, not writable)."""
+    if failure := sqlite_cannot_open(url):
+        raise failure
+    try:
+        await check_current(engine)
+    except Exception as exc:
+        if is_database_error(exc):
+            raise database_unreachable(url, exc) from exc
+        raise
 
 
 def _pool_options(settings: Settings) -> dict[str, int]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from nexus import commands
+from nexus.logs import Redactor, configure_logging
 from nexus.settings import SettingsError, settings_problem
 
 
@@ -27,13 +29,30 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
         module.register(subparsers)
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, top: bool = True) -> None:
+    """``--verbose`` before or after the command: Alembic's and other libraries' lines, tracebacks on failure."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show more log lines, and the traceback when a command fails",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_verbose(child, top=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    verbose: bool = args.verbose
+    configure_logging("WARNING", os.environ.get("LOG_FORMAT", "text"), verbose=verbose)
     try:
         result: int = args.handler(args)
     except SettingsError as exc:
@@ -44,7 +63,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return _failed(args.command, exc, verbose)
     return result
+
+
+def _failed(command: str, exc: Exception, verbose: bool) -> int:
+    """One sentence naming the fix for an expected failure; the traceback only with ``--verbose``."""
+    from nexus.failures import StartupFailure
+    from storage.schema import SchemaMismatch
+
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, StartupFailure | SchemaMismatch):
+        print(f"nexus {command}: {exc}", file=sys.stderr)
+    else:
+        print(
+            f"nexus {command} stopped on an unexpected error ({type(exc).__name__}: {Redactor()(_first_line(exc))})"
+            + ("." if verbose else "; run it again with --verbose to see where."),
+            file=sys.stderr,
+        )
+    return 1
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else "no message"
 
 
 if __name__ == "__main__":

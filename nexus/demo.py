@@ -1,79 +1,183 @@
-"""The offline demo: one whole campaign on the bundled directory, with a live view of the calls."""
+"""The offline demo: one whole campaign on the bundled directory, with a live view of the calls.
+
+It speaks the request's language (a German request gets German tables and sentences). In a terminal the
+calls table updates live; without one (piped to a file) every table is printed once, plain and aligned.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
+from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, GeoPoint, Offer, User
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import get_shortlist
-from domain.wording import slot_in_words
+from domain.wording import counted, service_in_words, slot_in_words
 from integrations.clock import SystemClock
 from integrations.simulation.behaviour import generated_behaviour
-from nexus.simulation import book, offline_nexus, start_and_settle
+from nexus.simulation import SimulationRun, book, offline_nexus, start_and_settle
 
 DEMO_USER = 1
 TIME_SCALE = 0.02  # a 90-second call takes about two seconds
 
-
 _STATE_WORDS = {
-    CallStatus.QUEUED: "waiting",
-    CallStatus.DIALING: "ringing",
-    CallStatus.IN_PROGRESS: "talking",
-    CallStatus.NO_ANSWER: "no answer",
-    CallStatus.BUSY: "busy",
-    CallStatus.FAILED: "failed",
-    CallStatus.CANCELLED: "hung up",
+    "en": {
+        CallStatus.QUEUED: "waiting",
+        CallStatus.DIALING: "ringing",
+        CallStatus.IN_PROGRESS: "talking",
+        CallStatus.NO_ANSWER: "no answer",
+        CallStatus.BUSY: "busy",
+        CallStatus.FAILED: "failed",
+        CallStatus.CANCELLED: "hung up",
+    },
+    "de": {
+        CallStatus.QUEUED: "wartet",
+        CallStatus.DIALING: "klingelt",
+        CallStatus.IN_PROGRESS: "im Gespräch",
+        CallStatus.NO_ANSWER: "keine Antwort",
+        CallStatus.BUSY: "besetzt",
+        CallStatus.FAILED: "fehlgeschlagen",
+        CallStatus.CANCELLED: "aufgelegt",
+    },
+}
+
+_TEXTS = {
+    "en": {
+        "request": "Request: [bold]{request}[/bold]",
+        "around": "Searching around [bold]{place}[/bold]",
+        "unknown_place": "I don't know the place {place!r}. Try Alexanderplatz, Kreuzberg or Marienplatz.",
+        "calling": "Calling {providers}: {done} done, {offers}",
+        "provider": "Provider",
+        "call": "Call",
+        "offer": "offer {slot}",
+        "no_fit": "no fitting time",
+        "booked_call": "booked",
+        "shortlist": "Your shortlist",
+        "columns": ("#", "Provider", "When", "Rating", "Distance", "Score"),
+        "no_offers": "The search ended without offers.",
+        "hint_book": "Run with --book to confirm the best offer by phone.",
+        "booking": "Calling {provider} to book {slot} …",
+        "booked": "Booked: {provider}, {slot}.",
+        "gone": "{provider} could no longer offer that time.",
+    },
+    "de": {
+        "request": "Anfrage: [bold]{request}[/bold]",
+        "around": "Suche rund um [bold]{place}[/bold]",
+        "unknown_place": "Den Ort {place!r} kenne ich nicht. Versuch Alexanderplatz, Kreuzberg oder Marienplatz.",
+        "calling": "Anrufe bei {providers} ({service}): {done} fertig, {offers}",
+        "provider": "Anbieter",
+        "call": "Anruf",
+        "offer": "Angebot {slot}",
+        "no_fit": "keine passende Zeit",
+        "booked_call": "gebucht",
+        "shortlist": "Deine Auswahl",
+        "columns": ("#", "Anbieter", "Wann", "Bewertung", "Entfernung", "Punkte"),
+        "no_offers": "Die Suche endete ohne Angebote.",
+        "hint_book": "Mit --book buche ich das beste Angebot telefonisch.",
+        "booking": "Rufe {provider} an und buche {slot} …",
+        "booked": "Gebucht: {provider}, {slot}.",
+        "gone": "{provider} kann diese Zeit nicht mehr anbieten.",
+    },
 }
 
 
-def _call_state(call: CallTask, offers: list[Offer], timezone: str) -> str:
-    offer = next((o for o in offers if o.call_task_id == call.id), None)
-    if offer is not None:
-        return f"[green]offer {slot_in_words(offer.window, timezone)}[/green]"
-    if call.status is CallStatus.COMPLETED:
-        return "no fitting time" if call.outcome != "booked" else "[green]booked[/green]"
-    return _STATE_WORDS.get(call.status, call.status.lower())
+def _say(language: str, key: str, **values: object) -> str:
+    text = _TEXTS["de" if language == "de" else "en"][key]
+    assert isinstance(text, str)
+    return text.format(**values)
+
+
+def _table(title: str, plain: bool) -> Table:
+    """A table that, without a terminal, is plain text columns under a title of its own line."""
+    if plain:
+        table = Table(box=None, show_edge=False, pad_edge=False)
+        table.caption = title  # kept for ``_shown``, which puts it on a line of its own
+        return table
+    return Table(title=title)
+
+
+def _shown(table: Table) -> RenderableType:
+    """What to print for ``table``: its plain title is a line of its own, not padded to the table's width."""
+    if table.caption is None:
+        return table
+    title, table.caption = str(table.caption), None
+    return Group(Text(title), table)
 
 
 class LiveView:
     """Keeps a table of the calls up to date as progress notifications arrive."""
 
-    def __init__(self, live: Live, timezone: str) -> None:
+    def __init__(self, live: Live | None, timezone: str, language: str = "en", plain: bool = False) -> None:
         self._live = live
         self._tz = timezone
+        self._language = "de" if language == "de" else "en"
+        self._plain = plain
+        self.last: Table | None = None
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         if isinstance(notification, CampaignProgress):
-            self._live.update(self.table(notification.campaign, notification.calls, notification.offers))
+            self.last = self.table(notification.campaign, notification.calls, notification.offers)
+            if self._live is not None:
+                self._live.update(_shown(self.last))
 
     def table(self, campaign: Campaign, calls: list[CallTask], offers: list[Offer]) -> Table:
+        lang = self._language
         done = sum(1 for c in calls if c.status.is_ended)
-        table = Table(title=f"Calling {len(calls)} {campaign.service} providers: {done} done, {len(offers)} offers")
-        table.add_column("Provider")
-        table.add_column("Call")
+        service = campaign.service
+        if lang == "de":
+            providers = counted(len(calls), "Anbieter", "Anbietern")
+            title = _say(lang, "calling", providers=providers, service=service_in_words(service, "de"), done=done,
+                         offers=counted(len(offers), "Angebot", "Angebote"))  # fmt: skip
+        else:
+            providers = counted(len(calls), service_in_words(service), service_in_words(service, count=2))
+            offers_said = counted(len(offers), "offer", "offers")
+            title = _say(lang, "calling", providers=providers, done=done, offers=offers_said)
+        table = _table(title, self._plain)
+        table.add_column(_say(lang, "provider"), no_wrap=True)
+        table.add_column(_say(lang, "call"), no_wrap=True)
         for call in calls:
-            table.add_row(call.provider.name, _call_state(call, offers, self._tz))
+            table.add_row(call.provider.name, self._call_state(call, offers))
         return table
 
+    def _call_state(self, call: CallTask, offers: list[Offer]) -> str:
+        lang = self._language
+        offer = next((o for o in offers if o.call_task_id == call.id), None)
+        if offer is not None:
+            return f"[green]{_say(lang, 'offer', slot=slot_in_words(offer.window, self._tz, lang))}[/green]"
+        if call.status is CallStatus.COMPLETED:
+            return _say(lang, "no_fit") if call.outcome != "booked" else f"[green]{_say(lang, 'booked_call')}[/green]"
+        return _STATE_WORDS[lang].get(call.status, call.status.lower())
 
-def shortlist_table(offers: list[Offer], timezone: str) -> Table:
-    table = Table(title="Your shortlist")
-    for column in ("#", "Provider", "When", "Rating", "Distance", "Score"):
-        table.add_column(column)
+
+def shortlist_table(offers: list[Offer], timezone: str, language: str = "en", plain: bool = False) -> Table:
+    table = _table(_say(language, "shortlist"), plain)
+    columns = _TEXTS["de" if language == "de" else "en"]["columns"]
+    for index, column in enumerate(columns):
+        # Numbers line up on the right: the rank, the rating, the distance and the score.
+        table.add_column(column, no_wrap=True, justify="right" if index in (0, 3, 4, 5) else "left")
     for rank, offer in enumerate(offers, 1):
         rating = f"{offer.rating:.1f}" if offer.rating is not None else "–"
         table.add_row(
             str(rank),
             offer.provider_name,
-            slot_in_words(offer.window, timezone),
+            slot_in_words(offer.window, timezone, language),
             rating,
             f"{offer.distance_km:.1f} km",
             f"{offer.score:.3f}",
         )
     return table
+
+
+async def _place(run: SimulationRun, named: str | None, near: str) -> tuple[GeoPoint | None, str]:
+    """Where to search: the place the request names if it is known, else ``--near``."""
+    if named:
+        found = await run.nexus.geocoder.geocode(named)
+        if found is not None:
+            return found, named
+    return await run.nexus.geocoder.geocode(near), near
 
 
 async def run_demo(
@@ -86,35 +190,51 @@ async def run_demo(
     time_scale: float = TIME_SCALE,
 ) -> None:
     now = SystemClock().now()
+    plain = not console.is_terminal
     async with offline_nexus(
         seed=seed, time_scale=time_scale, timezone=timezone, behaviours=generated_behaviour(now, timezone, seed)
     ) as run:
-        place = await run.nexus.geocoder.geocode(near)
+        parsed = await run.nexus.intent.parse(request, now, timezone)
+        lang = "de" if parsed.language == "de" else "en"
+        place, asked = await _place(run, parsed.location, near)
         if place is None:
-            console.print(f"[red]I don't know the place {near!r}. Try Alexanderplatz, Kreuzberg or Marienplatz.[/red]")
+            console.print(f"[red]{_say(lang, 'unknown_place', place=asked)}[/red]")
             return
         user = User(id=DEMO_USER, timezone=timezone, home=place)
-        console.print(f"Request: [bold]{request}[/bold] near [bold]{place.label or near}[/bold]")
-        with Live(console=console, refresh_per_second=8, transient=False) as live:
-            view = LiveView(live, timezone)
+        console.print(_say(lang, "request", request=escape(request)))
+        console.print(_say(lang, "around", place=escape(place.label or asked)))
+        view = LiveView(None, timezone, lang, plain)
+        if plain:
             run.nexus.notifications.subscribe(view)
             campaign = await start_and_settle(run, user, request, place, now=now)
             run.nexus.notifications.unsubscribe(view)
+            if view.last is not None:
+                console.print(_shown(view.last))
+        else:
+            with Live(console=console, refresh_per_second=8, transient=False) as live:
+                view = LiveView(live, timezone, lang, plain)
+                run.nexus.notifications.subscribe(view)
+                campaign = await start_and_settle(run, user, request, place, now=now)
+                run.nexus.notifications.unsubscribe(view)
+        console.print()
         if campaign.status is not CampaignStatus.RANKING:
-            console.print(f"[red]{campaign.failure_reason or 'The search ended without offers.'}[/red]")
+            console.print(f"[red]{campaign.failure_reason or _say(lang, 'no_offers')}[/red]")
             return
         shortlist = await get_shortlist(run.nexus.ports, campaign.id)
-        console.print(shortlist_table(shortlist, timezone))
+        console.print(_shown(shortlist_table(shortlist, timezone, lang, plain)))
+        console.print()
         if not confirm:
-            console.print("Run with --book to confirm the best offer by phone.")
+            console.print(_say(lang, "hint_book"))
             return
         best = shortlist[0]
-        console.print(f"Calling {best.provider_name} to book {slot_in_words(best.window, timezone)} …")
+        slot = slot_in_words(best.window, timezone, lang)
+        console.print(_say(lang, "booking", provider=best.provider_name, slot=slot))
         campaign = await book(run, campaign, best)
         if campaign.status is CampaignStatus.CONFIRMED:
-            console.print(f"[green]Booked: {best.provider_name}, {slot_in_words(best.window, timezone)}.[/green]")
+            console.print(f"[green]{_say(lang, 'booked', provider=best.provider_name, slot=slot)}[/green]")
         else:
-            console.print(f"[yellow]{best.provider_name} could no longer offer that time.[/yellow]")
+            console.print(f"[yellow]{_say(lang, 'gone', provider=best.provider_name)}[/yellow]")
             remaining = await get_shortlist(run.nexus.ports, campaign.id)
             if remaining:
-                console.print(shortlist_table(remaining, timezone))
+                console.print()
+                console.print(_shown(shortlist_table(remaining, timezone, lang, plain)))

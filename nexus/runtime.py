@@ -8,12 +8,13 @@ import logging
 import secrets
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.conversation import Conversation
 from nexus.bootstrap import Nexus, bootstrap
+from nexus.failures import redis_unreachable, telegram_failed
 from nexus.settings import Settings
 from tools_server.oauth_routes import calendar_connect_configured, calendar_connect_link
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from integrations.simulation.world import World
 
 log = logging.getLogger(__name__)
+
+HOLD_STORE_TIMEOUT_SECONDS = 5.0
 
 
 def conversation_for(nexus: Nexus, world: World | None = None) -> Conversation:
@@ -89,6 +92,8 @@ async def opened(settings: Settings, world: World | None = None) -> AsyncIterato
 
 
 async def run_all(settings: Settings, host: str, port: int, world: World | None) -> int:
+    from telegram.error import TelegramError
+
     from bot.telegram import TelegramNotifier, Webhook, build_application, running, webhook_routes
 
     token = settings.telegram_bot_token
@@ -112,12 +117,19 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
         notifier = TelegramNotifier(application.bot, nexus.ports.uow, nexus.ports.clock)
         nexus.notifications.subscribe(notifier)
         try:
-            async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
+            await _check_hold_store(nexus)
+            async with nexus.serving(nexus.create_web_app(), host, port) as base_url, AsyncExitStack() as bot:
                 nexus.start_scheduler()
-                async with running(application, webhook):
-                    how = "webhook" if webhook else "long polling"
-                    print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
-                    await _until_stopped()
+                try:
+                    await bot.enter_async_context(running(application, webhook))
+                except TelegramError as exc:
+                    failure = telegram_failed(exc, settings.telegram_base_url)
+                    if failure is None:
+                        raise
+                    raise failure from exc
+                how = "webhook" if webhook else "long polling"
+                print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
+                await _until_stopped()
         finally:
             nexus.notifications.unsubscribe(notifier)
             await notifier.aclose()
@@ -125,11 +137,24 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
-    async with bootstrap(settings) as nexus, nexus.serving(nexus.create_web_app(), host, port) as base_url:
-        nexus.start_scheduler()
-        print(f"NEXUS tool server on {base_url}, with the scheduler. Ctrl+C stops it.")
-        await _until_stopped()
+    async with bootstrap(settings) as nexus:
+        await _check_hold_store(nexus)
+        async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
+            nexus.start_scheduler()
+            print(f"NEXUS tool server on {base_url}, with the scheduler. Ctrl+C stops it.")
+            await _until_stopped()
     return 0
+
+
+async def _check_hold_store(nexus: Nexus) -> None:
+    """Refuse to start when the shared hold store is unreachable: every process must see the same holds."""
+    url = nexus.settings.redis_url
+    if not url:
+        return
+    try:
+        await asyncio.wait_for(nexus.ports.holds.ping(), HOLD_STORE_TIMEOUT_SECONDS)
+    except Exception as exc:  # whatever the client raises, the sentence is the same
+        raise redis_unreachable(url, exc) from exc
 
 
 async def _until_stopped() -> None:

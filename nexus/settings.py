@@ -1,17 +1,20 @@
 """Settings, from the environment and ``.env``. With none set NEXUS runs offline on SQLite.
 
 Every variable is listed with a comment in ``.env.example``. Secrets are ``SecretStr`` so they never
-print; ``validate_for_mode`` names the variable a mode still needs.
+print; ``validate_for_mode`` names, in one message, every variable a mode still needs.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.models import is_e164
 
 
 class Mode(enum.StrEnum):
@@ -25,12 +28,24 @@ class SettingsError(Exception):
 
 
 def settings_problem(error: ValidationError) -> str:
-    """A sentence naming the variables whose values cannot be used."""
+    """One message naming every variable whose value cannot be used, and every one the mode still lacks."""
     problems = []
-    for item in error.errors()[:5]:
+    bad_fields: set[str] = set()
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        bad_fields.add(field)
         name = "_".join(str(part) for part in item["loc"]).upper() or "a setting"
         problems.append(f"{name} ({item['msg'].removeprefix('Value error, ')})")
-    return "These settings cannot be used: " + "; ".join(problems) + ". Fix them in the environment or .env."
+    message = "These settings cannot be used: " + "; ".join(problems) + "."
+    # Learn in the same message what the mode also lacks: read the settings again without the unusable values.
+    try:
+        fallback = Settings(**{f: Settings.model_fields[f].get_default(call_default_factory=True) for f in bad_fields})
+        lacking = fallback.mode_problems()
+    except (ValidationError, KeyError):
+        lacking = []
+    if lacking:
+        message += f" NEXUS_MODE={fallback.nexus_mode} also " + "; ".join(lacking) + "."
+    return message + " Fix them in the environment or .env."
 
 
 class Settings(BaseSettings):
@@ -42,6 +57,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="nexus", min_length=1, max_length=100)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     # Tool server
     nexus_host: str = "127.0.0.1"
@@ -114,7 +130,7 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(
                     "not a valid key; make one with "
-                    'python -c "from integrations.crypto import generate_key; print(generate_key())"'
+                    'python3 -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
                 ) from None
         return value
 
@@ -122,8 +138,18 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def validate_for_mode(self) -> None:
-        """Raise ``SettingsError`` naming the first variable this mode needs and lacks."""
+    def secret_values(self) -> list[str]:
+        """Every secret set, for the log formatter to hide (and the URLs' passwords)."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        found = [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
+        for url in (self.database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                found.append(password)
+        return found
+
+    def mode_problems(self) -> list[str]:
+        """What this mode lacks or cannot use, each as a phrase; empty when the settings can start it."""
         needs: list[tuple[str, object]] = []
         if self.nexus_mode is not Mode.MOCK_AI:
             needs += [
@@ -141,6 +167,26 @@ class Settings(BaseSettings):
             needs.append(("TARGET_PHONE_NUMBER", self.target_phone_number))
         if self.nexus_mode is Mode.LIVE:
             needs.append(("GOOGLE_MAPS_API_KEY", self.google_maps_api_key))
-        for name, value in needs:
-            if not value:
-                raise SettingsError(f"NEXUS_MODE={self.nexus_mode} needs {name}; set it in the environment or .env.")
+        missing = [name for name, value in needs if not _given(value)]
+        problems = [f"needs {', '.join(missing)}"] if missing else []
+        if self.nexus_mode is not Mode.MOCK_AI:
+            if self.public_base_url and not self.public_base_url.startswith("https://"):
+                problems.append("needs PUBLIC_BASE_URL to be an https:// address (ElevenLabs and Google call it)")
+            if self.target_phone_number and not is_e164(self.target_phone_number):
+                problems.append("needs TARGET_PHONE_NUMBER in international form, like +4915112345678")
+        return problems
+
+    def validate_for_mode(self) -> None:
+        """Raise ``SettingsError`` naming, in one message, every variable this mode lacks or cannot use."""
+        problems = self.mode_problems()
+        if problems:
+            raise SettingsError(
+                f"NEXUS_MODE={self.nexus_mode} " + "; ".join(problems) + "; set them in the environment or .env "
+                "(.env.example describes each)."
+            )
+
+
+def _given(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return bool(value)

@@ -250,11 +250,14 @@ async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offe
             "id": campaign.id,
             "status": str(campaign.status),
             "service": campaign.service,
+            "language": campaign.language,
+            "timezone": timezone,
             "windows": [{"start": _iso(w.start, timezone), "end": _iso(w.end, timezone)} for w in campaign.windows],
         },
         "calls": [
             {
                 "provider_id": c.provider.id,
+                "provider_name": c.provider.name,
                 "purpose": str(c.purpose),
                 "status": str(c.status),
                 "outcome": str(c.outcome) if c.outcome else None,

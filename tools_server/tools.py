@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import BaseModel
 
+from domain import log_context
 from domain.errors import InvalidRequest, NotAuthorized
 from domain.models import TimeWindow
 from domain.services import tool_calls
@@ -64,7 +65,9 @@ async def _authenticate(request: web.Request, conversation_id: str | None) -> tu
         raise NotAuthorized("The tool secret is missing or wrong.")
     ports = request.app[PORTS]
     token = request.headers.get(CALL_TOKEN_HEADER)
-    return ports, await request.app[KNOWN_CALLS].open(ports, token, conversation_id)
+    ctx = await request.app[KNOWN_CALLS].open(ports, token, conversation_id)
+    log_context.bind(ctx.campaign.id, ctx.call.id)  # every log line of this request names them
+    return ports, ctx
 
 
 def _start_of(ports: Ports, ctx: CallContext, day: str, clock: str) -> datetime:

@@ -45,7 +45,7 @@ from domain.scoring import rank
 from domain.services.context import Policy, Ports
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
-from domain.wording import failure_reason
+from domain.wording import failure_reason, service_in_words
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,11 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
     if not providers:
         place = campaign.location.label or ("deinem Ort" if campaign.language == "de" else "your location")
         reason = failure_reason(
-            "no_providers", campaign.language, service=campaign.service, radius=f"{campaign.radius_km:g}", place=place
+            "no_providers",
+            campaign.language,
+            service=service_in_words(campaign.service, campaign.language, count=2),
+            radius=f"{campaign.radius_km:g}",
+            place=place,
         )
         return await fail_campaign(ports, campaign_id, reason)
     tokens = await _create_calls(ports, campaign_id, providers, CallPurpose.DISCOVER)

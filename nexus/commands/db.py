@@ -24,6 +24,7 @@ def handle_upgrade(args: argparse.Namespace) -> int:
 
 async def _upgrade(database_url: str) -> str:
     # Imported here so that other commands do not pay for loading SQLAlchemy and Alembic.
+    from nexus.failures import database_unreachable, is_database_error, sqlite_cannot_open
     from storage.engine import create_engine
     from storage.schema import current_revision, upgrade
 
@@ -34,9 +35,16 @@ async def _upgrade(database_url: str) -> str:
         finally:
             await engine.dispose()
 
-    before = await revision()
-    await upgrade(database_url)
-    after = await revision()
+    if failure := sqlite_cannot_open(database_url):
+        raise failure
+    try:
+        before = await revision()
+        await upgrade(database_url)
+        after = await revision()
+    except Exception as exc:
+        if is_database_error(exc):
+            raise database_unreachable(database_url, exc) from exc
+        raise
     if before == after:
         return f"Database is already up to date (revision {after})."
     if before is None:

@@ -7,6 +7,8 @@ import argparse
 import asyncio
 from typing import Any
 
+PLAIN_WIDTH = 200
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="Run a whole campaign offline, with a live view.")
@@ -25,6 +27,8 @@ def handle(args: argparse.Namespace) -> int:
     from nexus.demo import run_demo
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=PLAIN_WIDTH)  # piped: wide enough that no table wraps or cuts a cell
     try:
         asyncio.run(run_demo(console, args.request, args.near, args.book, args.seed, args.timezone))
     except DomainError as exc:

@@ -17,6 +17,9 @@ from nexus.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from integrations.elevenlabs.agents import AgentOptions, SyncReport
 
+# Where `tools` says the endpoints are when PUBLIC_BASE_URL is not set (a name reserved for examples).
+PLACEHOLDER_BASE_URL = "https://nexus.example.com"
+
 # The setting that takes each agent's id, by call purpose.
 _ENV_NAMES = {
     "DISCOVER": "ELEVENLABS_AGENT_ID_DISCOVER",
@@ -36,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     tools = actions.add_parser(
         "tools",
         help="print the webhook-tool definitions",
-        description="Print the ElevenLabs webhook tools generated from the tool endpoints. Works offline.",
+        description="Print the ElevenLabs webhook tools generated from the tool endpoints. Works offline; "
+        "without PUBLIC_BASE_URL the addresses use a placeholder.",
     )
     tools.add_argument("--json", action="store_true", help="print the definitions as JSON, as ElevenLabs gets them")
     tools.add_argument("--base-url", metavar="URL", help="where ElevenLabs reaches NEXUS (default: PUBLIC_BASE_URL)")
@@ -65,7 +69,16 @@ def handle_tools(args: argparse.Namespace) -> int:
     """Print the webhook-tool definitions."""
     from integrations.elevenlabs.agents import SECRET_ID_PLACEHOLDER, tool_definitions
 
-    base_url = _base_url(args.base_url, Settings())
+    settings = Settings()
+    if args.base_url or settings.public_base_url:
+        base_url = _base_url(args.base_url, settings)
+    else:
+        base_url = PLACEHOLDER_BASE_URL
+        print(
+            f"PUBLIC_BASE_URL is not set, so the tool addresses use the placeholder {PLACEHOLDER_BASE_URL}; "
+            "set PUBLIC_BASE_URL (or pass --base-url) to see the real ones.",
+            file=sys.stderr,
+        )
     definitions = tool_definitions(base_url, args.secret_id or SECRET_ID_PLACEHOLDER)
     if args.json:
         print(json.dumps(definitions, indent=2, ensure_ascii=False))

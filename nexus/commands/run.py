@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from nexus.logs import configure_logging
 from nexus.settings import Settings
-
-log = logging.getLogger(__name__)
 
 SETUP_HINT = (
     "nexus run needs TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.\n"
@@ -58,7 +56,7 @@ def handle_run(args: argparse.Namespace) -> int:
     except WorldError as exc:
         print(f"nexus run: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings)
+    _configure_logging(settings, args)
     host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
     return asyncio.run(run_all(settings, host, port, world))
 
@@ -66,14 +64,12 @@ def handle_run(args: argparse.Namespace) -> int:
 def handle_serve(args: argparse.Namespace) -> int:
     """Serve the tool endpoints and run the scheduler until Ctrl+C or SIGTERM."""
     settings = Settings()
-    _configure_logging(settings)
+    _configure_logging(settings, args)
     host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
     from nexus.runtime import serve
 
     return asyncio.run(serve(settings, host, port))
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.getLogger().setLevel(settings.log_level.upper())
-    # httpx logs every request URL, and Bot API URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
+    configure_logging(settings.log_level, settings.log_format, verbose=args.verbose, secrets=settings.secret_values())

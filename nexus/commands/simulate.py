@@ -43,26 +43,107 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+_PURPOSES = {
+    "en": {"DISCOVER": "discovery", "CONFIRM": "booking", "CANCEL": "cancellation"},
+    "de": {"DISCOVER": "Suche", "CONFIRM": "Buchung", "CANCEL": "Absage"},
+}
+# Call statuses and outcomes in German; English says them as stored, in lower case.
+_WORDS_DE = {
+    "completed": "beendet",
+    "no answer": "keine Antwort",
+    "busy": "besetzt",
+    "failed": "fehlgeschlagen",
+    "cancelled": "abgebrochen",
+    "queued": "wartet",
+    "dialing": "klingelt",
+    "in progress": "im Gespräch",
+    "offer made": "Angebot",
+    "no availability": "nichts frei",
+    "declined": "abgelehnt",
+    "voicemail": "Mailbox",
+    "wrong number": "falsche Nummer",
+    "booked": "gebucht",
+    "cancelled appointment": "Termin abgesagt",
+    "other": "anderes",
+}
+_TEXTS = {
+    "en": {
+        "campaign": "Campaign for {service}: {status}",
+        "gone": "Booking {provider} for {slot} failed: the slot was gone. The other offers are still on the shortlist.",
+        "calls": "Calls: {count}",
+        "turns": "{count} turns",
+        "shortlist": "Shortlist:",
+        "none": "  (none)",
+        "score": "score {score:.4f}, {km:.2f} km",
+        "booked": "Booked: {provider}, {slot}",
+    },
+    "de": {
+        "campaign": "Suche nach {service}: {status}",
+        "gone": "Die Buchung bei {provider} für {slot} ist gescheitert: die Zeit war schon vergeben. "
+        "Die anderen Angebote stehen weiter zur Auswahl.",
+        "calls": "Anrufe: {count}",
+        "turns": "{count} Runden",
+        "shortlist": "Auswahl:",
+        "none": "  (keine)",
+        "score": "Punkte {score:.4f}, {km:.2f} km",
+        "booked": "Gebucht: {provider}, {slot}",
+    },
+}
+
+
 def summary(result: dict[str, Any]) -> str:
+    """The campaign in a few lines, in its own language: calls by provider name, the shortlist, the booking."""
+    from domain.wording import service_in_words
+
     campaign = result["campaign"]
-    lines = [f"Campaign {campaign['status']} for {campaign['service']}"]
+    lang = "de" if campaign.get("language") == "de" else "en"
+    texts = _TEXTS[lang]
+    zone = campaign.get("timezone", "Europe/Berlin")
+    names = {c["provider_id"]: c.get("provider_name") or c["provider_id"] for c in result["calls"]}
+    service = service_in_words(campaign["service"], lang, count=2)
+    lines = [texts["campaign"].format(service=service, status=campaign["status"])]
     if campaign.get("failure_reason"):
         lines.append(f"  {campaign['failure_reason']}")
-    lines.append(f"Calls: {len(result['calls'])}")
+    chosen = result.get("chosen")
+    if chosen and chosen["status"] == "UNAVAILABLE":
+        provider = names.get(chosen["provider_id"], chosen["provider_id"])
+        lines.append("  " + texts["gone"].format(provider=provider, slot=_when(chosen["start"], lang, zone)))
+    lines.append(texts["calls"].format(count=len(result["calls"])))
+    purposes = _PURPOSES[lang]
+    width = max((len(names[c["provider_id"]]) for c in result["calls"]), default=0)
+    purpose_width = max(len(p) for p in purposes.values())
     for call in result["calls"]:
-        outcome = f" ({call['outcome']})" if call["outcome"] else ""
-        lines.append(
-            f"  {call['purpose']:<8} {call['provider_id']:<20} {call['status']}{outcome}, {call['turns']} turns"
-        )
-    lines.append("Shortlist:")
-    for offer in result["shortlist"] or []:
-        lines.append(
-            f"  {offer['rank']}. {offer['provider_name']}: {offer['start']} (score {offer['score']:.4f}, "
-            f"{offer['distance_km']} km)"
-        )
-    if not result["shortlist"]:
-        lines.append("  (none)")
+        said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
+        said.append(texts["turns"].format(count=call["turns"]))
+        purpose = purposes.get(call["purpose"], call["purpose"])
+        lines.append(f"  {purpose:<{purpose_width}}  {names[call['provider_id']]:<{width}}  {', '.join(said)}")
+    lines.append(texts["shortlist"])
+    offers = result["shortlist"] or []
+    name_width = max((len(o["provider_name"]) for o in offers), default=0)
+    for offer in offers:
+        score = texts["score"].format(score=offer["score"], km=offer["distance_km"])
+        when = _when(offer["start"], lang, zone)
+        lines.append(f"  {offer['rank']}. {offer['provider_name']:<{name_width}}  {when}  ({score})")
+    if not offers:
+        lines.append(texts["none"])
     if result["appointment"]:
         a = result["appointment"]
-        lines.append(f"Booked: {a['provider_id']} {a['start']} to {a['end']}")
+        provider = names.get(a["provider_id"], a["provider_id"])
+        lines.append(texts["booked"].format(provider=provider, slot=_when(a["start"], lang, zone)))
     return "\n".join(lines)
+
+
+def _when(iso: str, language: str, zone: str) -> str:
+    """``Thursday 3 December at 15:00`` / ``Donnerstag, 3. Dezember um 15:00`` in the campaign's zone."""
+    from datetime import datetime
+
+    from domain.wording import day_in_words, time_in_words
+
+    moment = datetime.fromisoformat(iso)
+    joiner = "um" if language == "de" else "at"
+    return f"{day_in_words(moment, zone, language)} {joiner} {time_in_words(moment, zone)}"
+
+
+def _word(code: str, language: str) -> str:
+    said = code.lower().replace("_", " ")
+    return _WORDS_DE.get(said, said) if language == "de" else said

@@ -4,6 +4,7 @@ stderr when the world file cannot be used."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,30 @@ def test_a_world_that_cannot_run_exits_2_with_one_line(
     assert out == ""
     assert err.startswith("nexus simulate: ") and says in err
     assert err.count("\n") == 1 and err.endswith(".\n")
+
+
+def test_book_best_on_a_gone_slot_says_so_in_the_text_and_names_the_calls_by_provider() -> None:
+    done = nexus("simulate", "--world", WORLDS / "confirmation_slot_gone.json", "--book", "best")
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Campaign for dentists: RANKING"
+    assert lines[1] == (
+        "  Booking Zahnarzt am Alex for Thursday 3 December at 15:00 failed: the slot was gone. "
+        "The other offers are still on the shortlist."
+    )
+    calls = lines[lines.index("Calls: 4") + 1 : lines.index("Shortlist:")]
+    assert [re.split(r"\s{2,}", line.strip())[:2] for line in calls][-1] == ["booking", "Zahnarzt am Alex"]
+    assert all(" g1 " not in line and " g2 " not in line for line in calls)  # names, not ids
+    assert calls[-1].endswith("completed, no availability, 4 turns")
+
+
+def test_a_german_world_is_summed_up_in_german() -> None:
+    done = nexus("simulate", "--world", WORLDS / "german_request_friseur.json", "--book", "1")
+
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert text.startswith("Suche nach Friseur: CONFIRMED\nAnrufe: 4\n")
+    assert "  Buchung  Salon Bergmannkiez        beendet, gebucht, 4 Runden" in text
+    assert "\nAuswahl:\n" in text and "Gebucht: Salon Bergmannkiez, Mittwoch, 2. Dezember um 15:00" in text
+    assert not any(word in text for word in ("Calls", "Shortlist", "completed", "hairdresser"))

@@ -116,14 +116,28 @@ def test_the_summary_lists_each_tool_with_its_address(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        (["elevenlabs", "tools"], "set PUBLIC_BASE_URL (or pass --base-url)"),
         (["elevenlabs", "tools", "--base-url", "nexus.example"], "must be an address starting with https://"),
+        (["elevenlabs", "sync"], "set PUBLIC_BASE_URL (or pass --base-url)"),
         (["elevenlabs", "sync", "--base-url", "https://nexus.example"], "needs ELEVENLABS_API_KEY"),
     ],
 )
 def test_a_missing_setting_is_named(argv: list[str], sentence: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert sentence in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_env_file")
+def test_without_a_public_address_the_tools_print_with_a_placeholder_and_say_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["elevenlabs", "tools", "--json"]) == 0
+    printed = capsys.readouterr()
+    tools = json.loads(printed.out)  # stdout stays pure JSON
+    assert tools[0]["api_schema"]["url"] == f"https://nexus.example.com{TOOLS[0].path}"
+    assert printed.err == (
+        "PUBLIC_BASE_URL is not set, so the tool addresses use the placeholder https://nexus.example.com; "
+        "set PUBLIC_BASE_URL (or pass --base-url) to see the real ones.\n"
+    )
 
 
 def test_a_field_the_agent_cannot_understand_is_refused_when_generating() -> None:

@@ -108,3 +108,21 @@ def test_the_gazetteer_has_enough_places_in_known_cities() -> None:
 )
 def test_the_gazetteer_knows_the_well_known_places(name: str) -> None:
     assert name in {p.name for p in load_bundled_places()}
+
+
+CITY_CENTRES = {"Berlin": ALEXANDERPLATZ, "Munich": GeoPoint(48.1374, 11.5755)}  # Alexanderplatz, Marienplatz
+
+
+@pytest.mark.parametrize("city", sorted(CITY_CENTRES))
+def test_every_service_the_parser_knows_can_be_called_in_both_cities(city: str) -> None:
+    from integrations.intent.vocabulary import SERVICE_SYNONYMS
+
+    centre = CITY_CENTRES[city]
+    callable_near = {
+        p["service"]
+        for p in PROVIDERS
+        if p["phone"]
+        and CITY_IN_ADDRESS[p["address"].rsplit(" ", 1)[-1]] == city
+        and centre.distance_km(GeoPoint(p["lat"], p["lng"])) <= 10
+    }
+    assert set(SERVICE_SYNONYMS) - callable_near == set()

@@ -96,7 +96,7 @@ async def test_no_provider_in_radius_fails_with_a_reason(world: FakeWorld) -> No
     campaign = await create_campaign(world.ports, StartCampaign(7, "optician", [WINDOW], ALEXANDERPLATZ, radius_km=5))
     result = await run_campaign(world.ports, campaign.id)
     assert result.status is CampaignStatus.FAILED
-    assert result.failure_reason == "I found no optician within 5 km of Alexanderplatz."
+    assert result.failure_reason == "I found no opticians within 5 km of Alexanderplatz."
     assert world.notifier.of_type(CampaignFailed)
 
 
@@ -380,7 +380,7 @@ async def test_a_german_campaign_fails_with_a_german_reason(world: FakeWorld) ->
     )
     result = await run_campaign(world.ports, campaign.id)
     assert result.failure_reason == (
-        "Ich habe im Umkreis von 5 km um Alexanderplatz keinen Anbieter für optician gefunden."
+        "Ich habe im Umkreis von 5 km um Alexanderplatz keinen Anbieter für Optiker gefunden."
     )
 
 
