@@ -119,7 +119,6 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
         try:
             await _check_hold_store(nexus)
             async with nexus.serving(nexus.create_web_app(), host, port) as base_url, AsyncExitStack() as bot:
-                nexus.start_scheduler()
                 try:
                     await bot.enter_async_context(running(application, webhook))
                 except TelegramError as exc:
@@ -127,6 +126,8 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
                     if failure is None:
                         raise
                     raise failure from exc
+                # Only once Telegram answers: a bot that cannot start should not have begun dialling retries.
+                nexus.start_scheduler()
                 how = "webhook" if webhook else "long polling"
                 print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
                 await _until_stopped()

@@ -7,6 +7,7 @@ recovery runs in one process at a time anyway (``Nexus.recover``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -63,9 +64,11 @@ class Scheduler:
         recover: Recover | None = None,
     ) -> None:
         self._ports = ports
+        self._rounds: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
-            run_jobs,
+            self._round,
             "interval",
             seconds=interval_seconds,
             args=[ports, fetch, recover],
@@ -79,5 +82,24 @@ class Scheduler:
         self._scheduler.start()
 
     async def stop(self) -> None:
+        """Stop scheduling and end a round under way; it is idempotent, so the next start repeats its work."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self._stopping = True
+        for task in self._rounds:
+            task.cancel()
+        if self._rounds:
+            await asyncio.wait(self._rounds)
+
+    async def _round(self, ports: Ports, fetch: ConversationFetcher | None, recover: Recover | None) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._rounds.add(task)
+        try:
+            await run_jobs(ports, fetch, recover)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Ended by stop(): nothing went wrong, so nothing for the scheduler to log as a failed job.
+        finally:
+            self._rounds.discard(task)

@@ -125,3 +125,18 @@ async def test_outside_services_errors_are_counted_by_dependency_and_kind(server
         (("dependency", "voice"), ("kind", "http_503")): 1,
         (("dependency", "telegram"), ("kind", "ConnectionResetError")): 1,
     }
+
+
+async def test_call_slots_held_are_read_from_the_slot_store_at_scrape_time(server: ToolServer) -> None:
+    slots = server.nexus.ports.slots
+    held_before = await slots.in_use()
+    await slots.acquire("metrics-call-1")
+    await slots.acquire("metrics-call-2")
+
+    during = await scrape(server)
+    await slots.release("metrics-call-1")
+    await slots.release("metrics-call-2")
+    after = await scrape(server)
+
+    assert during[("nexus_call_slots_held", ())] == held_before + 2
+    assert after[("nexus_call_slots_held", ())] == held_before

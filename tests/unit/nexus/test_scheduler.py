@@ -1,11 +1,15 @@
 """One round of the scheduled jobs: quiet calls reconciled, overdue work swept, due reminders sent."""
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from domain.models import CallOutcome, CallStatus, CampaignStatus, TimeWindow
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
 from domain.services.reconcile import ConversationInfo
-from nexus.scheduler import run_jobs
+from nexus.scheduler import Scheduler, run_jobs
 from tests.factories import ALEXANDERPLATZ, make_provider
 from tests.fakes import FakeClock, FakeWorld
 
@@ -45,3 +49,24 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     world.clock.advance(timedelta(minutes=30))
     await run_jobs(world.ports, broken)
     assert world.store.tables["campaigns"][campaign.id].status is CampaignStatus.FAILED  # the sweep still ran
+
+
+async def test_stopping_during_a_round_ends_it_without_an_error_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    world = FakeWorld(clock=FakeClock(NOW), providers=[make_provider("a")])
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def slow_recovery() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a round still busy when the process stops
+        finally:
+            ended.set()
+
+    scheduler = Scheduler(world.ports, 30, recover=slow_recovery)
+    scheduler.start()
+    await started.wait()
+    with caplog.at_level(logging.WARNING):
+        await scheduler.stop()
+
+    assert ended.is_set()  # stop() waited for the round instead of leaving it to the loop's teardown
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
