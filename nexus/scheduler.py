@@ -22,6 +22,7 @@ from domain.services.sweeps import sweep
 log = logging.getLogger(__name__)
 
 QUIET_CALL_AFTER = timedelta(minutes=3)
+STOP_GRACE_SECONDS = 10.0
 
 
 Recover = Callable[[], Awaitable[object]]
@@ -82,14 +83,21 @@ class Scheduler:
         self._scheduler.start()
 
     async def stop(self) -> None:
-        """Stop scheduling and end a round under way; it is idempotent, so the next start repeats its work."""
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._stopping = True
-        for task in self._rounds:
-            task.cancel()
+        """Stop scheduling and let a round under way finish; one still busy after ``STOP_GRACE_SECONDS`` (a
+        call waiting for a slot) is cancelled. Every job is idempotent, so the next start repeats its work."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()  # no new round; shutdown() would cancel the one under way at once
         if self._rounds:
-            await asyncio.wait(self._rounds)
+            # Not cancelled at once: a database statement cut off mid-flight can leave the SQLite driver's
+            # thread running, and the process then never exits.
+            _, busy = await asyncio.wait(self._rounds, timeout=STOP_GRACE_SECONDS)
+            self._stopping = True
+            for task in busy:
+                task.cancel()
+            if busy:
+                await asyncio.wait(busy)
+        self._scheduler.shutdown(wait=False)
 
     async def _round(self, ports: Ports, fetch: ConversationFetcher | None, recover: Recover | None) -> None:
         task = asyncio.current_task()

@@ -51,7 +51,9 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     assert world.store.tables["campaigns"][campaign.id].status is CampaignStatus.FAILED  # the sweep still ran
 
 
-async def test_stopping_during_a_round_ends_it_without_an_error_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+async def test_stopping_during_a_round_ends_it_without_an_error_in_the_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = FakeWorld(clock=FakeClock(NOW), providers=[make_provider("a")])
     started, ended = asyncio.Event(), asyncio.Event()
 
@@ -62,6 +64,7 @@ async def test_stopping_during_a_round_ends_it_without_an_error_in_the_log(caplo
         finally:
             ended.set()
 
+    monkeypatch.setattr("nexus.scheduler.STOP_GRACE_SECONDS", 0.01)
     scheduler = Scheduler(world.ports, 30, recover=slow_recovery)
     scheduler.start()
     await started.wait()
@@ -70,3 +73,24 @@ async def test_stopping_during_a_round_ends_it_without_an_error_in_the_log(caplo
 
     assert ended.is_set()  # stop() waited for the round instead of leaving it to the loop's teardown
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_stopping_lets_a_short_round_finish_instead_of_cutting_it_off() -> None:
+    world = FakeWorld(clock=FakeClock(NOW), providers=[make_provider("a")])
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+
+    async def short_recovery() -> None:
+        started.set()
+        await release.wait()
+        finished.append(True)
+
+    scheduler = Scheduler(world.ports, 30, recover=short_recovery)
+    scheduler.start()
+    await started.wait()
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0)  # stop() is now waiting for the round
+    release.set()
+    await stopping
+
+    assert finished == [True]
