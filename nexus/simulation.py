@@ -15,9 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidRequest
-from domain.models import Campaign, CampaignStatus, GeoPoint, Offer, User
+from domain.models import CallStatus, Campaign, CampaignStatus, GeoPoint, Offer, User
 from domain.notifications import Notification
-from domain.services.campaigns import StartCampaign, create_campaign, get_shortlist, run_campaign, save_user
+from domain.services.campaigns import (
+    StartCampaign,
+    create_campaign,
+    dial_due_calls,
+    get_shortlist,
+    run_campaign,
+    save_user,
+)
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 from integrations.clock import FixedClock
@@ -166,12 +173,37 @@ async def start_and_settle(
         on_watch(watcher)
     try:
         await run_campaign(ports, campaign.id)
-        await watcher.wait_until(_discovery_over)
+        await _until_discovery_over(run, watcher)
         await run.gateway.wait_idle()
         await ports.progress.drain()  # the live view shows the final state before we move on
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)
+
+
+async def _until_discovery_over(run: SimulationRun, watcher: CampaignWatcher) -> None:
+    """Wait for the campaign's calls; when only scheduled calls are left (providers that open later, voicemail
+    retries), move the simulated clock on to the next one and dial it, as the sweep would at that time."""
+    ports = run.nexus.ports
+    clock = ports.clock
+    while True:
+        await run.gateway.wait_idle()
+        if _discovery_over(await watcher.status()):
+            return
+        due = await _next_scheduled_call(ports, watcher.campaign_id)
+        if due is None or not isinstance(clock, FixedClock):
+            await watcher.wait_until(_discovery_over)
+            return
+        if due > clock.now():
+            clock.advance(due - clock.now())
+        await dial_due_calls(ports)
+
+
+async def _next_scheduled_call(ports: Ports, campaign_id: str) -> datetime | None:
+    async with ports.uow() as uow:
+        calls = await uow.calls.list_for_campaign(campaign_id)
+    waiting = [c.not_before for c in calls if c.status is CallStatus.QUEUED and c.not_before is not None]
+    return min(waiting, default=None)
 
 
 async def book(run: SimulationRun, campaign: Campaign, offer: Offer) -> Campaign:

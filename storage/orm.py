@@ -97,6 +97,7 @@ class CallTaskRow(Base):
     __table_args__ = (
         Index(None, "campaign_id"),
         Index(None, "status", "timeout_at"),
+        Index(None, "status", "not_before"),
     )
 
     # ``seq`` keeps creation order: calls of one campaign are created in the same instant.
@@ -119,6 +120,7 @@ class CallTaskRow(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list[Any]]
+    not_before: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
 
 

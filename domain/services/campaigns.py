@@ -16,6 +16,7 @@ from domain.errors import (
 )
 from domain.models import (
     MAX_CALLS_PER_CAMPAIGN,
+    CallOutcome,
     CallPurpose,
     CallStatus,
     CallTask,
@@ -42,6 +43,8 @@ from domain.notifications import (
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
 from domain.services.context import Ports
+from domain.services.costs import check_minutes_left
+from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 from domain.wording import failure_reason
@@ -112,13 +115,15 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
                 f"You have started {recent} searches in the last hour, the most I run per hour. "
                 "Please try again a little later."
             )
+        timezone = command.timezone or user.timezone
+        await check_minutes_left(uow, ports.policy, command.user_id, now, timezone, command.language)
         campaign = Campaign(
             id=command.campaign_id or new_id(),
             user_id=command.user_id,
             service=command.service,
             windows=windows,
             location=command.location,
-            timezone=command.timezone or user.timezone,
+            timezone=timezone,
             created_at=now,
             deadline_at=now + ports.policy.campaign_deadline,
             request_text=command.request_text,
@@ -193,7 +198,9 @@ def new_call(
 async def _create_calls(
     ports: Ports, campaign_id: str, providers: list[Provider], purpose: CallPurpose
 ) -> dict[str, str]:
-    """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token."""
+    """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token of
+    the calls to place now. A provider closed now gets a call scheduled for when it opens (the sweep dials
+    it), or, when it opens only after the deadline, a call that ends ``closed`` without being dialled."""
     now = ports.clock.now()
     tokens: dict[str, str] = {}
 
@@ -204,8 +211,14 @@ async def _create_calls(
         await uow.campaigns.save(campaign)
         for provider in providers:
             call, token = new_call(ports, campaign_id, provider, purpose, now)
+            when = first_call_time(provider, now, campaign.deadline_at, campaign.timezone)
+            if when is None:
+                call.end(CallStatus.CANCELLED, now, CallOutcome.CLOSED, reason=CLOSED_UNTIL_DEADLINE)
+            elif when > now:
+                _schedule(ports, call, when)
+            else:
+                tokens[call.id] = token
             await uow.calls.add(call)
-            tokens[call.id] = token
 
     await in_transaction(ports.uow, work)
     return tokens
@@ -231,6 +244,11 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
 
     if not await in_transaction(ports.uow, mark_dialing):
         return
+    await _start_call(ports, campaign, call, token, target)
+
+
+async def _start_call(ports: Ports, campaign: Campaign, call: CallTask, token: str, target: TimeWindow | None) -> None:
+    """Hand a call already marked ``DIALING`` to the voice gateway and remember what it says."""
     try:
         request = CallRequest(call=call, campaign=campaign, token=token, target_slot=target)
         placed = await ports.voice.place_call(request)
@@ -248,6 +266,88 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
 
     await in_transaction(ports.uow, remember)
     await publish_progress(ports, campaign.id)
+
+
+# --- calls for later: closed providers and voicemail boxes ----------------------------------------
+
+CLOSED_UNTIL_DEADLINE = "The provider is closed until after the search's deadline, so it was not called."
+
+
+def _schedule(ports: Ports, call: CallTask, when: datetime) -> None:
+    call.not_before = when
+    call.timeout_at = when + ports.policy.call_timeout
+
+
+async def dial_due_calls(ports: Ports) -> int:
+    """Place every scheduled call whose time has come; returns how many were placed.
+
+    Each call is claimed in its own transaction (``QUEUED -> DIALING`` with a fresh token, the old one was
+    never handed out), so two processes sweeping at once place it once; a process dying after the claim
+    leaves a ``DIALING`` call that its timeout ends.
+    """
+    now = ports.clock.now()
+    async with ports.uow() as uow:
+        due = await uow.calls.list_due(now)
+    claimed = [c for c in [await _claim_scheduled(ports, call.id, now) for call in due] if c is not None]
+    await asyncio.gather(*(_start_call(ports, campaign, call, token, None) for call, campaign, token in claimed))
+    for campaign_id in {campaign.id for _, campaign, _ in claimed}:
+        await publish_progress(ports, campaign_id)
+    return len(claimed)
+
+
+async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[CallTask, Campaign, str] | None:
+    stale: list[CallTask] = []
+
+    async def work(uow: UnitOfWork) -> tuple[CallTask, Campaign, str] | None:
+        stale.clear()
+        call = await uow.calls.get(call_id)
+        if call is None or call.status is not CallStatus.QUEUED or call.not_before is None or call.not_before > now:
+            return None
+        campaign = await _require_campaign(uow, call.campaign_id)
+        if not is_open_for(call, campaign) or campaign.status is CampaignStatus.RANKING:
+            call.end(CallStatus.CANCELLED, now, reason="The search moved on before this call was due.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
+        token = new_call_token()
+        call.token_hash = hash_token(token)
+        call.advance(CallStatus.DIALING, now)
+        await uow.calls.save(call)
+        return call, campaign, token
+
+    claimed = await in_transaction(ports.uow, work)
+    for call in stale:
+        await after_call_ended(ports, call)
+    return claimed
+
+
+async def _schedule_voicemail_retry(ports: Ports, ended: CallTask) -> None:
+    """Call a provider whose voicemail box answered once more later, if that is before the deadline and it
+    has not been retried as often as the policy allows."""
+    now = ports.clock.now()
+
+    async def work(uow: UnitOfWork) -> None:
+        campaign = await _require_campaign(uow, ended.campaign_id)
+        if campaign.status not in _OPEN_FOR_DISCOVERY:
+            return
+        earlier = [
+            c
+            for c in await uow.calls.list_for_campaign(campaign.id)
+            if c.purpose is CallPurpose.DISCOVER and c.provider.id == ended.provider.id
+        ]
+        if len(earlier) > ports.policy.voicemail_retries or await uow.calls.get(retry_call_id(ended.id)):
+            return
+        when = retry_time(
+            ended.provider, now + ports.policy.voicemail_retry_after, campaign.deadline_at, campaign.timezone
+        )
+        if when is None:
+            return
+        call, _ = new_call(ports, campaign.id, ended.provider, CallPurpose.DISCOVER, now)
+        call.id = retry_call_id(ended.id)
+        _schedule(ports, call, when)
+        await uow.calls.add(call)
+
+    await in_transaction(ports.uow, work)
 
 
 async def _advance_after_dialing(ports: Ports, campaign_id: str) -> None:
@@ -313,6 +413,8 @@ async def after_call_ended(ports: Ports, call: CallTask) -> None:
 
         await settle_cancellation(ports, call)
         return
+    if call.purpose is CallPurpose.DISCOVER and call.outcome is CallOutcome.VOICEMAIL:
+        await _schedule_voicemail_retry(ports, call)  # before settling: the campaign waits for the retry
     await publish_progress(ports, call.campaign_id)
     await settle_campaign(ports, call.campaign_id)
 
@@ -377,11 +479,23 @@ def _current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask
 
 
 def _no_offer_reason(campaign: Campaign, calls: list[CallTask]) -> str:
-    total = len(calls)
-    unanswered = sum(1 for c in calls if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY))
+    providers = {c.provider.id: c for c in calls}  # a retried provider counts once, by its last call
+    total = len(providers)
+    latest = list(providers.values())
+    closed = sum(1 for c in latest if c.outcome is CallOutcome.CLOSED)
+    unanswered = sum(
+        1 for c in latest if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY) or c.outcome is CallOutcome.VOICEMAIL
+    )
     # A call counts as reached once someone picked up, even if the deadline cut it short afterwards.
-    reached = sum(1 for c in calls if c.status is CallStatus.COMPLETED or c.started_at is not None)
-    if unanswered == total:
+    reached = sum(
+        1
+        for c in latest
+        if (c.status is CallStatus.COMPLETED or c.started_at is not None)
+        and c.outcome not in (CallOutcome.VOICEMAIL, CallOutcome.CLOSED)
+    )
+    if closed == total:
+        return failure_reason("all_closed", campaign.language, total=total)
+    if unanswered + closed == total:
         return failure_reason("nobody_answered", campaign.language, total=total)
     if reached == 0:
         return failure_reason("no_offer", campaign.language, total=total)

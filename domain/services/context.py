@@ -30,6 +30,14 @@ class Policy:
     calls_per_campaign: int = 15
     campaigns_per_hour: int = 5
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    # a call that reached a voicemail box is tried again this much later, this many times, before the deadline
+    voicemail_retry_after: timedelta = timedelta(minutes=10)
+    voicemail_retries: int = 1
+    # what a search costs: minutes a call takes on average (ringing included), the price of a minute
+    expected_call_minutes: float = 2.5
+    call_cost_per_minute: float = 0.10
+    call_cost_currency: str = "EUR"
+    call_minutes_per_month: int | None = 300  # per user; None: no limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The periodic sweep: calls past their timeout fail, campaigns past their deadline settle, holds expire.
+"""The periodic sweep: scheduled calls whose time has come are placed, calls past their timeout fail,
+campaigns past their deadline settle, holds expire.
 
 Every step is a conditional update through the unit of work, so several processes may sweep at once.
 """
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallStatus, CampaignStatus
-from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
+from domain.services.campaigns import dial_due_calls, end_call_task, fail_campaign, hang_up_all, settle_campaign
 from domain.services.context import Ports
 from domain.wording import failure_reason
 
@@ -30,11 +31,13 @@ class SweepReport:
     calls_timed_out: int
     campaigns_settled: int
     holds_purged: int
+    calls_dialled: int = 0
 
 
 async def sweep(ports: Ports) -> SweepReport:
     """Bring everything that is overdue to a sound state."""
     now = ports.clock.now()
+    dialled = await dial_due_calls(ports)
     async with ports.uow() as uow:
         overdue_calls = await uow.calls.list_open_past_timeout(now)
     timed_out = []
@@ -65,4 +68,4 @@ async def sweep(ports: Ports) -> SweepReport:
     except DependencyUnavailable as exc:
         log.warning("expired holds not purged: %s", exc)
         purged = 0
-    return SweepReport(len(timed_out), settled, purged)
+    return SweepReport(len(timed_out), settled, purged, dialled)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from integrations.intent.vocabulary import DEFAULT_DURATION_MINUTES
 from integrations.simulation.world import World, load_world
 from tests.e2e.simulation.conftest import WORLD_NAMES, WORLDS, Outcome
 from tests.e2e.simulation.formula import haversine_km, provider, score
@@ -121,7 +122,9 @@ def test_every_shortlisted_offer_carries_the_documented_score(name: str, outcome
         offered_by = provider(world, offer["provider_id"])
         start = datetime.fromisoformat(offer["start"])
         assert offer["score"] == round(score(world, offered_by.id, start, span), 4), offer
-        assert offer["end"] == (start + timedelta(minutes=offered_by.slot_minutes)).isoformat()
+        # slots follow the appointment's length (the service's), whatever length the provider usually gives
+        length = DEFAULT_DURATION_MINUTES[outcomes[name]["campaign"]["service"]]
+        assert offer["end"] == (start + timedelta(minutes=length)).isoformat()
         assert offer["rating"] == offered_by.rating
         assert offer["distance_km"] == round(haversine_km(world.user.location, offered_by.location), 2)
         assert offer["provider_name"] == offered_by.name
