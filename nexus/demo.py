@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
+from domain.models import CallOutcome, CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import get_shortlist
-from domain.wording import slot_in_words
+from domain.wording import day_in_words, slot_in_words, time_in_words
 from integrations.clock import SystemClock
 from integrations.simulation.behaviour import generated_behaviour
 from nexus.simulation import book, offline_nexus, start_and_settle
@@ -33,9 +36,28 @@ def _call_state(call: CallTask, offers: list[Offer], timezone: str) -> str:
     offer = next((o for o in offers if o.call_task_id == call.id), None)
     if offer is not None:
         return f"[green]offer {slot_in_words(offer.window, timezone)}[/green]"
+    if call.outcome is CallOutcome.CLOSED:
+        return "closed"
+    if call.outcome is CallOutcome.VOICEMAIL:
+        return "voicemail"
     if call.status is CallStatus.COMPLETED:
-        return "no fitting time" if call.outcome != "booked" else "[green]booked[/green]"
+        return "[green]booked[/green]" if call.outcome is CallOutcome.BOOKED else "no fitting time"
+    if call.status is CallStatus.QUEUED and call.not_before is not None:
+        return f"calls at {time_in_words(call.not_before, timezone)}"
     return _STATE_WORDS.get(call.status, call.status.lower())
+
+
+def office_hours_start(now: datetime, timezone: str) -> datetime:
+    """``now`` on a Tuesday to Friday morning between 10:00 and 11:30 (local), else the next such day at
+    10:00. The demo's practices keep opening hours: at night, at lunch or on a Monday (when hairdressers
+    close) most of them would be closed, and a demo should show calls."""
+    local = now.astimezone(ZoneInfo(timezone))
+    if 1 <= local.weekday() <= 4 and time(10) <= local.time() < time(11, 30):
+        return now
+    day = local.date() + timedelta(days=0 if local.time() < time(10) else 1)
+    while not 1 <= day.weekday() <= 4:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10), tzinfo=ZoneInfo(timezone))
 
 
 class LiveView:
@@ -85,9 +107,14 @@ async def run_demo(
     timezone: str,
     time_scale: float = TIME_SCALE,
 ) -> None:
-    now = SystemClock().now()
+    real_now = SystemClock().now()
+    now = office_hours_start(real_now, timezone)
     async with offline_nexus(
-        seed=seed, time_scale=time_scale, timezone=timezone, behaviours=generated_behaviour(now, timezone, seed)
+        now=now,
+        seed=seed,
+        time_scale=time_scale,
+        timezone=timezone,
+        behaviours=generated_behaviour(now, timezone, seed),
     ) as run:
         place = await run.nexus.geocoder.geocode(near)
         if place is None:
@@ -95,6 +122,9 @@ async def run_demo(
             return
         user = User(id=DEMO_USER, timezone=timezone, home=place)
         console.print(f"Request: [bold]{request}[/bold] near [bold]{place.label or near}[/bold]")
+        if now != real_now:
+            pretend = day_in_words(now, timezone) + " " + time_in_words(now, timezone)
+            console.print(f"The practices are closed now; the demo runs as if it were {pretend}.")
         with Live(console=console, refresh_per_second=8, transient=False) as live:
             view = LiveView(live, timezone)
             run.nexus.notifications.subscribe(view)
