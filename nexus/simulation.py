@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidRequest
-from domain.models import CallStatus, Campaign, CampaignStatus, GeoPoint, Offer, User
+from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, GeoPoint, Offer, User
 from domain.notifications import Notification
 from domain.services.campaigns import (
     StartCampaign,
@@ -235,7 +235,7 @@ def world_campaign_id(world_text: str, seed: int) -> str:
 
 
 async def simulate_world(
-    world: World, world_text: str, seed: int = 0, book_choice: str | None = None
+    world: World, world_text: str, seed: int = 0, book_choice: str | None = None, *, transcripts: bool = False
 ) -> dict[str, Any]:
     """Run ``world`` and describe the result as the JSON ``nexus simulate`` prints."""
     user = world.user_profile(SIMULATED_USER)
@@ -263,15 +263,19 @@ async def simulate_world(
                 raise InvalidRequest(f"There is no offer ranked {rank}; the shortlist has {len(shortlist)}.")
             chosen = shortlist[rank - 1]
             campaign = await book(run, campaign, chosen)
-        return await describe(run.nexus.ports, campaign, world.timezone, chosen)
+        return await describe(run.nexus.ports, campaign, world.timezone, chosen, transcripts=transcripts)
 
 
 def _iso(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offer | None = None) -> dict[str, Any]:
-    """The campaign, its calls, its shortlist and its appointment, as plain JSON data."""
+async def describe(
+    ports: Ports, campaign: Campaign, timezone: str, chosen: Offer | None = None, *, transcripts: bool = False
+) -> dict[str, Any]:
+    """The campaign, its calls, its shortlist and its appointment, as plain JSON data. A call scheduled for
+    later (a provider that opened later, a voicemail retry) says when (``scheduled_for``); with
+    ``transcripts`` every call carries what was said (``"provider: ..."``, ``"agent: ..."``)."""
     async with ports.uow() as uow:
         calls = await uow.calls.list_for_campaign(campaign.id)
         offers = await uow.offers.list_for_campaign(campaign.id)
@@ -286,13 +290,7 @@ async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offe
             "windows": [{"start": _iso(w.start, timezone), "end": _iso(w.end, timezone)} for w in campaign.windows],
         },
         "calls": [
-            {
-                "provider_id": c.provider.id,
-                "purpose": str(c.purpose),
-                "status": str(c.status),
-                "outcome": str(c.outcome) if c.outcome else None,
-                "turns": len(c.transcript),
-            }
+            _call_json(c, timezone, transcripts)
             for c in sorted(calls, key=lambda c: (c.purpose != "DISCOVER", c.purpose, c.provider.id))
         ],
         "shortlist": [
@@ -326,6 +324,21 @@ async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offe
             "status": str(final.status),
         }
     return result
+
+
+def _call_json(call: CallTask, timezone: str, transcripts: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "provider_id": call.provider.id,
+        "purpose": str(call.purpose),
+        "status": str(call.status),
+        "outcome": str(call.outcome) if call.outcome else None,
+        "turns": len(call.transcript),
+    }
+    if call.not_before is not None:
+        data["scheduled_for"] = _iso(call.not_before, timezone)
+    if transcripts:
+        data["transcript"] = [f"{turn.speaker}: {turn.text}" for turn in call.transcript]
+    return data
 
 
 def dumps(data: dict[str, Any]) -> str:

@@ -85,15 +85,15 @@ _LINES = {
             "liebsten {wanted}. Was wäre der früheste Termin, den Sie anbieten könnten?"
         ),
         "fits": "{slot} passt meiner Kundin.",
-        "ask_on": "Das passt leider nicht. Hätten Sie etwas ab {slot}?",
+        "ask_on": "Das passt leider nicht. Hätten Sie etwas ab {slot_dative}?",
         "fallback": "Dann wäre {slot} unsere beste Möglichkeit.",
         "give_up": "Dann klappt es diesmal leider nicht.",
         "note": "Bitte notieren Sie das für uns; wir rufen gleich zurück, um es zu bestätigen.",
         "bye": "Vielen Dank, auf Wiederhören.",
         "must_go": "Entschuldigung, ich muss auflegen. Vielen Dank, auf Wiederhören.",
-        "book": "Guten Tag noch einmal, meine Kundin möchte {slot} fest buchen, wie besprochen.",
+        "book": "Guten Tag noch einmal, meine Kundin möchte den Termin am {slot_dative} fest buchen, wie besprochen.",
         "cannot_after_all": "Entschuldigung, meine Kundin kann nun doch nicht.",
-        "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot} absagen.",
+        "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot_dative} absagen.",
         "press": "(drückt die {digit})",
     },
 }
@@ -136,12 +136,15 @@ class ReferenceAgent:
         self._tz = campaign.timezone
         self._lang = "en"
 
-    def _line(self, key: str, **values: str) -> str:
+    def _line(self, key: str, slot: TimeWindow | None = None, **values: str) -> str:
+        if slot is not None:
+            values["slot"] = self._slot_words(slot)
+            values["slot_dative"] = self._slot_words(slot, "dem")
         return _LINES[self._lang][key].format(**values)
 
-    def _slot_words(self, slot: TimeWindow) -> str:
+    def _slot_words(self, slot: TimeWindow, article: str = "der") -> str:
         if self._lang == "de":
-            return f"{german_date(slot.start, self._tz)}, um {german_clock(slot.start, self._tz)}"
+            return f"{german_date(slot.start, self._tz, article)}, um {german_clock(slot.start, self._tz)}"
         return slot_in_words(slot, self._tz)
 
     async def _say(self, speaker: str, text: str) -> None:
@@ -213,7 +216,7 @@ class ReferenceAgent:
                 answer = await self._tools.call("check-availability", self._slot_body(slot))
                 status = answer.get("status")
                 if status == "available":
-                    await self._say("agent", self._line("fits", slot=self._slot_words(slot)))
+                    await self._say("agent", self._line("fits", slot))
                     await self._report(slot)
                     return
                 if status == "soft_conflict" and fallback is None:
@@ -226,10 +229,10 @@ class ReferenceAgent:
             ask_from = max(offered[-1].start + timedelta(minutes=1), hint or ask_from)
             if ask_from >= span_end:
                 break
-            from_when = self._slot_words(TimeWindow(ask_from, ask_from + timedelta(minutes=1)))
-            await self._say("agent", self._line("ask_on", slot=from_when))
+            from_when = TimeWindow(ask_from, ask_from + timedelta(minutes=1))
+            await self._say("agent", self._line("ask_on", from_when))
         if fallback is not None:
-            await self._say("agent", self._line("fallback", slot=self._slot_words(fallback)))
+            await self._say("agent", self._line("fallback", fallback))
             await self._report(fallback)
             return
         await self._say("agent", self._line("give_up"))
@@ -245,7 +248,7 @@ class ReferenceAgent:
             await self._end(CallOutcome.NO_AVAILABILITY, "The offered time did not fit the client after all.")
 
     async def _confirm(self, target: TimeWindow) -> None:
-        await self._say("agent", self._line("book", slot=self._slot_words(target)))
+        await self._say("agent", self._line("book", target))
         booked, words = self._desk.book_words(target.start)
         await self._say("provider", words)
         if not booked:
@@ -261,6 +264,6 @@ class ReferenceAgent:
             await self._end(CallOutcome.DECLINED, "Our side could not book the slot.")
 
     async def _cancel(self, target: TimeWindow) -> None:
-        await self._say("agent", self._line("cancel", slot=self._slot_words(target)))
+        await self._say("agent", self._line("cancel", target))
         await self._say("provider", self._desk.cancel_words(target.start))
         await self._end(CallOutcome.CANCELLED_APPOINTMENT, "Appointment cancelled.")

@@ -47,7 +47,7 @@ _LINES = {
         ),
         "wrong_key": "Rezeptbestellung. Bitte nennen Sie nach dem Signalton Ihren Namen und Ihr Geburtsdatum.",
         "nothing": "Da habe ich leider nichts frei.",
-        "offer": "Ich könnte Ihnen {slots} anbieten.",
+        "offer": "Frei wäre {slots}.",
         "or": " oder ",
         "taken": "Oh, das tut mir leid, der Termin ist gerade weggegangen.",
         "booked": "Ist eingetragen. Bis dann!",

@@ -45,10 +45,10 @@ def is_german(text: str) -> bool:
 # --- saying --------------------------------------------------------------------------------------------
 
 
-def german_date(moment: datetime, timezone: str) -> str:
-    """``Dienstag, der 8. Dezember``."""
+def german_date(moment: datetime, timezone: str, article: str = "der") -> str:
+    """``Dienstag, der 8. Dezember`` (``article="dem"`` after ``am``/``ab``)."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return f"{_WEEKDAYS_DE[local.weekday()]}, der {local.day}. {_MONTHS_DE[local.month - 1]}"
+    return f"{_WEEKDAYS_DE[local.weekday()]}, {article} {local.day}. {_MONTHS_DE[local.month - 1]}"
 
 
 def german_clock(moment: datetime, timezone: str) -> str:
@@ -82,8 +82,8 @@ def say_slot(slot: TimeWindow, timezone: str, language: str, rng: random.Random)
 
 _DE_TIME = r"\d{1,2}(?::\d{2})? Uhr|halb \w+|Viertel (?:nach|vor) \w+|\w+"
 _DE_SLOT = re.compile(
-    rf"(?P<weekday>{'|'.join(_WEEKDAYS_DE)}),? (?:der |den )?(?P<day>\d{{1,2}})\. (?P<month>{'|'.join(_MONTHS_DE)}),? "
-    rf"um (?P<time>{_DE_TIME})",
+    rf"(?P<weekday>{'|'.join(_WEEKDAYS_DE)}),? (?:der |den |dem )?(?P<day>\d{{1,2}})\. "
+    rf"(?P<month>{'|'.join(_MONTHS_DE)}),? um (?P<time>{_DE_TIME})",
     re.IGNORECASE,
 )
 _EN_SLOT = re.compile(

@@ -1,4 +1,5 @@
-"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json]``: one campaign on a world file."""
+"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts]``: one campaign on a
+world file."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--book", type=_book_choice, help="Confirm an offer: 'best' or its rank.")
     parser.add_argument("--seed", type=int, default=0, help="Seed for the receptionists' choices.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument("--transcripts", action="store_true", help="Include what was said in every call.")
     parser.set_defaults(handler=handle)
 
 
@@ -32,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         world = load_world(args.world)
         text = args.world.read_text(encoding="utf-8")
-        result = asyncio.run(simulate_world(world, text, args.seed, args.book))
+        result = asyncio.run(simulate_world(world, text, args.seed, args.book, transcripts=args.transcripts))
     except (WorldError, DomainError) as exc:
         print(f"nexus simulate: {exc}", file=sys.stderr)
         return 2
@@ -51,9 +53,11 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(f"Calls: {len(result['calls'])}")
     for call in result["calls"]:
         outcome = f" ({call['outcome']})" if call["outcome"] else ""
+        later = f", dialled at {call['scheduled_for']}" if call.get("scheduled_for") else ""
         lines.append(
-            f"  {call['purpose']:<8} {call['provider_id']:<20} {call['status']}{outcome}, {call['turns']} turns"
+            f"  {call['purpose']:<8} {call['provider_id']:<20} {call['status']}{outcome}, {call['turns']} turns{later}"
         )
+        lines.extend(f"      {turn}" for turn in call.get("transcript", []))
     lines.append("Shortlist:")
     for offer in result["shortlist"] or []:
         lines.append(
