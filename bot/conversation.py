@@ -14,8 +14,8 @@ from bot import buttons, views
 from bot.buttons import Tap
 from bot.replies import Button, Chat, Key, Person, Reply
 from bot.session import ChatState, Draft, Step, load_state, save_state
-from bot.texts import Html, language_of, matches_label, plain, say
-from domain.errors import InvalidRequest, NotAllowed, NotFound, QuotaExceeded, SlotConflict
+from bot.texts import Html, escape, language_of, matches_label, plain, say
+from domain.errors import InvalidRequest, MinutesExhausted, NotAllowed, NotFound, QuotaExceeded, SlotConflict
 from domain.intent import MISSING_WINDOWS
 from domain.models import (
     DEFAULT_TIMEZONE,
@@ -41,6 +41,7 @@ from domain.services.campaigns import (
 )
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
+from domain.services.costs import estimate_search
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +294,8 @@ class Conversation:
         else:
             state.step = Step.IDLE
             draft.renew()
-            reply = views.summary_card(draft, user, replace=replace)
+            cost = estimate_search(self._ports.policy, self._calls_per_campaign)
+            reply = views.summary_card(draft, user, replace=replace, cost=cost)
         await self._save(user, state)
         await chat.send(reply)
 
@@ -337,6 +339,9 @@ class Conversation:
         )
         try:
             campaign = await create_campaign(self._ports, command)
+        except MinutesExhausted as exc:
+            await chat.send(Reply(escape(str(exc))))  # already in the user's language
+            return
         except QuotaExceeded:
             await chat.send(Reply(say(lang, "quota", count=self._ports.policy.campaigns_per_hour)))
             return

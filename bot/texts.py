@@ -73,7 +73,7 @@ _EN: dict[str, str] = {
     ),
     "no_home": "You have not saved a home location yet. Share your location or name a place.",
     "summary": (
-        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}{cost}\n\n"
         "Shall I call providers for you?"
     ),
     "weights": "soonest {earliest}% · rating {rating}% · distance {distance}%",
@@ -112,6 +112,11 @@ _EN: dict[str, str] = {
     "call_declined": "declined",
     "call_voicemail": "voicemail",
     "call_done": "done",
+    "call_closed": "closed until after the search",
+    "call_opens": "opens at {time}",
+    "call_retry": "voicemail, calling again at {time}",
+    "live_opens": "{count} providers open at {time}: I call them then.",
+    "live_opens_one": "{name} opens at {time}: I call then.",
     "shortlist": "Here are the best times I found for a <b>{service}</b>:",
     "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · score {score}",
     "no_rating": "no rating",
@@ -218,7 +223,7 @@ _DE: dict[str, str] = {
     ),
     "no_home": "Du hast noch kein Zuhause gespeichert. Teile deinen Standort oder nenne einen Ort.",
     "summary": (
-        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b>\n🕑 {windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}{cost}\n\n"
         "Soll ich Anbieter für dich anrufen?"
     ),
     "weights": "früh {earliest} % · Bewertung {rating} % · Entfernung {distance} %",
@@ -258,6 +263,11 @@ _DE: dict[str, str] = {
     "call_declined": "abgelehnt",
     "call_voicemail": "Mailbox",
     "call_done": "fertig",
+    "call_closed": "geschlossen, bis die Suche vorbei ist",
+    "call_opens": "öffnet um {time}",
+    "call_retry": "Mailbox, neuer Versuch um {time}",
+    "live_opens": "{count} Anbieter öffnen um {time}: Ich rufe sie dann an.",
+    "live_opens_one": "{name} öffnet um {time}: Ich rufe dann an.",
     "shortlist": "Das sind die besten Termine, die ich gefunden habe (<b>{service}</b>):",
     "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · Punkte {score}",
     "no_rating": "keine Bewertung",

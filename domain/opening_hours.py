@@ -18,10 +18,12 @@ from domain.errors import InvalidRequest
 MINUTES_PER_DAY = 24 * 60
 _LOOKAHEAD_DAYS = 8
 
-# English and German three-letter weekday keys, as data files and world files write them.
+# Weekday keys as data files and world files write them: English and German, full or abbreviated.
 DAY_KEYS: dict[str, int] = {
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
     "mo": 0, "di": 1, "mi": 2, "do": 3, "fr": 4, "sa": 5, "so": 6,
+    "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5, "sonntag": 6,
 }  # fmt: skip
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -100,8 +102,7 @@ def opening_hours_from_spec(spec: Mapping[str, Iterable[str]]) -> OpeningHours:
     """
     periods = []
     for key, ranges in spec.items():
-        name = key.strip().lower()
-        weekday = DAY_KEYS.get(name[:3], DAY_KEYS.get(name[:2]))
+        weekday = DAY_KEYS.get(key.strip().lower().rstrip("."))
         if weekday is None:
             raise InvalidRequest(f"{key!r} is not a weekday (use mon, tue, wed, thu, fri, sat, sun).")
         if isinstance(ranges, str):
