@@ -83,6 +83,7 @@ async def test_a_closed_provider_is_called_when_it_opens_and_one_closed_past_the
     by_provider = {c.provider.id: c for c in await calls(world, campaign_id)}
     eight, eleven = by_provider["eight"], by_provider["eleven"]
     assert (eight.status, eight.not_before) == (CallStatus.QUEUED, datetime(2026, 11, 30, 8, tzinfo=BERLIN))
+    assert eight.not_before is not None
     assert eight.timeout_at == eight.not_before + world.policy.call_timeout  # the timeout starts when it is due
     assert (eleven.status, eleven.outcome) == (CallStatus.CANCELLED, CallOutcome.CLOSED)
     assert eleven.failure_reason == "The provider is closed until after the search's deadline, so it was not called."
