@@ -17,7 +17,7 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 
-from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, search_window
+from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, always_open_directory, search_window
 from domain.models import Campaign
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
@@ -80,7 +80,14 @@ async def serve(args: argparse.Namespace) -> None:
             holds = RedisHoldStore(client, prefix=args.holds_prefix)
         voice = SimulatedVoiceGateway(max_concurrent_calls=settings.max_concurrent_calls, time_scale=args.time_scale)
         nexus = await stack.enter_async_context(
-            bootstrap(settings, clock=SystemClock(), voice=voice, holds=holds, policy=policy_from(settings))
+            bootstrap(
+                settings,
+                clock=SystemClock(),
+                voice=voice,
+                holds=holds,
+                policy=policy_from(settings),
+                directory=always_open_directory(),
+            )
         )
         base_url = await stack.enter_async_context(nexus.serving(nexus.create_web_app(), args.host, args.port))
         _say(f"serving {base_url}")

@@ -304,6 +304,11 @@ async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[C
         if call is None or call.status is not CallStatus.QUEUED or call.not_before is None or call.not_before > now:
             return None
         campaign = await _require_campaign(uow, call.campaign_id)
+        if campaign.deadline_at <= now:  # nobody swept in time: placing it now would only be hung up
+            call.end(CallStatus.FAILED, now, reason="The search reached its deadline.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
         if not is_open_for(call, campaign) or campaign.status is CampaignStatus.RANKING:
             call.end(CallStatus.CANCELLED, now, reason="The search moved on before this call was due.")
             await uow.calls.save(call)

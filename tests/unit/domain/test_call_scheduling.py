@@ -208,3 +208,17 @@ async def test_the_number_of_voicemail_retries_is_the_policys(retries: int) -> N
 
     assert placed(world) == ["box"] * (retries + 1)
     assert await status(world, campaign_id) is CampaignStatus.FAILED
+
+
+async def test_a_scheduled_call_found_only_after_the_deadline_is_not_placed_and_the_search_settles() -> None:
+    world = make_world(provider("open", "07:00"), provider("eight", "08:00"))
+    campaign_id = await start(world)
+    await finish(world, "open", CallOutcome.OFFER_MADE)
+    world.clock.advance(timedelta(hours=1))  # no process swept between 08:00 and the 08:10 deadline
+
+    await sweep(world.ports)
+
+    assert placed(world) == ["open"]
+    eight = next(c for c in await calls(world, campaign_id) if c.provider.id == "eight")
+    assert (eight.status, eight.failure_reason) == (CallStatus.FAILED, "The search reached its deadline.")
+    assert await status(world, campaign_id) is CampaignStatus.RANKING
