@@ -326,33 +326,27 @@ async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[C
     return claimed
 
 
-async def _schedule_voicemail_retry(ports: Ports, ended: CallTask) -> None:
-    """Call a provider whose voicemail box answered once more later, if that is before the deadline and it
-    has not been retried as often as the policy allows."""
-    now = ports.clock.now()
-
-    async def work(uow: UnitOfWork) -> None:
-        campaign = await _require_campaign(uow, ended.campaign_id)
-        if campaign.status not in _OPEN_FOR_DISCOVERY:
-            return
-        earlier = [
-            c
-            for c in await uow.calls.list_for_campaign(campaign.id)
-            if c.purpose is CallPurpose.DISCOVER and c.provider.id == ended.provider.id
-        ]
-        if len(earlier) > ports.policy.voicemail_retries or await uow.calls.get(retry_call_id(ended.id)):
-            return
-        when = retry_time(
-            ended.provider, now + ports.policy.voicemail_retry_after, campaign.deadline_at, campaign.timezone
-        )
+def _voicemail_retries(ports: Ports, campaign: Campaign, discovering: list[CallTask]) -> list[CallTask]:
+    """The retries still owed to providers whose voicemail box answered: one call each, the policy's delay after
+    the voicemail call ended (at the next opening if closed then), only before the deadline and only as often
+    as the policy allows. Each retry has an id fixed by the call it retries, so it is created once."""
+    known = {c.id for c in discovering}
+    owed = []
+    for call in discovering:
+        if call.outcome is not CallOutcome.VOICEMAIL or retry_call_id(call.id) in known or call.ended_at is None:
+            continue
+        attempts = sum(1 for c in discovering if c.provider.id == call.provider.id)
+        if attempts > ports.policy.voicemail_retries:
+            continue
+        earliest = call.ended_at + ports.policy.voicemail_retry_after
+        when = retry_time(call.provider, earliest, campaign.deadline_at, campaign.timezone)
         if when is None:
-            return
-        call, _ = new_call(ports, campaign.id, ended.provider, CallPurpose.DISCOVER, now)
-        call.id = retry_call_id(ended.id)
-        _schedule(ports, call, when)
-        await uow.calls.add(call)
-
-    await in_transaction(ports.uow, work)
+            continue
+        retry, _ = new_call(ports, campaign.id, call.provider, CallPurpose.DISCOVER, call.ended_at)
+        retry.id = retry_call_id(call.id)
+        _schedule(ports, retry, when)
+        owed.append(retry)
+    return owed
 
 
 async def _advance_after_dialing(ports: Ports, campaign_id: str) -> None:
@@ -418,8 +412,6 @@ async def after_call_ended(ports: Ports, call: CallTask) -> None:
 
         await settle_cancellation(ports, call)
         return
-    if call.purpose is CallPurpose.DISCOVER and call.outcome is CallOutcome.VOICEMAIL:
-        await _schedule_voicemail_retry(ports, call)  # before settling: the campaign waits for the retry
     await publish_progress(ports, call.campaign_id)
     await settle_campaign(ports, call.campaign_id)
 
@@ -428,14 +420,26 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
     """Move the campaign on when its calls allow it. Safe to run from any process, any number of times."""
     now = ports.clock.now()
     news: list[Notification] = []
+    retried: list[CallTask] = []
 
     async def work(uow: UnitOfWork) -> int:
         news.clear()
+        retried.clear()
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
         if campaign.status in _OPEN_FOR_DISCOVERY:
             discovering = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
+            retries = [] if deadline_passed else _voicemail_retries(ports, campaign, discovering)
+            if retries:
+                # Saving the campaign first makes two processes settling at once conflict on its version (the
+                # loser starts again and finds the retry), so a retry is added once.
+                campaign.updated_at = now
+                await uow.campaigns.save(campaign)
+                for retry in retries:
+                    await uow.calls.add(retry)
+                retried.extend(retries)
+                return campaign.user_id
             if not deadline_passed and any(not c.status.is_ended for c in discovering):
                 return campaign.user_id
             if campaign.status is CampaignStatus.DIALING and not deadline_passed:
@@ -472,6 +476,8 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
         return campaign.user_id
 
     user_id = await in_transaction(ports.uow, work)
+    if retried:
+        await publish_progress(ports, campaign_id)  # the live view shows when the provider is called again
     for notification in news:
         await ports.notifier.notify(user_id, notification)
     if news:
