@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from domain.models import CallOutcome, CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
+from domain.models import CallOutcome, CallPurpose, CallStatus, CallTask, Campaign, CampaignStatus, Offer, User
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import get_shortlist
 from domain.wording import day_in_words, slot_in_words, time_in_words
@@ -72,12 +72,18 @@ class LiveView:
             self._live.update(self.table(notification.campaign, notification.calls, notification.offers))
 
     def table(self, campaign: Campaign, calls: list[CallTask], offers: list[Offer]) -> Table:
+        discovery = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
+        retried = {c.provider.id for c in discovery if c.outcome is CallOutcome.VOICEMAIL}
+        calls = list({c.provider.id: c for c in discovery}.values())  # one row per provider: its latest call
         done = sum(1 for c in calls if c.status.is_ended)
         table = Table(title=f"Calling {len(calls)} {campaign.service} providers: {done} done, {len(offers)} offers")
         table.add_column("Provider")
         table.add_column("Call")
         for call in calls:
-            table.add_row(call.provider.name, _call_state(call, offers, self._tz))
+            state = _call_state(call, offers, self._tz)
+            if call.provider.id in retried and call.status is CallStatus.QUEUED:
+                state = f"voicemail, calling again at {time_in_words(call.not_before or campaign.created_at, self._tz)}"
+            table.add_row(call.provider.name, state)
         return table
 
 

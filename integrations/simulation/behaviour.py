@@ -54,7 +54,8 @@ def generated_behaviour(
 ) -> BehaviourSource:
     """Plausible, reproducible behaviour for providers without a world file (the bundled directory):
     open half-hour slots 08:00-18:00 over the next ``days`` (fewer at weekends) while the provider is open
-    (when its hours are known), most providers answering."""
+    (when its hours are known), most providers answering, a few behind a voicemail box the first time or a
+    phone menu."""
     zone = ZoneInfo(timezone)
 
     def behaviour(provider: Provider) -> ProviderBehaviour:
@@ -68,13 +69,22 @@ def generated_behaviour(
                 start = datetime.combine(day, time(8), tzinfo=zone) + timedelta(minutes=30 * half_hour)
                 if start > now and rng.random() < chance and _open_at(provider, start, timezone):
                     slots.append(start)
+        answers = rng.random() < 0.85
+        offers_per_turn = rng.choice((1, 2, 2, 3))
+        call_seconds = rng.uniform(45, 150)
+        slot_taken_on_confirm = rng.random() < 0.1
+        # drawn last, so the draws above (and the behaviour they give) are what they were before
+        voicemail_calls = 1 if rng.random() < 0.08 else 0
+        phone_menu_digit = rng.choice((1, 2, 3)) if rng.random() < 0.12 else None
         return ProviderBehaviour(
             open_slots=tuple(slots),
             slot_minutes=30,
-            answers=rng.random() < 0.85,
-            offers_per_turn=rng.choice((1, 2, 2, 3)),
-            call_seconds=rng.uniform(45, 150),
-            slot_taken_on_confirm=rng.random() < 0.1,
+            answers=answers,
+            offers_per_turn=offers_per_turn,
+            call_seconds=call_seconds,
+            slot_taken_on_confirm=slot_taken_on_confirm,
+            voicemail_calls=voicemail_calls,
+            phone_menu_digit=phone_menu_digit,
         )
 
     return behaviour
