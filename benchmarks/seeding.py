@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from domain.services.campaigns import StartCampaign, create_campaign, run_campai
 from domain.services.confirmation import choose_offer
 from domain.services.context import Policy, Ports
 from integrations.clock import SystemClock
-from integrations.directory import BundledDirectory
+from integrations.directory import BundledDirectory, load_bundled_providers
 from integrations.offline_calendar import StaticCalendar
 from nexus.notifications import NotificationHub
 from storage.holds import InMemoryHoldStore
@@ -27,8 +27,15 @@ from storage.slots import InMemoryCallSlots
 
 ALEXANDERPLATZ = GeoPoint(52.5219, 13.4132, "Alexanderplatz")
 TIMEZONE = "Europe/Berlin"
-# Seeding creates many campaigns per user at once; the hourly quota is a product rule, not a load limit.
-UNLIMITED = Policy(campaigns_per_hour=1_000_000)
+# Seeding creates many campaigns per user at once; the hourly quota and the monthly call minutes are product
+# rules, not load limits.
+UNLIMITED = Policy(campaigns_per_hour=1_000_000, call_minutes_per_month=None)
+
+
+def always_open_directory() -> BundledDirectory:
+    """The bundled providers without their opening hours: a load benchmark measures the call path at any hour
+    of the day, not which practices happen to be open when it runs."""
+    return BundledDirectory([replace(p, opening_hours=None) for p in load_bundled_providers()])
 
 
 class RecordingVoiceGateway:
@@ -63,7 +70,7 @@ def seeding_ports(uow: UnitOfWorkFactory, gateway: RecordingVoiceGateway) -> Por
         uow=uow,
         holds=InMemoryHoldStore(),
         calendar=StaticCalendar(),
-        directory=BundledDirectory(),
+        directory=always_open_directory(),
         voice=gateway,
         notifier=NotificationHub(),
         clock=SystemClock(),

@@ -17,7 +17,7 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 
-from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, search_window
+from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, always_open_directory, search_window
 from domain.models import Campaign
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
@@ -90,7 +90,13 @@ async def serve(args: argparse.Namespace) -> None:
         voice = SimulatedVoiceGateway(time_scale=args.time_scale)
         nexus = await stack.enter_async_context(
             bootstrap(
-                settings, clock=SystemClock(), voice=voice, holds=holds, slots=slots, policy=policy_from(settings)
+                settings,
+                clock=SystemClock(),
+                voice=voice,
+                holds=holds,
+                slots=slots,
+                policy=policy_from(settings),
+                directory=always_open_directory(),
             )
         )
         base_url = await stack.enter_async_context(nexus.serving(nexus.create_web_app(), args.host, args.port))

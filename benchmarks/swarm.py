@@ -22,7 +22,7 @@ import redis.asyncio as redis
 
 from benchmarks.databases import REDIS_URL, postgres_database, servers_reachable
 from benchmarks.processes import PROJECT_ROOT, peak_rss_bytes
-from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, UNLIMITED, search_window
+from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, UNLIMITED, always_open_directory, search_window
 from domain.models import CallStatus, CampaignStatus
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
 from integrations.clock import SystemClock
@@ -57,7 +57,12 @@ async def measure(campaigns: int) -> dict[str, Any]:
         gateway = SimulatedVoiceGateway(time_scale=TIME_SCALE)
         async with (
             bootstrap(
-                settings, clock=SystemClock(), voice=gateway, holds=RedisHoldStore(client, prefix), policy=UNLIMITED
+                settings,
+                clock=SystemClock(),
+                voice=gateway,
+                holds=RedisHoldStore(client, prefix),
+                policy=UNLIMITED,
+                directory=always_open_directory(),
             ) as nexus,
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
         ):

@@ -24,12 +24,13 @@ from bot.buttons import Expired, Tap
 from bot.replies import Button, Chat, Key, Reply
 from bot.session import ChatState, Draft, Step
 from bot.texts import Html, escape, language_of, matches_label, plain, say
-from domain.errors import InvalidRequest, QuotaExceeded
+from domain.errors import InvalidRequest, MinutesExhausted, QuotaExceeded
 from domain.intent import MISSING_WINDOWS, ParsedRequest
 from domain.models import Campaign, GeoPoint, User
 from domain.ports import Geocoder, IntentParser
 from domain.services.campaigns import StartCampaign, create_campaign, save_user
 from domain.services.context import Ports
+from domain.services.costs import estimate_search
 
 RADIUS_CHOICES_KM = (2, 5, 10, 20, 50)
 _FIELDS = {"s": Step.SERVICE, "t": Step.TIME, "p": Step.PLACE}
@@ -223,7 +224,8 @@ class Intake:
         else:
             state.step = Step.IDLE
             draft.renew()
-            reply = views.summary_card(draft, user, replace=replace)
+            cost = estimate_search(self._ports.policy, self._calls_per_campaign)
+            reply = views.summary_card(draft, user, replace=replace, cost=cost)
         await self._save(user, state)
         await chat.send(reply)
 
@@ -291,6 +293,9 @@ class Intake:
         )
         try:
             campaign = await create_campaign(self._ports, command)
+        except MinutesExhausted as exc:
+            await chat.send(Reply(escape(str(exc))))  # already in the user's language
+            return
         except QuotaExceeded:
             await chat.send(Reply(say(lang, "quota", count=self._ports.policy.campaigns_per_hour)))
             return

@@ -76,7 +76,7 @@ _EN: dict[str, str] = {
     ),
     "no_home": "You have not saved a home location yet. Share your location or name a place.",
     "summary": (
-        "<b>{service}</b> ({minutes} minutes)\n{windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b> ({minutes} minutes)\n{windows}\n📍 {place} (within {radius} km)\n⚖️ {weights}{cost}\n\n"
         "Shall I call providers for you?"
     ),
     "not_understood": (
@@ -121,6 +121,11 @@ _EN: dict[str, str] = {
     "call_declined": "declined",
     "call_voicemail": "voicemail",
     "call_done": "done",
+    "call_closed": "closed until after the search",
+    "call_opens": "opens at {time}",
+    "call_retry": "voicemail, calling again at {time}",
+    "live_opens": "{count} providers open at {time}: I call them then.",
+    "live_opens_one": "{name} opens at {time}: I call then.",
     "shortlist": "Here are the best times I found for a <b>{service}</b>:",
     "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · score {score}",
     "no_rating": "no rating",
@@ -230,7 +235,8 @@ _DE: dict[str, str] = {
     ),
     "no_home": "Du hast noch kein Zuhause gespeichert. Teile deinen Standort oder nenne einen Ort.",
     "summary": (
-        "<b>{service}</b> ({minutes} Minuten)\n{windows}\n📍 {place} (im Umkreis von {radius} km)\n⚖️ {weights}\n\n"
+        "<b>{service}</b> ({minutes} Minuten)\n{windows}\n📍 {place} (im Umkreis von {radius} km)\n"
+        "⚖️ {weights}{cost}\n\n"
         "Soll ich Anbieter für dich anrufen?"
     ),
     "not_understood": (
@@ -276,6 +282,11 @@ _DE: dict[str, str] = {
     "call_declined": "abgelehnt",
     "call_voicemail": "Mailbox",
     "call_done": "fertig",
+    "call_closed": "geschlossen, bis die Suche vorbei ist",
+    "call_opens": "öffnet um {time}",
+    "call_retry": "Mailbox, neuer Versuch um {time}",
+    "live_opens": "{count} Anbieter öffnen um {time}: Ich rufe sie dann an.",
+    "live_opens_one": "{name} öffnet um {time}: Ich rufe dann an.",
     "shortlist": "Das sind die besten Termine, die ich gefunden habe (<b>{service}</b>):",
     "offer_line": "{rank}. <b>{provider}</b> – {slot}\n    {rating} · {distance} km · Punkte {score}",
     "no_rating": "keine Bewertung",

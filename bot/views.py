@@ -38,6 +38,7 @@ from domain.notifications import (
     ShortlistReady,
     SlotGone,
 )
+from domain.services.costs import CostEstimate
 from domain.wording import time_in_words, window_in_words
 
 _DISCOVERING = ("DIALING", "NEGOTIATING")
@@ -67,7 +68,7 @@ def preset_of(weights: Weights) -> str | None:
     return None
 
 
-def summary_text(draft: Draft, user: User) -> Html:
+def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None) -> Html:
     lang = draft.language
     assert draft.service is not None and draft.place is not None
     return say(
@@ -80,13 +81,14 @@ def summary_text(draft: Draft, user: User) -> Html:
         place=draft.place.label or plain(lang, "your_location"),
         radius=f"{draft.radius_km:g}",
         weights=weights_in_words(user.weights, lang),
+        cost=Html(f"\n💶 {escape(cost.in_words(lang))}") if cost is not None else Html(""),
     )
 
 
-def summary_card(draft: Draft, user: User, *, replace: bool = False) -> Reply:
+def summary_card(draft: Draft, user: User, *, replace: bool = False, cost: CostEstimate | None = None) -> Reply:
     lang = draft.language
     return Reply(
-        summary_text(draft, user),
+        summary_text(draft, user, cost),
         buttons=(
             (Button(plain(lang, "call"), buttons.draft(buttons.GO, draft.id)),),
             (
@@ -101,7 +103,7 @@ def summary_card(draft: Draft, user: User, *, replace: bool = False) -> Reply:
 # --- the live view ---------------------------------------------------------------------------------
 
 
-def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign) -> str:
+def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, retry: bool = False) -> str:
     lang = campaign.language
     own = sorted((o for o in offers if o.call_task_id == call.id), key=lambda o: o.start)
     if own:
@@ -109,6 +111,12 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign) -> 
             lang,
             "call_offer",
             time=f"{short_day(own[0].start, campaign.timezone, lang)} {time_in_words(own[0].start, campaign.timezone)}",
+        )
+    if call.outcome is CallOutcome.CLOSED:
+        return plain(lang, "call_closed")
+    if call.status is CallStatus.QUEUED and call.not_before is not None:
+        return say(
+            lang, "call_retry" if retry else "call_opens", time=time_in_words(call.not_before, campaign.timezone)
         )
     if call.status is CallStatus.COMPLETED:
         key = {
@@ -129,6 +137,21 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign) -> 
     return plain(lang, key)
 
 
+def _opening_later(calls: Sequence[CallTask], retried: set[str], campaign: Campaign) -> list[str]:
+    """``3 providers open at 08:00: I call them then.``, one line per opening time."""
+    waiting: dict[str, list[CallTask]] = {}
+    for call in calls:
+        if call.status is CallStatus.QUEUED and call.not_before is not None and call.provider.id not in retried:
+            waiting.setdefault(time_in_words(call.not_before, campaign.timezone), []).append(call)
+    lang = campaign.language
+    return [
+        say(lang, "live_opens", count=len(group), time=at)
+        if len(group) > 1
+        else say(lang, "live_opens_one", name=group[0].provider.name, time=at)
+        for at, group in sorted(waiting.items())
+    ]
+
+
 def live_view_is_final(progress: CampaignProgress) -> bool:
     """Whether this is how the calls ended (then it is shown at once, never held back by the throttle)."""
     calls = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
@@ -139,7 +162,11 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     """One line per provider with its state, the counts, and ``Stop calls`` while calls still run."""
     campaign = progress.campaign
     lang = campaign.language
-    calls = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
+    discovery = [c for c in progress.calls if c.purpose is CallPurpose.DISCOVER]
+    # one line per provider: a provider called again (after its voicemail) shows its latest call
+    latest = {c.provider.id: c for c in discovery}
+    calls = list(latest.values())
+    retried = {c.provider.id for c in discovery if c.outcome is CallOutcome.VOICEMAIL}
     final = stopped or live_view_is_final(progress)
     service = service_noun(campaign.service, lang)
     if stopped:
@@ -148,7 +175,11 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
         title = say(lang, "live_done", service=service)
     else:
         title = say(lang, "live_title", count=len(calls), service=service)
-    lines = [f"• {escape(c.provider.name)} – {escape(_call_state(c, progress.offers, campaign))}" for c in calls]
+    lines = [
+        f"• {escape(c.provider.name)} – {escape(_call_state(c, progress.offers, campaign, c.provider.id in retried))}"
+        for c in calls
+    ]
+    later = [] if final else _opening_later(calls, retried, campaign)
     counts = say(
         lang,
         "live_counts",
@@ -157,7 +188,7 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
         ended=sum(1 for c in calls if c.status.is_ended),
         total=len(calls),
     )
-    text = Html("\n".join([title, *lines, "", counts]))
+    text = Html("\n".join([title, *lines, "", *later, counts]))
     if final:
         return Reply(text)
     return Reply(text, buttons=((Button(plain(lang, "stop_calls"), buttons.campaign(buttons.STOP, campaign.id)),),))

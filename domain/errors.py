@@ -10,6 +10,7 @@ before they reach a use case, and the HTTP layer turns them into 4xx answers::
     ├── NotAllowed              the action is not permitted in this call or state (409)
     │   ├── IllegalTransition   a campaign or call may not move to the state asked for
     │   └── QuotaExceeded       the user started too many campaigns lately (429)
+    │       └── MinutesExhausted  the user's call minutes of this month are used up
     ├── CallClosed              the call has ended or its campaign is over (409)
     ├── SlotConflict            the time overlaps something the user already has (409)
     ├── ConcurrentUpdate        somebody else changed the record first; retry (409)
@@ -48,6 +49,12 @@ class IllegalTransition(NotAllowed):
 
 class QuotaExceeded(NotAllowed):
     code = "quota_exceeded"
+
+
+class MinutesExhausted(QuotaExceeded):
+    """The user's call minutes for this month are used up; the message is in the user's language."""
+
+    code = "minutes_exhausted"
 
 
 class CallClosed(DomainError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.errors import IllegalTransition, InvalidRequest
+from domain.opening_hours import OpeningHours
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_RADIUS_KM = 10.0
@@ -126,6 +127,7 @@ class Provider:
     address: str = ""
     rating: float | None = None
     review_count: int = 0
+    opening_hours: OpeningHours | None = None  # None: not known, so treated as open
 
     @property
     def rating_or_default(self) -> float:
@@ -278,7 +280,8 @@ class CallOutcome(enum.StrEnum):
     OFFER_MADE = "offer_made"
     NO_AVAILABILITY = "no_availability"
     DECLINED = "declined"
-    VOICEMAIL = "voicemail"
+    VOICEMAIL = "voicemail"  # a voicemail box answered; no message is left, the call is tried again later
+    CLOSED = "closed"  # never dialled: the provider is closed until after the search's deadline
     WRONG_NUMBER = "wrong_number"
     BOOKED = "booked"
     CANCELLED_APPOINTMENT = "cancelled_appointment"
@@ -322,6 +325,7 @@ class CallTask:
     summary: str | None = None
     failure_reason: str | None = None
     transcript: list[Turn] = field(default_factory=list)
+    not_before: datetime | None = None  # a call scheduled for when the provider opens (or a retry)
     version: int = 0
 
     def advance(self, target: CallStatus, now: datetime) -> None:
@@ -347,8 +351,10 @@ class CallTask:
             raise IllegalTransition(f"{status} does not end a call.")
         self.status = status
         self.ended_at = now
-        if status is CallStatus.COMPLETED:
-            self.outcome = outcome or CallOutcome.OTHER
+        if outcome is not None:
+            self.outcome = outcome
+        elif status is CallStatus.COMPLETED:
+            self.outcome = CallOutcome.OTHER
         if summary:
             self.summary = summary
         if reason:

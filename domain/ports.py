@@ -100,6 +100,14 @@ class CallTaskRepository(Protocol):
         """Calls not yet ended whose ``timeout_at`` is at or before ``now``."""
         ...
 
+    async def list_due(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        """Scheduled calls still ``QUEUED`` whose ``not_before`` is at or before ``now``, earliest first."""
+        ...
+
+    async def talk_seconds_since(self, user_id: int, since: datetime) -> float:
+        """Seconds on the phone (start to end of each ended call) in ``user_id``'s campaigns since ``since``."""
+        ...
+
 
 class OfferRepository(Protocol):
     async def add(self, offer: Offer) -> None: ...

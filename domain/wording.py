@@ -151,6 +151,9 @@ _FAILURES = {
         "search_failed": "I could not search for providers just now. Please try again in a few minutes.",
         "no_providers": "I found no {service} within {radius} km of {place}.",
         "nobody_answered": "None of the {total} providers I called answered.",
+        "all_closed": (
+            "All {total} providers are closed until after the search would end. Try again when they are open."
+        ),
         "nothing_fits": (
             "I reached {reached} of {total} providers, but none had a time that fits you. "
             "Try other times or a wider radius."
@@ -168,6 +171,9 @@ _FAILURES = {
         ),
         "no_providers": "Ich habe im Umkreis von {radius} km um {place} keinen Anbieter für {service} gefunden.",
         "nobody_answered": "Keiner der {total} angerufenen Anbieter ist rangegangen.",
+        "all_closed": (
+            "Alle {total} Anbieter haben geschlossen, bis die Suche vorbei wäre. Versuch es, wenn sie geöffnet haben."
+        ),
         "nothing_fits": (
             "Ich habe {reached} von {total} Anbietern erreicht, aber keiner hatte eine Zeit, die dir passt. "
             "Versuch andere Zeiten oder einen größeren Umkreis."

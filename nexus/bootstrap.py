@@ -157,6 +157,11 @@ def policy_from(settings: Settings) -> Policy:
         campaign_deadline=timedelta(minutes=settings.campaign_deadline_minutes),
         campaigns_per_hour=settings.campaigns_per_hour,
         calls_per_campaign=settings.calls_per_campaign,
+        voicemail_retry_after=timedelta(minutes=settings.voicemail_retry_minutes),
+        voicemail_retries=settings.voicemail_retries,
+        call_cost_per_minute=settings.call_cost_per_minute,
+        call_cost_currency=settings.call_cost_currency,
+        call_minutes_per_month=settings.call_minutes_per_month or None,
     )
 
 

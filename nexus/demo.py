@@ -6,16 +6,29 @@ calls table updates live; without one (piped to a file) every table is printed o
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, GeoPoint, Offer, User
+from domain.models import (
+    CallOutcome,
+    CallPurpose,
+    CallStatus,
+    CallTask,
+    Campaign,
+    CampaignStatus,
+    GeoPoint,
+    Offer,
+    User,
+)
 from domain.notifications import CampaignProgress, Notification
 from domain.services.campaigns import get_shortlist
-from domain.wording import counted, service_in_words, slot_in_words
+from domain.wording import counted, day_in_words, service_in_words, slot_in_words, time_in_words
 from integrations.clock import SystemClock
 from integrations.simulation.behaviour import generated_behaviour
 from nexus.simulation import SimulationRun, book, offline_nexus, start_and_settle
@@ -55,6 +68,11 @@ _TEXTS = {
         "offer": "offer {slot}",
         "no_fit": "no fitting time",
         "booked_call": "booked",
+        "closed": "closed",
+        "voicemail": "voicemail",
+        "voicemail_again": "voicemail, calling again at {time}",
+        "calls_at": "calls at {time}",
+        "pretend": "The practices are closed now; the demo runs as if it were {when}.",
         "shortlist": "Your shortlist",
         "columns": ("#", "Provider", "When", "Rating", "Distance", "Score"),
         "no_offers": "The search ended without offers.",
@@ -73,6 +91,11 @@ _TEXTS = {
         "offer": "Angebot {slot}",
         "no_fit": "keine passende Zeit",
         "booked_call": "gebucht",
+        "closed": "geschlossen",
+        "voicemail": "Mailbox",
+        "voicemail_again": "Mailbox, rufe um {time} wieder an",
+        "calls_at": "ruft um {time} an",
+        "pretend": "Die Praxen haben gerade zu; die Demo läuft, als wäre es {when}.",
         "shortlist": "Deine Auswahl",
         "columns": ("#", "Anbieter", "Wann", "Bewertung", "Entfernung", "Punkte"),
         "no_offers": "Die Suche endete ohne Angebote.",
@@ -107,6 +130,19 @@ def _shown(table: Table) -> RenderableType:
     return Group(Text(title), table)
 
 
+def office_hours_start(now: datetime, timezone: str) -> datetime:
+    """``now`` on a Tuesday to Friday morning between 10:00 and 11:30 (local), else the next such day at
+    10:00. The demo's practices keep opening hours: at night, at lunch or on a Monday (when hairdressers
+    close) most of them would be closed, and a demo should show calls."""
+    local = now.astimezone(ZoneInfo(timezone))
+    if 1 <= local.weekday() <= 4 and time(10) <= local.time() < time(11, 30):
+        return now
+    day = local.date() + timedelta(days=0 if local.time() < time(10) else 1)
+    while not 1 <= day.weekday() <= 4:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10), tzinfo=ZoneInfo(timezone))
+
+
 class LiveView:
     """Keeps a table of the calls up to date as progress notifications arrive."""
 
@@ -125,6 +161,9 @@ class LiveView:
 
     def table(self, campaign: Campaign, calls: list[CallTask], offers: list[Offer]) -> Table:
         lang = self._language
+        discovery = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
+        retried = {c.provider.id for c in discovery if c.outcome is CallOutcome.VOICEMAIL}
+        calls = list({c.provider.id: c for c in discovery}.values())  # one row per provider: its latest call
         done = sum(1 for c in calls if c.status.is_ended)
         service = campaign.service
         if lang == "de":
@@ -139,7 +178,11 @@ class LiveView:
         table.add_column(_say(lang, "provider"), no_wrap=True)
         table.add_column(_say(lang, "call"), no_wrap=True)
         for call in calls:
-            table.add_row(call.provider.name, self._call_state(call, offers))
+            state = self._call_state(call, offers)
+            if call.provider.id in retried and call.status is CallStatus.QUEUED:
+                again = time_in_words(call.not_before or campaign.created_at, self._tz)
+                state = _say(lang, "voicemail_again", time=again)
+            table.add_row(call.provider.name, state)
         return table
 
     def _call_state(self, call: CallTask, offers: list[Offer]) -> str:
@@ -147,8 +190,15 @@ class LiveView:
         offer = next((o for o in offers if o.call_task_id == call.id), None)
         if offer is not None:
             return f"[green]{_say(lang, 'offer', slot=slot_in_words(offer.window, self._tz, lang))}[/green]"
+        if call.outcome is CallOutcome.CLOSED:
+            return _say(lang, "closed")
+        if call.outcome is CallOutcome.VOICEMAIL:
+            return _say(lang, "voicemail")
         if call.status is CallStatus.COMPLETED:
-            return _say(lang, "no_fit") if call.outcome != "booked" else f"[green]{_say(lang, 'booked_call')}[/green]"
+            booked = call.outcome is CallOutcome.BOOKED
+            return f"[green]{_say(lang, 'booked_call')}[/green]" if booked else _say(lang, "no_fit")
+        if call.status is CallStatus.QUEUED and call.not_before is not None:
+            return _say(lang, "calls_at", time=time_in_words(call.not_before, self._tz))
         return _STATE_WORDS[lang].get(call.status, call.status.lower())
 
 
@@ -189,10 +239,15 @@ async def run_demo(
     timezone: str,
     time_scale: float = TIME_SCALE,
 ) -> None:
-    now = SystemClock().now()
+    real_now = SystemClock().now()
+    now = office_hours_start(real_now, timezone)
     plain = not console.is_terminal
     async with offline_nexus(
-        seed=seed, time_scale=time_scale, timezone=timezone, behaviours=generated_behaviour(now, timezone, seed)
+        now=now,
+        seed=seed,
+        time_scale=time_scale,
+        timezone=timezone,
+        behaviours=generated_behaviour(now, timezone, seed),
     ) as run:
         parsed = await run.nexus.intent.parse(request, now, timezone)
         lang = "de" if parsed.language == "de" else "en"
@@ -203,6 +258,9 @@ async def run_demo(
         user = User(id=DEMO_USER, timezone=timezone, home=place)
         console.print(_say(lang, "request", request=escape(request)))
         console.print(_say(lang, "around", place=escape(place.label or asked)))
+        if now != real_now:
+            pretend = f"{day_in_words(now, timezone, lang)} {time_in_words(now, timezone)}"
+            console.print(_say(lang, "pretend", when=pretend))
         view = LiveView(None, timezone, lang, plain)
         if plain:
             run.nexus.notifications.subscribe(view)

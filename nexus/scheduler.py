@@ -46,7 +46,7 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None, recov
             log.exception("reconciling quiet calls failed; it runs again next round")
     try:
         report = await sweep(ports)
-        if report.calls_timed_out or report.campaigns_settled:
+        if report.calls_timed_out or report.campaigns_settled or report.calls_dialled:
             log.info("sweep: %s", report)
     except Exception:
         log.exception("the sweep failed; it runs again next round")

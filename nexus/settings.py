@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     buffer_minutes: int = Field(default=0, ge=0, le=240)
     sweep_interval_seconds: int = Field(default=30, ge=1)
     campaigns_per_hour: int = Field(default=5, ge=1)
+    voicemail_retry_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    voicemail_retries: int = Field(default=1, ge=0, le=3)
+    call_cost_per_minute: float = Field(default=0.10, ge=0, le=100)
+    call_cost_currency: str = Field(default="EUR", min_length=1, max_length=8)
+    call_minutes_per_month: int = Field(default=300, ge=0)  # per user; 0: no limit
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

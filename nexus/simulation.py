@@ -15,9 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidRequest
-from domain.models import Campaign, CampaignStatus, GeoPoint, Offer, User
+from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, GeoPoint, Offer, User
 from domain.notifications import Notification
-from domain.services.campaigns import StartCampaign, create_campaign, get_shortlist, run_campaign, save_user
+from domain.services.campaigns import (
+    StartCampaign,
+    create_campaign,
+    dial_due_calls,
+    get_shortlist,
+    run_campaign,
+    save_user,
+)
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 from integrations.clock import FixedClock
@@ -165,12 +172,37 @@ async def start_and_settle(
         on_watch(watcher)
     try:
         await run_campaign(ports, campaign.id)
-        await watcher.wait_until(_discovery_over)
+        await _until_discovery_over(run, watcher)
         await run.gateway.wait_idle()
         await ports.progress.drain()  # the live view shows the final state before we move on
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)
+
+
+async def _until_discovery_over(run: SimulationRun, watcher: CampaignWatcher) -> None:
+    """Wait for the campaign's calls; when only scheduled calls are left (providers that open later, voicemail
+    retries), move the simulated clock on to the next one and dial it, as the sweep would at that time."""
+    ports = run.nexus.ports
+    clock = ports.clock
+    while True:
+        await run.gateway.wait_idle()
+        if _discovery_over(await watcher.status()):
+            return
+        due = await _next_scheduled_call(ports, watcher.campaign_id)
+        if due is None or not isinstance(clock, FixedClock):
+            await watcher.wait_until(_discovery_over)
+            return
+        if due > clock.now():
+            clock.advance(due - clock.now())
+        await dial_due_calls(ports)
+
+
+async def _next_scheduled_call(ports: Ports, campaign_id: str) -> datetime | None:
+    async with ports.uow() as uow:
+        calls = await uow.calls.list_for_campaign(campaign_id)
+    waiting = [c.not_before for c in calls if c.status is CallStatus.QUEUED and c.not_before is not None]
+    return min(waiting, default=None)
 
 
 async def book(run: SimulationRun, campaign: Campaign, offer: Offer) -> Campaign:
@@ -202,7 +234,7 @@ def world_campaign_id(world_text: str, seed: int) -> str:
 
 
 async def simulate_world(
-    world: World, world_text: str, seed: int = 0, book_choice: str | None = None
+    world: World, world_text: str, seed: int = 0, book_choice: str | None = None, *, transcripts: bool = False
 ) -> dict[str, Any]:
     """Run ``world`` and describe the result as the JSON ``nexus simulate`` prints."""
     user = world.user_profile(SIMULATED_USER)
@@ -230,15 +262,19 @@ async def simulate_world(
                 raise InvalidRequest(f"There is no offer ranked {rank}; the shortlist has {len(shortlist)}.")
             chosen = shortlist[rank - 1]
             campaign = await book(run, campaign, chosen)
-        return await describe(run.nexus.ports, campaign, world.timezone, chosen)
+        return await describe(run.nexus.ports, campaign, world.timezone, chosen, transcripts=transcripts)
 
 
 def _iso(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offer | None = None) -> dict[str, Any]:
-    """The campaign, its calls, its shortlist and its appointment, as plain JSON data."""
+async def describe(
+    ports: Ports, campaign: Campaign, timezone: str, chosen: Offer | None = None, *, transcripts: bool = False
+) -> dict[str, Any]:
+    """The campaign, its calls, its shortlist and its appointment, as plain JSON data. A call scheduled for
+    later (a provider that opened later, a voicemail retry) says when (``scheduled_for``); with
+    ``transcripts`` every call carries what was said (``"provider: ..."``, ``"agent: ..."``)."""
     async with ports.uow() as uow:
         calls = await uow.calls.list_for_campaign(campaign.id)
         offers = await uow.offers.list_for_campaign(campaign.id)
@@ -255,14 +291,7 @@ async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offe
             "windows": [{"start": _iso(w.start, timezone), "end": _iso(w.end, timezone)} for w in campaign.windows],
         },
         "calls": [
-            {
-                "provider_id": c.provider.id,
-                "provider_name": c.provider.name,
-                "purpose": str(c.purpose),
-                "status": str(c.status),
-                "outcome": str(c.outcome) if c.outcome else None,
-                "turns": len(c.transcript),
-            }
+            _call_json(c, timezone, transcripts)
             for c in sorted(calls, key=lambda c: (c.purpose != "DISCOVER", c.purpose, c.provider.id))
         ],
         "shortlist": [
@@ -296,6 +325,22 @@ async def describe(ports: Ports, campaign: Campaign, timezone: str, chosen: Offe
             "status": str(final.status),
         }
     return result
+
+
+def _call_json(call: CallTask, timezone: str, transcripts: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "provider_id": call.provider.id,
+        "provider_name": call.provider.name,
+        "purpose": str(call.purpose),
+        "status": str(call.status),
+        "outcome": str(call.outcome) if call.outcome else None,
+        "turns": len(call.transcript),
+    }
+    if call.not_before is not None:
+        data["scheduled_for"] = _iso(call.not_before, timezone)
+    if transcripts:
+        data["transcript"] = [f"{turn.speaker}: {turn.text}" for turn in call.transcript]
+    return data
 
 
 def dumps(data: dict[str, Any]) -> str:

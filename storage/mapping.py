@@ -30,6 +30,7 @@ from domain.models import (
     User,
     Weights,
 )
+from domain.opening_hours import opening_hours_from_spec
 from storage.orm import (
     AppointmentRow,
     CalendarLinkRow,
@@ -86,6 +87,7 @@ def provider_to_json(provider: Provider) -> dict[str, Any]:
         "address": provider.address,
         "rating": provider.rating,
         "review_count": provider.review_count,
+        "opening_hours": None if provider.opening_hours is None else provider.opening_hours.as_spec(),
     }
 
 
@@ -99,6 +101,8 @@ def provider_from_json(data: dict[str, Any]) -> Provider:
         address=data["address"],
         rating=data["rating"],
         review_count=data["review_count"],
+        # rows written before opening hours were known carry no key: hours unknown
+        opening_hours=None if data.get("opening_hours") is None else opening_hours_from_spec(data["opening_hours"]),
     )
 
 
@@ -208,6 +212,7 @@ def call_values(call: CallTask) -> dict[str, Any]:
         "summary": call.summary,
         "failure_reason": call.failure_reason,
         "transcript": transcript_to_json(call.transcript),
+        "not_before": call.not_before,
     }
 
 
@@ -231,6 +236,7 @@ def call_from_row(row: CallTaskRow) -> CallTask:
         summary=row.summary,
         failure_reason=row.failure_reason,
         transcript=transcript_from_json(row.transcript),
+        not_before=row.not_before,
         version=row.version,
     )
 

@@ -110,6 +110,7 @@ class CallTaskRow(Base):
             sqlite_where=_OPEN_CANCELLATION,
             postgresql_where=_OPEN_CANCELLATION,
         ),
+        Index(None, "status", "not_before"),
     )
 
     # ``seq`` keeps creation order: calls of one campaign are created in the same instant.
@@ -132,6 +133,7 @@ class CallTaskRow(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list[Any]]
+    not_before: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
 
 

@@ -221,6 +221,29 @@ class SqlAlchemyCallTaskRepository(_Repository):
         )
         return [mapping.call_from_row(row) for row in await self._all(statement)]
 
+    async def list_due(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        statement = (
+            select(CallTaskRow)
+            .where(CallTaskRow.status == CallStatus.QUEUED.value, CallTaskRow.not_before <= now)
+            .order_by(CallTaskRow.not_before, CallTaskRow.seq)
+            .limit(limit)
+        )
+        return [mapping.call_from_row(row) for row in await self._all(statement)]
+
+    async def talk_seconds_since(self, user_id: int, since: datetime) -> float:
+        statement = (
+            select(CallTaskRow.started_at, CallTaskRow.ended_at)
+            .join(CampaignRow, CampaignRow.id == CallTaskRow.campaign_id)
+            .where(CampaignRow.user_id == user_id, CallTaskRow.started_at >= since)
+        )
+        rows = (await self._session.execute(statement)).all()
+        # an open call counts from its start until now would need a clock; it is counted once it has ended
+        seconds = 0.0
+        for started, ended in rows:
+            if started is not None and ended is not None:
+                seconds += (ended - started).total_seconds()
+        return seconds
+
     async def _get_where(self, condition: ColumnElement[bool]) -> CallTask | None:
         row = await self._first(select(CallTaskRow).where(condition))
         return None if row is None else mapping.call_from_row(row)

@@ -14,6 +14,7 @@ from domain.models import (
     Appointment,
     AppointmentStatus,
     CalendarLink,
+    CallStatus,
     CallTask,
     Campaign,
     CampaignStatus,
@@ -165,6 +166,19 @@ class FakeCalls(_Repo):
 
     async def list_open_past_timeout(self, now: datetime, limit: int = 200) -> list[CallTask]:
         return [c for c in self._all() if not c.status.is_ended and c.timeout_at <= now][:limit]
+
+    async def list_due(self, now: datetime, limit: int = 200) -> list[CallTask]:
+        due = [c for c in self._all() if c.status is CallStatus.QUEUED and c.not_before and c.not_before <= now]
+        return sorted(due, key=lambda c: c.not_before or now)[:limit]
+
+    async def talk_seconds_since(self, user_id: int, since: datetime) -> float:
+        campaigns = self.uow.campaigns
+        total = 0.0
+        for call in self._all():
+            campaign = await campaigns.get(call.campaign_id)
+            if campaign and campaign.user_id == user_id and call.started_at and call.started_at >= since:
+                total += (call.ended_at - call.started_at).total_seconds() if call.ended_at else 0.0
+        return total
 
 
 class FakeOffers(_Repo):

@@ -55,7 +55,10 @@ class Interval(BaseModel):
 
 
 class AvailabilityResponse(BaseModel):
-    status: str = Field(description="available, conflict, soft_conflict, outside_window or cannot_verify.")
+    status: str = Field(
+        description="available, conflict, soft_conflict, outside_window, too_short (shorter than the appointment "
+        "needs) or cannot_verify."
+    )
     message: str = Field(description="What to do next, in a sentence.")
     slot: Interval
     free_windows: list[Interval]
@@ -63,7 +66,10 @@ class AvailabilityResponse(BaseModel):
 
 
 class OfferResponse(BaseModel):
-    status: str = Field(description="recorded, rejected_conflict, rejected_outside_window or cannot_verify.")
+    status: str = Field(
+        description="recorded, rejected_conflict, rejected_outside_window, rejected_too_short (shorter than the "
+        "appointment needs) or cannot_verify."
+    )
     message: str
     offer_id: str | None = None
     rank: int | None = None

@@ -16,6 +16,7 @@ from domain.errors import (
 )
 from domain.models import (
     MAX_CALLS_PER_CAMPAIGN,
+    CallOutcome,
     CallPurpose,
     CallStatus,
     CallTask,
@@ -43,6 +44,8 @@ from domain.notifications import (
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
 from domain.services.context import Policy, Ports
+from domain.services.costs import check_minutes_left
+from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
 from domain.wording import failure_reason, service_in_words
@@ -113,13 +116,15 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
                 f"You have started {recent} searches in the last hour, the most I run per hour. "
                 "Please try again a little later."
             )
+        timezone = command.timezone or user.timezone
+        await check_minutes_left(uow, ports.policy, command.user_id, now, timezone, command.language)
         campaign = Campaign(
             id=command.campaign_id or new_id(),
             user_id=command.user_id,
             service=command.service,
             windows=windows,
             location=command.location,
-            timezone=command.timezone or user.timezone,
+            timezone=timezone,
             created_at=now,
             deadline_at=now + ports.policy.campaign_deadline,
             request_text=command.request_text,
@@ -198,7 +203,9 @@ def new_call(
 async def _create_calls(
     ports: Ports, campaign_id: str, providers: list[Provider], purpose: CallPurpose
 ) -> dict[str, str]:
-    """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token."""
+    """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token of
+    the calls to place now. A provider closed now gets a call scheduled for when it opens (the sweep dials
+    it), or, when it opens only after the deadline, a call that ends ``closed`` without being dialled."""
     now = ports.clock.now()
     tokens: dict[str, str] = {}
 
@@ -209,8 +216,14 @@ async def _create_calls(
         await uow.campaigns.save(campaign)
         for provider in providers:
             call, token = new_call(ports, campaign_id, provider, purpose, now)
+            when = first_call_time(provider, now, campaign.deadline_at, campaign.timezone)
+            if when is None:
+                call.end(CallStatus.CANCELLED, now, CallOutcome.CLOSED, reason=CLOSED_UNTIL_DEADLINE)
+            elif when > now:
+                _schedule(ports, call, when)
+            else:
+                tokens[call.id] = token
             await uow.calls.add(call)
-            tokens[call.id] = token
 
     await in_transaction(ports.uow, work)
     return tokens
@@ -234,16 +247,44 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
         await uow.calls.save(fresh)
         return True
 
-    try:
-        await ports.slots.acquire(call.id)
-    except DependencyUnavailable as exc:
-        log.warning("call %s got no call slot: %s", call.id, exc)
-        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
+    if not await _take_slot(ports, call):
         return
     try:
         if not await in_transaction(ports.uow, mark_dialing):
             await ports.slots.release(call.id)  # ended (cancelled, timed out) while it waited for a place
             return
+    except BaseException:
+        await ports.slots.release(call.id)
+        raise
+    await _start_call(ports, campaign, call, token, target)
+
+
+async def _place_claimed(ports: Ports, campaign: Campaign, call: CallTask, token: str) -> None:
+    """Dial a scheduled call this process claimed (already ``DIALING``) once it has a place under the limit."""
+    if not await _take_slot(ports, call):
+        return
+    async with ports.uow() as uow:
+        fresh = await uow.calls.get(call.id)
+    if fresh is None or fresh.status.is_ended:  # ended (cancelled, timed out) while it waited for a place
+        await ports.slots.release(call.id)
+        return
+    await _start_call(ports, campaign, call, token, None)
+
+
+async def _take_slot(ports: Ports, call: CallTask) -> bool:
+    """Wait for a place for ``call``; when the slots cannot be reached the call fails alone."""
+    try:
+        await ports.slots.acquire(call.id)
+    except DependencyUnavailable as exc:
+        log.warning("call %s got no call slot: %s", call.id, exc)
+        await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call could not be placed: {exc}")
+        return False
+    return True
+
+
+async def _start_call(ports: Ports, campaign: Campaign, call: CallTask, token: str, target: TimeWindow | None) -> None:
+    """Hand a call marked ``DIALING`` and holding a place to the voice gateway and remember what it says."""
+    try:
         request = CallRequest(call=call, campaign=campaign, token=token, target_slot=target)
         placed = await ports.voice.place_call(request)
     except DependencyUnavailable as exc:
@@ -270,6 +311,87 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
         # Cancelled while the provider was still placing it: stop it now that it can be stopped.
         await hang_up_all(ports, [fresh])
     await publish_progress(ports, campaign.id)
+
+
+# --- calls for later: closed providers and voicemail boxes ----------------------------------------
+
+CLOSED_UNTIL_DEADLINE = "The provider is closed until after the search's deadline, so it was not called."
+
+
+def _schedule(ports: Ports, call: CallTask, when: datetime) -> None:
+    call.not_before = when
+    call.timeout_at = when + ports.policy.call_timeout
+
+
+async def dial_due_calls(ports: Ports) -> int:
+    """Place every scheduled call whose time has come; returns how many were placed.
+
+    Each call is claimed in its own transaction (``QUEUED -> DIALING`` with a fresh token, the old one was
+    never handed out), so two processes sweeping at once place it once; a process dying after the claim
+    leaves a ``DIALING`` call that its timeout ends.
+    """
+    now = ports.clock.now()
+    async with ports.uow() as uow:
+        due = await uow.calls.list_due(now)
+    claimed = [c for c in [await _claim_scheduled(ports, call.id, now) for call in due] if c is not None]
+    await asyncio.gather(*(_place_claimed(ports, campaign, call, token) for call, campaign, token in claimed))
+    for campaign_id in {campaign.id for _, campaign, _ in claimed}:
+        await publish_progress(ports, campaign_id)
+    return len(claimed)
+
+
+async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[CallTask, Campaign, str] | None:
+    stale: list[CallTask] = []
+
+    async def work(uow: UnitOfWork) -> tuple[CallTask, Campaign, str] | None:
+        stale.clear()
+        call = await uow.calls.get(call_id)
+        if call is None or call.status is not CallStatus.QUEUED or call.not_before is None or call.not_before > now:
+            return None
+        campaign = await _require_campaign(uow, call.campaign_id)
+        if campaign.deadline_at <= now:  # nobody swept in time: placing it now would only be hung up
+            call.end(CallStatus.FAILED, now, reason="The search reached its deadline.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
+        if not is_open_for(call, campaign) or campaign.status is CampaignStatus.RANKING:
+            call.end(CallStatus.CANCELLED, now, reason="The search moved on before this call was due.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
+        token = new_call_token()
+        call.token_hash = hash_token(token)
+        call.advance(CallStatus.DIALING, now)
+        await uow.calls.save(call)
+        return call, campaign, token
+
+    claimed = await in_transaction(ports.uow, work)
+    for call in stale:
+        await after_call_ended(ports, call)
+    return claimed
+
+
+def _voicemail_retries(ports: Ports, campaign: Campaign, discovering: list[CallTask]) -> list[CallTask]:
+    """The retries still owed to providers whose voicemail box answered: one call each, the policy's delay after
+    the voicemail call ended (at the next opening if closed then), only before the deadline and only as often
+    as the policy allows. Each retry has an id fixed by the call it retries, so it is created once."""
+    known = {c.id for c in discovering}
+    owed = []
+    for call in discovering:
+        if call.outcome is not CallOutcome.VOICEMAIL or retry_call_id(call.id) in known or call.ended_at is None:
+            continue
+        attempts = sum(1 for c in discovering if c.provider.id == call.provider.id)
+        if attempts > ports.policy.voicemail_retries:
+            continue
+        earliest = call.ended_at + ports.policy.voicemail_retry_after
+        when = retry_time(call.provider, earliest, campaign.deadline_at, campaign.timezone)
+        if when is None:
+            continue
+        retry, _ = new_call(ports, campaign.id, call.provider, CallPurpose.DISCOVER, call.ended_at)
+        retry.id = retry_call_id(call.id)
+        _schedule(ports, retry, when)
+        owed.append(retry)
+    return owed
 
 
 async def _advance_after_dialing(ports: Ports, campaign_id: str) -> None:
@@ -344,14 +466,26 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
     """Move the campaign on when its calls allow it. Safe to run from any process, any number of times."""
     now = ports.clock.now()
     news: list[Notification] = []
+    retried: list[CallTask] = []
 
     async def work(uow: UnitOfWork) -> int:
         news.clear()
+        retried.clear()
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
         if campaign.status in _OPEN_FOR_DISCOVERY:
             discovering = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
+            retries = [] if deadline_passed else _voicemail_retries(ports, campaign, discovering)
+            if retries:
+                # Saving the campaign first makes two processes settling at once conflict on its version (the
+                # loser starts again and finds the retry), so a retry is added once.
+                campaign.updated_at = now
+                await uow.campaigns.save(campaign)
+                for retry in retries:
+                    await uow.calls.add(retry)
+                retried.extend(retries)
+                return campaign.user_id
             if not deadline_passed and any(not c.status.is_ended for c in discovering):
                 return campaign.user_id
             if campaign.status is CampaignStatus.DIALING and not deadline_passed:
@@ -393,6 +527,8 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
         return campaign.user_id
 
     user_id = await in_transaction(ports.uow, work)
+    if retried:
+        await publish_progress(ports, campaign_id)  # the live view shows when the provider is called again
     for notification in news:
         await ports.notifier.notify(user_id, notification)
     if news:
@@ -431,11 +567,23 @@ def current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask 
 
 
 def _no_offer_reason(campaign: Campaign, calls: list[CallTask]) -> str:
-    total = len(calls)
-    unanswered = sum(1 for c in calls if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY))
+    providers = {c.provider.id: c for c in calls}  # a retried provider counts once, by its last call
+    total = len(providers)
+    latest = list(providers.values())
+    closed = sum(1 for c in latest if c.outcome is CallOutcome.CLOSED)
+    unanswered = sum(
+        1 for c in latest if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY) or c.outcome is CallOutcome.VOICEMAIL
+    )
     # A call counts as reached once someone picked up, even if the deadline cut it short afterwards.
-    reached = sum(1 for c in calls if c.status is CallStatus.COMPLETED or c.started_at is not None)
-    if unanswered == total:
+    reached = sum(
+        1
+        for c in latest
+        if (c.status is CallStatus.COMPLETED or c.started_at is not None)
+        and c.outcome not in (CallOutcome.VOICEMAIL, CallOutcome.CLOSED)
+    )
+    if closed == total:
+        return failure_reason("all_closed", campaign.language, total=total)
+    if unanswered + closed == total:
         return failure_reason("nobody_answered", campaign.language, total=total)
     if reached == 0:
         return failure_reason("no_offer", campaign.language, total=total)

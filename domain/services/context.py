@@ -35,6 +35,14 @@ class Policy:
     # between tries (the last wait repeats), while a retried call could still end before the slot starts.
     confirm_attempts: int = 3
     confirm_backoff: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=3))
+    # a call that reached a voicemail box is tried again this much later, this many times, before the deadline
+    voicemail_retry_after: timedelta = timedelta(minutes=10)
+    voicemail_retries: int = 1
+    # what a search costs: minutes a call takes on average (ringing included), the price of a minute
+    expected_call_minutes: float = 2.5
+    call_cost_per_minute: float = 0.10
+    call_cost_currency: str = "EUR"
+    call_minutes_per_month: int | None = 300  # per user; None: no limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,12 @@ async def recover_open_calls(
 
     Calls created less than ``grace`` ago are left for a later round: a living dialer claims its calls a
     moment after creating them. ``grace`` of one call slot lease also lets a dead process's leases run out."""
+    started_before = ports.clock.now() - grace
     async with ports.uow() as uow:
-        open_calls = await uow.calls.list_open(started_before=ports.clock.now() - grace, limit=1000)
+        open_calls = await uow.calls.list_open(started_before=started_before, limit=1000)
+    # A scheduled call (a closed provider, a voicemail retry) starts when it is due, not when it was created:
+    # until then it is the sweep's, and its dialler takes its place a moment after claiming it.
+    open_calls = [c for c in open_calls if c.not_before is None or c.not_before < started_before]
     if not open_calls:
         return RecoveryReport(0, 0, 0, 0)
     claimed = await ports.slots.claimed([c.id for c in open_calls])

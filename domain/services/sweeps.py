@@ -1,5 +1,6 @@
-"""The periodic sweep: calls past their timeout fail, campaigns past their deadline settle, holds expire, and
-call slots this process still holds for calls that ended elsewhere are given back.
+"""The periodic sweep: scheduled calls whose time has come are placed, calls past their timeout fail,
+campaigns past their deadline settle, holds expire, confirmation calls that did not get through are tried
+again, and call slots this process still holds for calls that ended elsewhere are given back.
 
 Every step is a conditional update through the unit of work, so several processes may sweep at once.
 """
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallStatus, CampaignStatus
-from domain.services.campaigns import end_call_task, fail_campaign, hang_up_all, settle_campaign
+from domain.services.campaigns import dial_due_calls, end_call_task, fail_campaign, hang_up_all, settle_campaign
 from domain.services.confirmation import retry_confirmations
 from domain.services.context import Ports
 from domain.wording import failure_reason
@@ -34,11 +35,13 @@ class SweepReport:
     holds_purged: int
     slots_freed: int = 0
     confirmations_retried: int = 0
+    calls_dialled: int = 0
 
 
 async def sweep(ports: Ports) -> SweepReport:
     """Bring everything that is overdue to a sound state."""
     now = ports.clock.now()
+    dialled = await dial_due_calls(ports)
     async with ports.uow() as uow:
         overdue_calls = await uow.calls.list_open_past_timeout(now)
     timed_out = []
@@ -70,7 +73,8 @@ async def sweep(ports: Ports) -> SweepReport:
         log.warning("expired holds not purged: %s", exc)
         purged = 0
     retried = await retry_confirmations(ports)
-    return SweepReport(len(timed_out), settled, purged, await free_slots_of_ended_calls(ports), retried)
+    freed = await free_slots_of_ended_calls(ports)
+    return SweepReport(len(timed_out), settled, purged, freed, retried, dialled)
 
 
 async def free_slots_of_ended_calls(ports: Ports) -> int:

@@ -120,6 +120,20 @@ def _slot(campaign: Campaign, start: datetime, duration_minutes: int | None) -> 
     return TimeWindow(start, start + timedelta(minutes=minutes))
 
 
+def too_short(campaign: Campaign, slot: TimeWindow) -> str | None:
+    """What to tell the agent when ``slot`` is shorter than the appointment needs, else ``None``."""
+    needed = campaign.duration_minutes
+    given = int(slot.duration.total_seconds() // 60)
+    if given >= needed:
+        return None
+    return (
+        f"The appointment needs {needed} minutes, but this slot is only {given}. Ask the receptionist for "
+        f"{needed} minutes starting {slot_in_words(slot, campaign.timezone)}, or for another time with {needed} "
+        "minutes free, and report that with duration_minutes "
+        f"{needed}."
+    )
+
+
 def _open_windows(campaign: Campaign, now: datetime) -> list[TimeWindow]:
     """The campaign's windows from now on."""
     return [TimeWindow(max(w.start, now), w.end) for w in campaign.windows if w.end > now]
@@ -134,6 +148,7 @@ class AvailabilityStatus(enum.StrEnum):
     SOFT_CONFLICT = "soft_conflict"
     OUTSIDE_WINDOW = "outside_window"
     CANNOT_VERIFY = "cannot_verify"
+    TOO_SHORT = "too_short"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +173,9 @@ async def check_availability(
     campaign, busy = await in_transaction(ports.uow, work)
     slot = _slot(campaign, start, duration_minutes)
     tz, lang = campaign.timezone, "en"
+    shortfall = too_short(campaign, slot)
+    if shortfall is not None:
+        return Availability(AvailabilityStatus.TOO_SHORT, shortfall, slot)
     windows = _open_windows(campaign, now)
 
     def answer(status: AvailabilityStatus, message: str, blocked: list[TimeWindow]) -> Availability:
@@ -227,6 +245,7 @@ class OfferAnswerStatus(enum.StrEnum):
     RECORDED = "recorded"
     REJECTED_CONFLICT = "rejected_conflict"
     REJECTED_OUTSIDE_WINDOW = "rejected_outside_window"
+    REJECTED_TOO_SHORT = "rejected_too_short"
     CANNOT_VERIFY = "cannot_verify"
 
 
@@ -259,6 +278,9 @@ async def report_offer(
         tz = campaign.timezone
         existing = await uow.offers.find(call.id, slot.start)
         if existing is None:
+            shortfall = too_short(campaign, slot)
+            if shortfall is not None:
+                return OfferAnswer(OfferAnswerStatus.REJECTED_TOO_SHORT, shortfall)
             if slot.start < now or not fits(slot, campaign.windows):
                 return OfferAnswer(
                     OfferAnswerStatus.REJECTED_OUTSIDE_WINDOW,

@@ -5,7 +5,7 @@ files shipped in this package unless given their own providers or places. ``rank
 every directory shares; ``parse_coordinates`` reads "lat, lng" text.
 """
 
-from integrations.directory._bundled import BundledDirectory, load_bundled_providers
+from integrations.directory._bundled import BundledDirectory, bundled_opening_hours, load_bundled_providers
 from integrations.directory._gazetteer import (
     GazetteerGeocoder,
     Place,
@@ -20,6 +20,7 @@ __all__ = [
     "BundledDirectory",
     "GazetteerGeocoder",
     "Place",
+    "bundled_opening_hours",
     "find_place",
     "load_bundled_places",
     "load_bundled_providers",

@@ -1,4 +1,5 @@
-"""The offline provider directory: invented businesses in Berlin and Munich, shipped as ``providers.json``."""
+"""The offline provider directory: invented businesses in Berlin and Munich, shipped as ``providers.json``,
+with their opening hours in ``opening_hours.json`` (by provider id, else the service's usual week)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.models import GeoPoint, Provider
+from domain.opening_hours import OpeningHours, opening_hours_from_spec
 from integrations.directory._data import read_bundled_json
 from integrations.directory._ranking import normalise_service, rank_providers
 
@@ -33,6 +35,20 @@ def load_bundled_providers() -> tuple[Provider, ...]:
     return tuple(_provider(entry) for entry in entries if entry.get("phone"))
 
 
+@functools.cache
+def _bundled_hours() -> tuple[dict[str, OpeningHours], dict[str, OpeningHours]]:
+    data = read_bundled_json("opening_hours.json")
+    defaults = {service: opening_hours_from_spec(spec) for service, spec in data["defaults"].items()}
+    by_id = {provider_id: opening_hours_from_spec(spec) for provider_id, spec in data["providers"].items()}
+    return defaults, by_id
+
+
+def bundled_opening_hours(provider_id: str, service: str) -> OpeningHours:
+    """The provider's own hours from the bundled file, else its service's usual week, else office hours."""
+    defaults, by_id = _bundled_hours()
+    return by_id.get(provider_id) or defaults.get(normalise_service(service)) or defaults["*"]
+
+
 def _provider(entry: dict[str, Any]) -> Provider:
     rating = entry.get("rating")
     return Provider(
@@ -44,4 +60,5 @@ def _provider(entry: dict[str, Any]) -> Provider:
         address=str(entry.get("address", "")),
         rating=None if rating is None else float(rating),
         review_count=int(entry.get("review_count", 0)),
+        opening_hours=bundled_opening_hours(str(entry["id"]), str(entry["service"])),
     )

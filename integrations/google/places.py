@@ -22,6 +22,7 @@ import aiohttp
 
 from domain.errors import DependencyUnavailable, InvalidRequest
 from domain.models import GeoPoint, Provider, is_e164
+from domain.opening_hours import MINUTES_PER_DAY, OpeningHours, OpeningPeriod
 from integrations.directory import normalise_service, parse_coordinates, rank_providers
 
 _log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ _DIRECTORY_FIELDS = ",".join(
         "places.rating",
         "places.userRatingCount",
         "places.internationalPhoneNumber",
+        "places.regularOpeningHours",  # in the same (Enterprise) billing tier as the phone number and rating
         "nextPageToken",
     )
 )
@@ -211,7 +213,63 @@ def _provider(place: dict[str, Any], service: str) -> Provider | None:
         address=address if isinstance(address, str) else "",
         rating=float(rating) if isinstance(rating, int | float) and 0 < rating <= 5 else None,
         review_count=review_count if isinstance(review_count, int) and review_count >= 0 else 0,
+        opening_hours=opening_hours_from_places(place.get("regularOpeningHours")),
     )
+
+
+def opening_hours_from_places(value: object) -> OpeningHours | None:
+    """``regularOpeningHours`` as opening hours; ``None`` (unknown: treated as open) when missing or unreadable.
+
+    Google numbers days from Sunday = 0 and gives each period an ``open`` and a ``close`` point
+    (``{"day", "hour", "minute"}``); a period without ``close`` is open around the clock, and a period that
+    closes on a later day is split at midnight.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("periods"), list):
+        return None
+    periods: list[OpeningPeriod] = []
+    try:
+        for period in value["periods"]:
+            opens = _week_minute(period.get("open"))
+            if opens is None:
+                return None
+            if period.get("close") is None:
+                return OpeningHours(tuple(OpeningPeriod(day, 0, MINUTES_PER_DAY) for day in range(7)))
+            closes = _week_minute(period["close"])
+            if closes is None:
+                return None
+            if closes <= opens:
+                closes += _MINUTES_PER_WEEK
+            periods.extend(_split_by_day(opens, closes))
+    except (AttributeError, InvalidRequest):
+        return None
+    return OpeningHours(tuple(periods)) if periods else None
+
+
+_MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+def _week_minute(point: object) -> int | None:
+    """Minutes since Monday 00:00 of a Places ``{"day", "hour", "minute"}`` point (day 0 is Sunday)."""
+    if not isinstance(point, dict):
+        return None
+    day, hour, minute = point.get("day"), point.get("hour", 0), point.get("minute", 0)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (day, hour, minute)):
+        return None
+    assert isinstance(day, int) and isinstance(hour, int) and isinstance(minute, int)
+    if not (0 <= day <= 6 and 0 <= hour <= 24 and 0 <= minute <= 59):
+        return None
+    return ((day + 6) % 7) * MINUTES_PER_DAY + hour * 60 + minute
+
+
+def _split_by_day(opens: int, closes: int) -> list[OpeningPeriod]:
+    pieces = []
+    while opens < closes:
+        day_end = (opens // MINUTES_PER_DAY + 1) * MINUTES_PER_DAY
+        end = min(closes, day_end)
+        weekday = (opens // MINUTES_PER_DAY) % 7
+        pieces.append(OpeningPeriod(weekday, opens % MINUTES_PER_DAY, end - (day_end - MINUTES_PER_DAY)))
+        opens = end
+    return pieces
 
 
 def _name(place: dict[str, Any]) -> str:

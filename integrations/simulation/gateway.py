@@ -10,7 +10,7 @@ import secrets
 import aiohttp
 
 from domain.errors import DependencyUnavailable
-from domain.models import CallStatus, Turn
+from domain.models import CallPurpose, CallStatus, Turn
 from domain.ports import CallRequest, PlacedCall
 from domain.services.campaigns import end_call_task, record_transcript
 from domain.services.context import Ports
@@ -49,6 +49,8 @@ class SimulatedVoiceGateway:
         self._session: aiohttp.ClientSession | None = None
         self.transcripts: dict[str, list[Turn]] = {}
         self.call_seconds: dict[str, float] = {}
+        self.receptionists: dict[str, Receptionist] = {}  # by call id, for tests that look at what was said
+        self._calls_to: dict[str, int] = {}  # calls placed so far, by provider and purpose
 
     def bind(self, ports: Ports, tool_secret: str) -> None:
         """Give the gateway the ports it reports unanswered calls and transcripts through, and the secret
@@ -104,11 +106,17 @@ class SimulatedVoiceGateway:
         assert self._ports is not None and self._tools_url is not None and self._session is not None
         ports, call = self._ports, request.call
         behaviour = self._behaviour(request)
-        rng = seeded_rng(self._seed, f"{call.provider.id}:{call.purpose}")
+        stream = f"{call.provider.id}:{call.purpose}"
+        nth = self._calls_to.get(stream, 0)
+        self._calls_to[stream] = nth + 1
+        # a retry gets its own random stream, so the first call's words stay as they were
+        rng = seeded_rng(self._seed, stream + (f":{nth}" if nth else ""))
+        hours = call.provider.opening_hours
+        closed = hours is not None and not hours.is_open(ports.clock.now(), request.campaign.timezone)
         turns: list[Turn] = []
         self.transcripts[call.id] = turns
         try:
-            if not behaviour.answers:
+            if not behaviour.answers or closed:  # nobody is at the desk of a closed practice
                 await self._pause(RING_SECONDS)
                 self.call_seconds[call.id] = RING_SECONDS
                 await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
@@ -123,9 +131,17 @@ class SimulatedVoiceGateway:
                 self.call_seconds[call.id] = turn_seconds * len(turns)
                 await record_transcript(ports, call.id, list(turns))
 
+            desk = Receptionist(
+                call.provider,
+                behaviour,
+                rng,
+                request.campaign.timezone,
+                voicemail=call.purpose is CallPurpose.DISCOVER and nth < behaviour.voicemail_calls,
+            )
+            self.receptionists[call.id] = desk
             agent = ReferenceAgent(
                 tools,
-                Receptionist(call.provider, behaviour, rng, request.campaign.timezone),
+                desk,
                 request.campaign,
                 ports.clock.now(),
                 pause,

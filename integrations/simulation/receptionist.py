@@ -1,4 +1,5 @@
-"""A simulated receptionist: knows the provider's open slots and answers the agent's questions."""
+"""A simulated receptionist: knows the provider's open slots and answers the agent's questions, in English or
+German, behind a voicemail box or a phone menu when the provider's behaviour says so."""
 
 from __future__ import annotations
 
@@ -6,44 +7,139 @@ import random
 from datetime import datetime, timedelta
 
 from domain.models import Provider, TimeWindow
-from domain.wording import slot_in_words
-from integrations.simulation.behaviour import ProviderBehaviour
+from integrations.simulation.behaviour import ProviderBehaviour, desk_language
+from integrations.simulation.speech import say_slot
+
+_LINES = {
+    "en": {
+        "greet": [
+            "{name}, good morning, how can I help?",
+            "Hello, {name} speaking.",
+            "{name}, what can I do for you?",
+        ],
+        "voicemail": (
+            "You have reached the voicemail of {name}. We cannot take your call right now; "
+            "please leave a message after the tone."
+        ),
+        "menu": "Welcome to {name}. For prescriptions, press {other}. For appointments, press {digit}.",
+        "wrong_key": "Prescription orders. Please say your name and date of birth after the tone.",
+        "nothing": "I'm sorry, I have nothing free then.",
+        "offer": "I could offer {slots}.",
+        "or": " or ",
+        "taken": "I'm sorry, that time has just been taken.",
+        "booked": "It's booked. See you then!",
+        "cancelled": "No problem, it's cancelled.",
+        "noted": "Noted. Talk soon.",
+    },
+    "de": {
+        "greet": [
+            "{name}, guten Tag, was kann ich für Sie tun?",
+            "{name}, Sie sprechen mit der Anmeldung. Wie kann ich Ihnen helfen?",
+            "Guten Morgen, {name}, was kann ich für Sie tun?",
+        ],
+        "voicemail": (
+            "Sie sind verbunden mit der Mailbox von {name}. Wir sind gerade nicht erreichbar. "
+            "Bitte hinterlassen Sie eine Nachricht nach dem Signalton."
+        ),
+        "menu": (
+            "Willkommen bei {name}. Für Rezeptbestellungen drücken Sie die {other}. "
+            "Für Termine drücken Sie die {digit}."
+        ),
+        "wrong_key": "Rezeptbestellung. Bitte nennen Sie nach dem Signalton Ihren Namen und Ihr Geburtsdatum.",
+        "nothing": "Da habe ich leider nichts frei.",
+        "offer": "Frei wäre {slots}.",
+        "or": " oder ",
+        "taken": "Oh, das tut mir leid, der Termin ist gerade weggegangen.",
+        "booked": "Ist eingetragen. Bis dann!",
+        "cancelled": "Kein Problem, ich habe den Termin gestrichen.",
+        "noted": "Ist notiert. Bis gleich.",
+    },
+}
 
 
 class Receptionist:
-    def __init__(self, provider: Provider, behaviour: ProviderBehaviour, rng: random.Random, timezone: str) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        behaviour: ProviderBehaviour,
+        rng: random.Random,
+        timezone: str,
+        *,
+        voicemail: bool = False,
+    ) -> None:
         self.provider = provider
         self.behaviour = behaviour
         self._rng = rng
         self._tz = timezone
         self._open = sorted(behaviour.open_slots)
+        self.language = desk_language(provider, behaviour)
+        self._voicemail = voicemail
+        self.keys_pressed: list[str] = []
+
+    def _line(self, key: str) -> str:
+        line = _LINES[self.language][key]
+        assert isinstance(line, str)
+        return line
+
+    def slot_length(self, minutes: int | None = None) -> timedelta:
+        """The length of the slots offered: what the caller asked for, else the provider's usual length."""
+        return timedelta(minutes=minutes or self.behaviour.slot_minutes)
+
+    def pick_up(self) -> str:
+        """The first thing the caller hears: the voicemail box, the phone menu, or a person."""
+        name = self.provider.name
+        if self._voicemail:
+            return self._line("voicemail").format(name=name)
+        digit = self.behaviour.phone_menu_digit
+        if digit is not None:
+            other = 2 if digit == 1 else 1
+            return self._line("menu").format(name=name, digit=digit, other=other)
+        return self.greet()
+
+    def press(self, key: str) -> str:
+        """A key pressed in the phone menu: the right one puts the caller through to a person."""
+        self.keys_pressed.append(key)
+        if key == str(self.behaviour.phone_menu_digit):
+            return self.greet()
+        return self._line("wrong_key")
 
     @property
-    def slot_length(self) -> timedelta:
-        return timedelta(minutes=self.behaviour.slot_minutes)
+    def put_through(self) -> bool:
+        """Whether a person is on the line (no menu, or the right key was pressed)."""
+        digit = self.behaviour.phone_menu_digit
+        return not self._voicemail and (digit is None or str(digit) in self.keys_pressed)
 
     def greet(self) -> str:
-        return self._rng.choice(
-            [
-                f"{self.provider.name}, good morning, how can I help?",
-                f"Hello, {self.provider.name} speaking.",
-                f"{self.provider.name}, what can I do for you?",
-            ]
-        )
+        greetings = _LINES[self.language]["greet"]
+        assert isinstance(greetings, list)
+        greeting: str = self._rng.choice(greetings)
+        return greeting.format(name=self.provider.name)
 
-    def earliest_after(self, moment: datetime) -> list[TimeWindow]:
-        """The next few open slots starting at or after ``moment``, earliest first."""
+    def earliest_after(self, moment: datetime, minutes: int | None = None) -> list[TimeWindow]:
+        """The next few open slots starting at or after ``moment``, earliest first, of the length asked for."""
         starts = [s for s in self._open if s >= moment][: self.behaviour.offers_per_turn]
-        return [TimeWindow(s, s + self.slot_length) for s in starts]
+        length = self.slot_length(minutes)
+        return [TimeWindow(s, s + length) for s in starts]
 
     def offer_words(self, slots: list[TimeWindow]) -> str:
         if not slots:
-            return "I'm sorry, I have nothing free then."
-        said = " or ".join(slot_in_words(s, self._tz) for s in slots)
-        return f"I could offer {said}."
+            return self._line("nothing")
+        said = self._line("or").join(say_slot(s, self._tz, self.language, self._rng) for s in slots)
+        return self._line("offer").format(slots=said)
+
+    def offers_after(self, moment: datetime, minutes: int | None = None) -> str:
+        """What the receptionist says when asked for the earliest time from ``moment`` on."""
+        if not self.put_through:
+            return ""
+        return self.offer_words(self.earliest_after(moment, minutes))
+
+    def book_words(self, start: datetime) -> tuple[bool, str]:
+        """Book ``start`` if it is still open; the provider may have given it away meanwhile."""
+        if not self.book(start):
+            return False, self._line("taken")
+        return True, self._line("booked")
 
     def book(self, start: datetime) -> bool:
-        """Book ``start`` if it is still open; the provider may have given it away meanwhile."""
         if self.behaviour.slot_taken_on_confirm or start not in self._open:
             return False
         self._open.remove(start)
@@ -54,3 +150,10 @@ class Receptionist:
             self._open.append(start)
             self._open.sort()
         return True
+
+    def cancel_words(self, start: datetime) -> str:
+        self.cancel(start)
+        return self._line("cancelled")
+
+    def noted(self) -> str:
+        return self._line("noted")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.errors import InvalidRequest
 from domain.models import GeoPoint, Provider, TimeWindow, User, Weights
+from domain.opening_hours import OpeningHours, opening_hours_from_spec
 from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour
 
 
@@ -67,6 +69,17 @@ class WorldBehaviour(_Model):
     offers_per_turn: int = Field(default=2, ge=1, le=10)
     call_seconds: float = Field(default=90.0, gt=0, le=3600)
     slot_taken_on_confirm: bool = False
+    voicemail_calls: int = Field(default=0, ge=0, le=10)
+    phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
+
+
+def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    if value is not None:
+        try:
+            opening_hours_from_spec(value)
+        except InvalidRequest as exc:
+            raise ValueError(str(exc)) from None
+    return value
 
 
 class WorldProvider(_Model):
@@ -79,7 +92,12 @@ class WorldProvider(_Model):
     address: str = ""
     slot_minutes: int = Field(default=30, ge=5, le=480)
     open_slots: list[Aware] = Field(default_factory=list)
+    language: Literal["en", "de"] | None = None
+    opening_hours: Annotated[dict[str, list[str]] | None, AfterValidator(_hours)] = None
     behavior: WorldBehaviour = Field(default_factory=WorldBehaviour)
+
+    def hours(self) -> OpeningHours | None:
+        return None if self.opening_hours is None else opening_hours_from_spec(self.opening_hours)
 
     def provider(self) -> Provider:
         return Provider(
@@ -90,6 +108,7 @@ class WorldProvider(_Model):
             location=self.location.point(),
             address=self.address,
             rating=self.rating,
+            opening_hours=self.hours(),
         )
 
     def behaviour(self) -> ProviderBehaviour:
@@ -100,6 +119,9 @@ class WorldProvider(_Model):
             offers_per_turn=self.behavior.offers_per_turn,
             call_seconds=self.behavior.call_seconds,
             slot_taken_on_confirm=self.behavior.slot_taken_on_confirm,
+            voicemail_calls=self.behavior.voicemail_calls,
+            phone_menu_digit=self.behavior.phone_menu_digit,
+            language=self.language,
         )
 
 

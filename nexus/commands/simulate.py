@@ -1,4 +1,5 @@
-"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json]``: one campaign on a world file."""
+"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts]``: one campaign on a
+world file."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--book", type=_book_choice, help="Confirm an offer: 'best' or its rank.")
     parser.add_argument("--seed", type=int, default=0, help="Seed for the receptionists' choices.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument("--transcripts", action="store_true", help="Include what was said in every call.")
     parser.set_defaults(handler=handle)
 
 
@@ -32,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         world = load_world(args.world)
         text = args.world.read_text(encoding="utf-8")
-        result = asyncio.run(simulate_world(world, text, args.seed, args.book))
+        result = asyncio.run(simulate_world(world, text, args.seed, args.book, transcripts=args.transcripts))
     except (WorldError, DomainError) as exc:
         print(f"nexus simulate: {exc}", file=sys.stderr)
         return 2
@@ -61,6 +63,7 @@ _WORDS_DE = {
     "no availability": "nichts frei",
     "declined": "abgelehnt",
     "voicemail": "Mailbox",
+    "closed": "geschlossen",
     "wrong number": "falsche Nummer",
     "booked": "gebucht",
     "cancelled appointment": "Termin abgesagt",
@@ -72,6 +75,7 @@ _TEXTS = {
         "gone": "Booking {provider} for {slot} failed: the slot was gone. The other offers are still on the shortlist.",
         "calls": "Calls: {count}",
         "turns": "{count} turns",
+        "later": "dialled {time}",
         "shortlist": "Shortlist:",
         "none": "  (none)",
         "score": "score {score:.4f}, {km:.2f} km",
@@ -83,6 +87,7 @@ _TEXTS = {
         "Die anderen Angebote stehen weiter zur Auswahl.",
         "calls": "Anrufe: {count}",
         "turns": "{count} Runden",
+        "later": "angerufen {time}",
         "shortlist": "Auswahl:",
         "none": "  (keine)",
         "score": "Punkte {score:.4f}, {km:.2f} km",
@@ -115,8 +120,11 @@ def summary(result: dict[str, Any]) -> str:
     for call in result["calls"]:
         said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
         said.append(texts["turns"].format(count=call["turns"]))
+        if call.get("scheduled_for"):
+            said.append(texts["later"].format(time=_when(call["scheduled_for"], lang, zone)))
         purpose = purposes.get(call["purpose"], call["purpose"])
         lines.append(f"  {purpose:<{purpose_width}}  {names[call['provider_id']]:<{width}}  {', '.join(said)}")
+        lines.extend(f"      {turn}" for turn in call.get("transcript", []))
     lines.append(texts["shortlist"])
     offers = result["shortlist"] or []
     name_width = max((len(o["provider_name"]) for o in offers), default=0)

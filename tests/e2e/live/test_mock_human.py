@@ -24,7 +24,9 @@ from tests.factories import ALEXANDERPLATZ
 from tests.support.db import sqlite_url
 
 TARGET = "+4915112345678"
-NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)
+# Monday 11:00 in Berlin: every bundled dentist near Alexanderplatz is open (at 09:00 one opens only at 10:00,
+# after the search's deadline, and would never be dialled).
+NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
 
 
 class OutboundCalls:
@@ -69,7 +71,7 @@ async def test_every_call_in_mock_human_mode_goes_to_the_target_number(
         twilio_auth_token=SecretStr("twilio-token"),
         target_phone_number=TARGET,
     )
-    window = TimeWindow(NOW + timedelta(days=1, hours=3), NOW + timedelta(days=1, hours=8))
+    window = TimeWindow(NOW + timedelta(days=1, hours=1), NOW + timedelta(days=1, hours=6))
     async with bootstrap(settings, clock=FixedClock(NOW)) as nexus:
         assert isinstance(nexus.ports.voice, ElevenLabsVoiceGateway)
         campaign = await create_campaign(

@@ -145,10 +145,11 @@ async def test_cancelling_mid_campaign_hangs_up_the_running_calls_and_releases_t
         "slow2": (CallStatus.CANCELLED, "The search was cancelled."),
     }
     assert not await _held(run, campaign)
-    # The quick calls said goodbye; the slow ones were cut off mid-call, after the first words.
+    # The quick calls said goodbye (in German: the world's practices are in Berlin); the slow ones were cut
+    # off mid-call, after the first words.
     said = {p: [t.text for t in run.gateway.transcripts[c.id]] for p, c in calls.items()}
-    assert all("goodbye" in said[p][-1] for p in QUICK), said
-    assert all(len(said[p]) == 1 and "goodbye" not in said[p][0] for p in SLOW), said
+    assert all("auf Wiederhören" in said[p][-1] for p in QUICK), said
+    assert all(len(said[p]) == 1 and "Wiederhören" not in said[p][0] for p in SLOW), said
 
 
 async def test_the_deadline_sweep_ranks_the_offers_so_far_and_hangs_up_the_rest(run: SimulationRun) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from integrations.intent.vocabulary import DEFAULT_DURATION_MINUTES
 from integrations.simulation.world import World, load_world
 from tests.e2e.simulation.conftest import WORLD_NAMES, WORLDS, Outcome
 from tests.e2e.simulation.formula import haversine_km, provider, score
@@ -78,6 +79,22 @@ EXPECTED: dict[str, Expected] = {
         {"v1": NO_ANSWER, "v2": NO_ANSWER, "v3": NO_ANSWER},
         [],
     ),
+    # 07:50 on a Monday: z1 and z2 (behind a phone menu) are open and called at once, z3's voicemail box
+    # answers and z3 is called again at 08:00 (its last call counts here), z4 and z5 open at 08:00 and are
+    # called then, z6 opens at 11:00, after the deadline, and is never called. The busy 08:00-08:30 sends
+    # z2's agent on to 10:45.
+    "german_dentist_early_morning": Expected(
+        "RANKING",
+        [("2026-12-08T08:00:00+01:00", "2026-12-08T12:00:00+01:00")],
+        {"z1": OFFER, "z2": OFFER, "z3": OFFER, "z4": OFFER, "z5": OFFER, "z6": ("CANCELLED", "closed")},
+        [
+            ("z3", "2026-12-08T08:30:00+01:00"),
+            ("z4", "2026-12-08T08:45:00+01:00"),
+            ("z1", "2026-12-08T09:30:00+01:00"),
+            ("z5", "2026-12-08T10:00:00+01:00"),
+            ("z2", "2026-12-08T10:45:00+01:00"),
+        ],
+    ),
     # Without a deadline the slow calls finish too (the tests of the deadline cut them short).
     "slow_receptionists": Expected(
         "RANKING",
@@ -121,7 +138,9 @@ def test_every_shortlisted_offer_carries_the_documented_score(name: str, outcome
         offered_by = provider(world, offer["provider_id"])
         start = datetime.fromisoformat(offer["start"])
         assert offer["score"] == round(score(world, offered_by.id, start, span), 4), offer
-        assert offer["end"] == (start + timedelta(minutes=offered_by.slot_minutes)).isoformat()
+        # slots follow the appointment's length (the service's), whatever length the provider usually gives
+        length = DEFAULT_DURATION_MINUTES[outcomes[name]["campaign"]["service"]]
+        assert offer["end"] == (start + timedelta(minutes=length)).isoformat()
         assert offer["rating"] == offered_by.rating
         assert offer["distance_km"] == round(haversine_km(world.user.location, offered_by.location), 2)
         assert offer["provider_name"] == offered_by.name

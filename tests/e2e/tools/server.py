@@ -120,14 +120,23 @@ class ToolServer:
             return Reply(response.status, await response.json())
 
     async def start_campaign(
-        self, user_id: int = USER_ID, window: TimeWindow = TUESDAY_AFTERNOON, service: str = "dentist"
+        self,
+        user_id: int = USER_ID,
+        window: TimeWindow = TUESDAY_AFTERNOON,
+        service: str = "dentist",
+        duration_minutes: int = 30,
     ) -> Campaign:
         """What the user does: ask for ``service`` in ``window`` near Alexanderplatz; the calls are placed."""
         ports = self.nexus.ports
         await save_user(ports, User(id=user_id))
-        campaign = await create_campaign(
-            ports, StartCampaign(user_id=user_id, service=service, windows=[window], location=ALEXANDERPLATZ)
+        command = StartCampaign(
+            user_id=user_id,
+            service=service,
+            windows=[window],
+            location=ALEXANDERPLATZ,
+            duration_minutes=duration_minutes,
         )
+        campaign = await create_campaign(ports, command)
         return await run_campaign(ports, campaign.id)
 
     def token(self, campaign: Campaign, provider_id: str, purpose: str = "DISCOVER") -> str:

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from domain.errors import DependencyUnavailable
 from domain.models import GeoPoint
+from domain.opening_hours import OpeningPeriod
 from integrations.google.places import GoogleGeocoder, GooglePlacesDirectory, normalise_phone
 
 API_KEY = "test-places-key-4f9a"
@@ -27,6 +28,7 @@ DIRECTORY_FIELDS = {
     "places.rating",
     "places.userRatingCount",
     "places.internationalPhoneNumber",
+    "places.regularOpeningHours",
     "nextPageToken",
 }
 ADDRESS = "Alexanderplatz 1, 10178 Berlin, Deutschland"
@@ -174,6 +176,53 @@ async def test_only_callable_providers_inside_the_radius_come_back_nearest_first
     assert e.rating == 4.2
     assert e.review_count == 42
     assert ALEXANDERPLATZ.distance_km(e.location) == pytest.approx(2.0, abs=0.01)
+
+
+def _at(day: int, hour: int, minute: int = 0) -> dict[str, int]:
+    return {"day": day, "hour": hour, "minute": minute}
+
+
+async def test_regular_opening_hours_come_along_with_each_provider(
+    directory: GooglePlacesDirectory, fake: FakePlaces
+) -> None:
+    lunch_break = place("lunch", 0.1)  # Monday 08:00-12:00 and 14:00-18:00, Wednesday morning only
+    lunch_break["regularOpeningHours"] = {
+        "openNow": False,
+        "periods": [
+            {"open": _at(1, 8), "close": _at(1, 12)},
+            {"open": _at(1, 14), "close": _at(1, 18)},
+            {"open": _at(3, 8, 30), "close": _at(3, 12)},
+        ],
+        "weekdayDescriptions": ["Monday: 8:00 AM – 12:00 PM, 2:00 – 6:00 PM"],
+    }
+    late = place("late", 0.2)  # Saturday 20:00 to Sunday 02:00, and Sunday 22:00 to Monday 01:00
+    late["regularOpeningHours"] = {
+        "periods": [{"open": _at(6, 20), "close": _at(0, 2)}, {"open": _at(0, 22), "close": _at(1, 1)}]
+    }
+    always = place("always", 0.3)
+    always["regularOpeningHours"] = {"openNow": True, "periods": [{"open": _at(0, 0)}]}
+    broken = place("broken", 0.4)
+    broken["regularOpeningHours"] = {"periods": [{"open": {"day": 9, "hour": 8}, "close": _at(1, 9)}]}
+    fake.pages = {None: {"places": [lunch_break, late, always, broken, place("unknown", 0.5)]}}
+
+    found = {p.id: p.opening_hours for p in await directory.search("dentist", ALEXANDERPLATZ, 10, 15)}
+
+    assert found["lunch"] is not None and found["lunch"].periods == (
+        OpeningPeriod(0, 8 * 60, 12 * 60),
+        OpeningPeriod(0, 14 * 60, 18 * 60),
+        OpeningPeriod(2, 8 * 60 + 30, 12 * 60),
+    )
+    assert found["late"] is not None and found["late"].periods == (
+        OpeningPeriod(0, 0, 60),
+        OpeningPeriod(5, 20 * 60, 24 * 60),
+        OpeningPeriod(6, 0, 2 * 60),
+        OpeningPeriod(6, 22 * 60, 24 * 60),
+    )
+    assert found["always"] is not None and found["always"].periods == tuple(
+        OpeningPeriod(day, 0, 24 * 60) for day in range(7)
+    )
+    assert found["broken"] is None  # unreadable hours count as unknown: the provider is called as before
+    assert found["unknown"] is None
 
 
 async def test_paging_stops_after_three_pages_even_if_google_offers_more(

@@ -24,6 +24,7 @@ from domain.models import (
     User,
     Weights,
 )
+from domain.opening_hours import opening_hours_from_spec
 from domain.ports import UnitOfWorkFactory
 from domain.scoring import rank
 from storage.types import NaiveDatetimeError
@@ -388,3 +389,58 @@ async def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> No
             await uow.events.remember("webhook-naive", naive)
     assert isinstance(caught.value.orig, NaiveDatetimeError)
     assert "naive datetime 2030-03-04T09:30:00" in str(caught.value.orig)
+
+
+async def test_scheduled_calls_keep_their_time_and_the_providers_hours_and_come_due_in_order(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    campaign, placed_now = await builders.store_campaign_with_call(uow_factory)
+    hours = opening_hours_from_spec({"mon": ["08:00-12:00", "14:00-18:00"], "wed": ["08:00-12:00"]})
+    at_ten = builders.call(
+        campaign.id,
+        provider=builders.provider(id="prov-2", opening_hours=hours),
+        not_before=NOW + timedelta(minutes=10),
+    )
+    at_five = builders.call(campaign.id, provider=builders.provider(id="prov-3"), not_before=NOW + timedelta(minutes=5))
+    closed = builders.call(campaign.id, provider=builders.provider(id="prov-4"))
+    closed.end(CallStatus.CANCELLED, NOW, CallOutcome.CLOSED, reason="closed")
+    async with uow_factory() as uow:
+        for call in (at_ten, at_five, closed):
+            await uow.calls.add(call)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.calls.get(at_ten.id) == at_ten  # the hours and the time round-trip
+        assert await uow.calls.get(closed.id) == closed  # an outcome without a conversation
+        assert await uow.calls.list_due(NOW + timedelta(minutes=4)) == []
+        assert [c.id for c in await uow.calls.list_due(NOW + timedelta(minutes=10))] == [at_five.id, at_ten.id]
+        assert placed_now.not_before is None
+
+
+async def test_talk_seconds_count_the_users_ended_calls_since_a_moment(uow_factory: UnitOfWorkFactory) -> None:
+    mine, first = await builders.store_campaign_with_call(uow_factory)
+    others = builders.campaign(user_id=USER_ID + 1)
+    second = builders.call(mine.id, provider=builders.provider(id="prov-2"))
+    someone_elses = builders.call(others.id)
+    still_open = builders.call(mine.id, provider=builders.provider(id="prov-3"))
+    async with uow_factory() as uow:
+        await uow.campaigns.add(others)
+        for call in (second, someone_elses, still_open):
+            await uow.calls.add(call)
+        for call, start, minutes in (
+            (first, NOW - timedelta(days=2), 3),
+            (second, NOW + timedelta(minutes=1), 2),
+            (someone_elses, NOW, 7),
+            (still_open, NOW, 0),
+        ):
+            stored = await uow.calls.get(call.id)
+            assert stored is not None
+            stored.advance(CallStatus.DIALING, start)
+            stored.advance(CallStatus.IN_PROGRESS, start)
+            if minutes:
+                stored.end(CallStatus.COMPLETED, start + timedelta(minutes=minutes, seconds=30))
+            await uow.calls.save(stored)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.calls.talk_seconds_since(USER_ID, NOW) == 150.0
+        assert await uow.calls.talk_seconds_since(USER_ID, NOW - timedelta(days=3)) == 360.0
+        assert await uow.calls.talk_seconds_since(USER_ID + 2, NOW) == 0.0
