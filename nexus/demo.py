@@ -238,8 +238,10 @@ async def run_demo(
     seed: int,
     timezone: str,
     time_scale: float = TIME_SCALE,
+    real_now: datetime | None = None,
 ) -> None:
-    real_now = SystemClock().now()
+    """Run the demo at ``real_now`` (the system clock when not given), moved to office hours if need be."""
+    real_now = real_now or SystemClock().now()
     now = office_hours_start(real_now, timezone)
     plain = not console.is_terminal
     async with offline_nexus(

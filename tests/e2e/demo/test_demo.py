@@ -7,6 +7,8 @@ import io
 import re
 import subprocess
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
@@ -14,10 +16,14 @@ from rich.console import Console
 from nexus.demo import run_demo
 
 
-async def _demo(request: str, near: str, book: bool) -> str:
+# A Wednesday at 10:30 in Berlin: office hours, so the demo runs at this very time and says nothing about it.
+OFFICE_HOURS = datetime(2026, 12, 2, 10, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+async def _demo(request: str, near: str, book: bool, now: datetime = OFFICE_HOURS) -> str:
     out = io.StringIO()
     console = Console(file=out, width=140, force_terminal=False, color_system=None)
-    await run_demo(console, request, near, book, seed=7, timezone="Europe/Berlin", time_scale=0)
+    await run_demo(console, request, near, book, seed=7, timezone="Europe/Berlin", time_scale=0, real_now=now)
     return out.getvalue()
 
 
@@ -98,3 +104,19 @@ def test_piped_to_a_file_the_demo_is_plain_and_nothing_wraps() -> None:
     table = table[: table.index("")]
     assert all(re.search(r"\d+\.\d km\s+\d\.\d{3}$", row) for row in table[1:]), table  # one line per offer
     _columns_line_up(table)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "pretend"),
+    [
+        ("dentist next Tuesday afternoon", "the demo runs as if it were Thursday 3 December 10:00."),
+        ("Zahnarzt nächsten Dienstag nachmittags", "die Demo läuft, als wäre es Donnerstag, 3. Dezember 10:00."),
+    ],
+)
+async def test_at_night_the_demo_says_it_runs_in_office_hours(request_text: str, pretend: str) -> None:
+    night = datetime(2026, 12, 2, 23, 15, tzinfo=ZoneInfo("Europe/Berlin"))  # Wednesday night: practices closed
+
+    lines = (await _demo(request_text, "Alexanderplatz", book=False, now=night)).splitlines()
+
+    assert lines[2].endswith(pretend), lines[2]
+    assert re.match(r"(Calling \d+ dentists: \d+ done|Anrufe bei \d+ Anbietern \(Zahnarzt\): \d+ fertig)", lines[3])
