@@ -15,7 +15,6 @@ from rich.console import Console
 
 from nexus.demo import run_demo
 
-
 # A Wednesday at 10:30 in Berlin: office hours, so the demo runs at this very time and says nothing about it.
 OFFICE_HOURS = datetime(2026, 12, 2, 10, 30, tzinfo=ZoneInfo("Europe/Berlin"))
 
