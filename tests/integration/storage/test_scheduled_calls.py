@@ -14,7 +14,15 @@ from domain.services.campaigns import StartCampaign, create_campaign, run_campai
 from domain.services.context import Ports
 from domain.services.sweeps import sweep
 from tests.factories import ALEXANDERPLATZ, make_provider
-from tests.fakes import FakeCalendar, FakeClock, FakeDirectory, FakeHoldStore, FakeNotifier, FakeVoiceGateway
+from tests.fakes import (
+    FakeCalendar,
+    FakeCallSlots,
+    FakeClock,
+    FakeDirectory,
+    FakeHoldStore,
+    FakeNotifier,
+    FakeVoiceGateway,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 30, 7, 50, tzinfo=BERLIN)
@@ -34,6 +42,7 @@ def _ports(
         voice=voice,
         notifier=FakeNotifier(),
         clock=clock,
+        slots=FakeCallSlots(),
     )
     return ports, voice
 
@@ -90,3 +99,4 @@ async def test_a_due_call_is_placed_once_when_several_processes_sweep_at_once(uo
 
     assert sum(r.calls_dialled for r in reports) == 3
     assert sorted(r.call.provider.id for r in voice.placed) == ["p0", "p1", "p2"]
+    assert await ports.slots.in_use() == 3  # each placed call holds one place under the provider's limit

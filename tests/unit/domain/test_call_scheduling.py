@@ -12,11 +12,12 @@ from domain.notifications import CampaignFailed, ShortlistReady
 from domain.opening_hours import opening_hours_from_spec
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
 from domain.services.context import Policy
+from domain.services.recovery import recover_open_calls
 from domain.services.scheduling import retry_call_id
 from domain.services.sweeps import sweep
 from domain.services.tool_calls import end_call, open_call, report_offer
 from tests.factories import ALEXANDERPLATZ, make_provider
-from tests.fakes import FakeClock, FakeWorld
+from tests.fakes import FakeCallSlots, FakeClock, FakeWorld
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 30, 7, 50, tzinfo=BERLIN)  # a Monday, ten minutes before most practices open
@@ -222,3 +223,19 @@ async def test_a_scheduled_call_found_only_after_the_deadline_is_not_placed_and_
     eight = next(c for c in await calls(world, campaign_id) if c.provider.id == "eight")
     assert (eight.status, eight.failure_reason) == (CallStatus.FAILED, "The search reached its deadline.")
     assert await status(world, campaign_id) is CampaignStatus.RANKING
+
+
+async def test_recovery_after_a_restart_leaves_a_scheduled_call_to_the_sweep() -> None:
+    world = make_world(provider("eight", "08:00"))
+    campaign_id = await start(world)
+    world.slots = FakeCallSlots()  # a restart: no process holds or waits for a place for any call
+    world.clock.advance(timedelta(minutes=5))  # long after the call was created, still before 08:00
+
+    report = await recover_open_calls(world.ports, None, timedelta(seconds=30))
+
+    assert report.orphaned == 0
+    (call,) = await calls(world, campaign_id)
+    assert call.status is CallStatus.QUEUED
+    world.clock.advance(timedelta(minutes=5))
+    assert (await sweep(world.ports)).calls_dialled == 1  # placed when due, by whoever sweeps
+    assert await world.slots.in_use() == 1
