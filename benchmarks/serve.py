@@ -82,7 +82,9 @@ async def serve(args: argparse.Namespace) -> None:
         nexus = await stack.enter_async_context(
             bootstrap(settings, clock=SystemClock(), voice=voice, holds=holds, policy=policy_from(settings))
         )
-        base_url = await stack.enter_async_context(nexus.serving(nexus.create_web_app(), args.host, args.port))
+        base_url = await stack.enter_async_context(
+            nexus.serving(nexus.create_web_app(), args.host, args.port, args.reuse_port)
+        )
         _say(f"serving {base_url}")
         campaigns: asyncio.Task[None] | None = None
         if args.campaigns:
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start).")
+    parser.add_argument("--reuse-port", action="store_true", help="Share the port with other processes.")
     parser.add_argument("--holds-prefix", default="nexus:holds", help="Redis key prefix of the hold store.")
     parser.add_argument("--campaigns", type=int, default=0, help="Start this many simulated campaigns.")
     parser.add_argument("--first-user", type=int, default=1, help="User id of the first simulated campaign.")

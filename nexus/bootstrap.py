@@ -81,12 +81,16 @@ class Nexus:
         return app
 
     @asynccontextmanager
-    async def serving(self, app: web.Application, host: str, port: int) -> AsyncIterator[str]:
-        """Serve ``app`` on ``host:port`` (0 picks a free port); yields the base URL it listens on."""
+    async def serving(self, app: web.Application, host: str, port: int, reuse_port: bool = False) -> AsyncIterator[str]:
+        """Serve ``app`` on ``host:port`` (0 picks a free port); yields the base URL it listens on.
+
+        ``reuse_port`` (``SO_REUSEPORT``) lets several NEXUS processes listen on the same port; the kernel
+        spreads new connections over them.
+        """
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
+            site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
             await site.start()
             bound = runner.addresses[0]
             base_url = f"http://{bound[0]}:{bound[1]}"
