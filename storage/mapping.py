@@ -41,6 +41,9 @@ from storage.orm import (
     UserRow,
 )
 
+# The columns of a row read without the ORM (``storage.statements``): a named tuple with the same names.
+Fields = Any
+
 # --- value objects ---------------------------------------------------------------------------------
 
 
@@ -163,7 +166,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_from_row(row: CampaignRow) -> Campaign:
+def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
     return Campaign(
         id=row.id,
         user_id=row.user_id,
@@ -211,7 +214,7 @@ def call_values(call: CallTask) -> dict[str, Any]:
     }
 
 
-def call_from_row(row: CallTaskRow) -> CallTask:
+def call_from_row(row: CallTaskRow | Fields) -> CallTask:
     return CallTask(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -253,7 +256,7 @@ def offer_values(offer: Offer) -> dict[str, Any]:
     }
 
 
-def offer_from_row(row: OfferRow) -> Offer:
+def offer_from_row(row: OfferRow | Fields) -> Offer:
     return Offer(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -286,7 +289,7 @@ def appointment_values(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def appointment_from_row(row: AppointmentRow) -> Appointment:
+def appointment_from_row(row: AppointmentRow | Fields) -> Appointment:
     return Appointment(
         id=row.id,
         user_id=row.user_id,

@@ -26,6 +26,7 @@ from domain.ports import (
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.repositories import (
+    ReadAhead,
     SqlAlchemyAppointmentRepository,
     SqlAlchemyCalendarLinkRepository,
     SqlAlchemyCallTaskRepository,
@@ -77,11 +78,12 @@ class SqlAlchemyUnitOfWork:
                 raise DependencyUnavailable("The database is busy; please try again.") from None
             self._holds_turn = True
         session = self._session = self._session_factory()
+        ahead = ReadAhead()  # one per transaction: what one read brought along for the next
         self.users = SqlAlchemyUserRepository(session)
-        self.campaigns = SqlAlchemyCampaignRepository(session)
-        self.calls = SqlAlchemyCallTaskRepository(session)
-        self.offers = SqlAlchemyOfferRepository(session)
-        self.appointments = SqlAlchemyAppointmentRepository(session)
+        self.campaigns = SqlAlchemyCampaignRepository(session, ahead)
+        self.calls = SqlAlchemyCallTaskRepository(session, ahead)
+        self.offers = SqlAlchemyOfferRepository(session, ahead)
+        self.appointments = SqlAlchemyAppointmentRepository(session, ahead)
         self.reminders = SqlAlchemyReminderRepository(session)
         self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)

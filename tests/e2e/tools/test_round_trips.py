@@ -30,18 +30,19 @@ COALESCED_TASK_PREFIX = "coalesced-"
 
 # (SQL statements, Redis commands) per request, for each backend. Raise one only for a reason you can name.
 BUDGET: dict[str, dict[str, tuple[int, int]]] = {
+    # BEGIN, the call joined to its campaign and the user's appointments, COMMIT
     "sqlite": {
-        "check-availability": (5, 0),
-        "report-slot-offer existing": (6, 0),
-        "report-slot-offer new": (10, 0),
-        "get-distance": (4, 0),
-        "end-call": (9, 0),
+        "check-availability": (3, 0),
+        "report-slot-offer existing": (4, 0),  # + the offer with its standing
+        "report-slot-offer new": (6, 0),  # + looking for the offer, inserting it, its standing
+        "get-distance": (3, 0),
+        "end-call": (9, 0),  # the call's update, then a second transaction to settle the campaign
     },
     "postgres+redis": {
-        "check-availability": (5, 1),
-        "report-slot-offer existing": (6, 0),
-        "report-slot-offer new": (10, 0),
-        "get-distance": (4, 0),
+        "check-availability": (3, 1),  # + the hold: one EVALSHA
+        "report-slot-offer existing": (4, 0),
+        "report-slot-offer new": (6, 0),
+        "get-distance": (3, 0),
         "end-call": (9, 0),
     },
 }
