@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SUITES), help="Comma-separated suites to run.")
     parser.add_argument("--agents", type=int, default=100, help="Concurrent agents of the latency runs.")
     parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds per latency target.")
+    parser.add_argument(
+        "--databases", default="sqlite,postgres_redis", help="Comma-separated databases of the latency runs."
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="Seconds per target and round.")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -65,7 +68,8 @@ def _run(chosen: list[str], args: argparse.Namespace, emit: Callable[[str, str],
     rounds, seconds = (2, 1.5) if quick else (args.rounds, args.seconds)
     emit("machine.load_average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if "latency" in chosen:
-        asyncio.run(run_latency(args.agents, rounds, seconds, emit))
+        kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
+        asyncio.run(run_latency(args.agents, rounds, seconds, emit, kinds))
     if "scale" in chosen:
         asyncio.run(run_scale_out(args.agents, rounds, seconds, emit))
     if "swarm" in chosen:

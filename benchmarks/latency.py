@@ -42,6 +42,8 @@ TOOLS = ("check_availability", "report_slot_offer_existing", "report_slot_offer_
 EXISTING_OFFER_TIMES = ("9:00", "10:30", "14:00")
 CHECK_TIMES = tuple(f"{hour}:{minute:02d}" for hour in range(8, 17) for minute in (0, 30))
 _TICK = os.sysconf("SC_CLK_TCK")
+# PostgreSQL connections of NEXUS and of the floor alike (NEXUS's default DATABASE_POOL_SIZE unless set).
+POOL_SIZE = int(os.environ.get("NEXUS_BENCH_POOL_SIZE", "10"))
 
 Emit = Callable[[str, str], None]
 Request = tuple[str, dict[str, str], dict[str, Any]]
@@ -275,7 +277,8 @@ async def _database(kind: str) -> AsyncIterator[tuple[str, list[str], list[str]]
     else:
         prefix = f"nexus-bench:{uuid.uuid4().hex[:8]}:holds"
         async with postgres_database() as url:
-            yield url, ["--postgres", url, "--redis", REDIS_URL], ["--holds-prefix", prefix]
+            pool = ["--pool", str(POOL_SIZE)]
+            yield url, ["--postgres", url, "--redis", REDIS_URL, *pool], ["--holds-prefix", prefix]
 
 
 async def run_database(
@@ -286,7 +289,8 @@ async def run_database(
         url, floor_args, nexus_args = await stack.enter_async_context(_database(kind))
         seeded = await seed(url, agents)
         redis = REDIS_URL if kind == "postgres_redis" else None
-        nexus = await stack.enter_async_context(nexus_server(url, SECRET, redis, nexus_args))
+        pool = {"DATABASE_POOL_SIZE": str(POOL_SIZE)}
+        nexus = await stack.enter_async_context(nexus_server(url, SECRET, redis, nexus_args, pool))
         floor = await stack.enter_async_context(server_process("benchmarks.floor", floor_args))
         echo = await stack.enter_async_context(server_process("benchmarks.floor"))
         connector = aiohttp.TCPConnector(limit=agents)
