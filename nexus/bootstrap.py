@@ -227,11 +227,16 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
 
 
-def _pool_options(settings: Settings) -> dict[str, int]:
-    """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing."""
+def _pool_options(settings: Settings) -> dict[str, float]:
+    """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing, and
+    wait up to ``DATABASE_POOL_TIMEOUT_SECONDS`` for one before the database counts as busy."""
     if settings.is_sqlite:
         return {}
-    return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.database_pool_timeout_seconds,
+    }
 
 
 async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import datetime
 
 import aiohttp
 
@@ -67,8 +68,11 @@ class SimulatedVoiceGateway:
         source = self._behaviours or generated_behaviour(request.campaign.created_at, request.campaign.timezone)
         return source(request.call.provider)
 
+    def _connected(self) -> bool:
+        return self._ports is not None and self._tools_url is not None
+
     async def place_call(self, request: CallRequest) -> PlacedCall:
-        if self._ports is None or self._tools_url is None:
+        if not self._connected():
             raise DependencyUnavailable("The simulated phone line is not connected to a tool server.")
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -104,9 +108,23 @@ class SimulatedVoiceGateway:
         if self.time_scale > 0:
             await asyncio.sleep(seconds * self.time_scale)
 
+    def _now(self) -> datetime:
+        assert self._ports is not None
+        return self._ports.clock.now()
+
+    async def _report_end(self, call_id: str, status: CallStatus, reason: str) -> None:
+        """A call ended without the agent saying so (nobody answered, it broke down): tell NEXUS."""
+        assert self._ports is not None
+        await end_call_task(self._ports, call_id, status, reason=reason)
+
+    async def _report_transcript(self, call_id: str, turns: list[Turn]) -> None:
+        """Hand NEXUS what was said, as the post-call webhook does for a live call."""
+        assert self._ports is not None
+        await record_transcript(self._ports, call_id, turns)
+
     async def _converse(self, request: CallRequest, conversation_id: str) -> None:
-        assert self._ports is not None and self._tools_url is not None and self._session is not None
-        ports, call = self._ports, request.call
+        assert self._tools_url is not None and self._session is not None
+        call = request.call
         behaviour = self._behaviour(request)
         rng = seeded_rng(self._seed, f"{call.provider.id}:{call.purpose}")
         turns: list[Turn] = []
@@ -116,7 +134,7 @@ class SimulatedVoiceGateway:
                 if not behaviour.answers:
                     await self._pause(RING_SECONDS)
                     self.call_seconds[call.id] = RING_SECONDS
-                    await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
+                    await self._report_end(call.id, CallStatus.NO_ANSWER, "Nobody answered.")
                     return
                 turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
                 tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
@@ -126,13 +144,13 @@ class SimulatedVoiceGateway:
 
                 async def flush() -> None:
                     self.call_seconds[call.id] = turn_seconds * len(turns)
-                    await record_transcript(ports, call.id, list(turns))
+                    await self._report_transcript(call.id, list(turns))
 
                 agent = ReferenceAgent(
                     tools,
                     Receptionist(call.provider, behaviour, rng, request.campaign.timezone),
                     request.campaign,
-                    ports.clock.now(),
+                    self._now(),
                     pause,
                     turns.append,
                     flush,
@@ -143,4 +161,4 @@ class SimulatedVoiceGateway:
             raise
         except Exception as exc:
             log.exception("simulated call %s broke down", call.id)
-            await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call broke down: {exc}")
+            await self._report_end(call.id, CallStatus.FAILED, f"The call broke down: {exc}")
