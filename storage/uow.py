@@ -108,6 +108,9 @@ class SqlAlchemyUnitOfWork:
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
+        if isinstance(exc, DBAPIError) and _refused(exc):
+            # PostgreSQL would not take another connection (too many clients, starting up, shutting down).
+            raise DependencyUnavailable("The database is not taking connections right now; please try again.") from exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # The database dropped the connection (a restart): the pool has thrown its connections away,
             # so the next unit of work reconnects. This one can only say the database was unavailable.
@@ -123,6 +126,16 @@ class SqlAlchemyUnitOfWork:
         if self._session is None:
             raise RuntimeError("Use the unit of work inside `async with`.")
         return self._session
+
+
+# SQLSTATEs of a server that refuses a connection: class 08 (connection exception), too_many_connections,
+# cannot_connect_now (starting up or shutting down).
+_REFUSED_STATES = ("53300", "57P03")
+
+
+def _refused(error: DBAPIError) -> bool:
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _REFUSED_STATES)
 
 
 def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
