@@ -1,5 +1,5 @@
-"""``python -m benchmarks [--quick] [--only parsing,latency,swarm,quality]``: run the benchmarks, print ``name: value``
-lines and write them to ``benchmarks/results/latest.txt``."""
+"""``python -m benchmarks [--quick] [--only parsing,latency,scale,swarm,quality] [--rounds R] [--seconds S]``: run
+the benchmarks, print ``name: value`` lines and write them to ``benchmarks/results/latest.txt``."""
 
 from __future__ import annotations
 
@@ -16,16 +16,23 @@ from pathlib import Path
 from benchmarks.latency import run_latency
 from benchmarks.parsing import run_parsing
 from benchmarks.quality import run_quality
+from benchmarks.scale import run_scale_out
 from benchmarks.swarm import run_swarm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
-SUITES = ("parsing", "latency", "swarm", "quality")
+SUITES = ("parsing", "latency", "scale", "swarm", "quality")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Smaller loads and fewer worlds (about a minute).")
     parser.add_argument("--only", default=",".join(SUITES), help="Comma-separated suites to run.")
+    parser.add_argument("--agents", type=int, default=100, help="Concurrent agents of the latency runs.")
+    parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds per latency target.")
+    parser.add_argument(
+        "--databases", default="sqlite,postgres_redis", help="Comma-separated databases of the latency runs."
+    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="Seconds per target and round.")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SUITES)
@@ -49,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     emit("machine.platform", platform.platform())
     began = time.monotonic()
     try:
-        _run(chosen, args.quick, emit)
+        _run(chosen, args, emit)
     finally:
         emit("run.seconds", f"{time.monotonic() - began:.0f}")
         results.close()
@@ -57,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(chosen: list[str], quick: bool, emit: Callable[[str, str], None]) -> None:
+def _run(chosen: list[str], args: argparse.Namespace, emit: Callable[[str, str], None]) -> None:
+    quick = args.quick
+    rounds, seconds = (2, 1.5) if quick else (args.rounds, args.seconds)
+    emit("machine.load_average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if "parsing" in chosen:
         run_parsing(emit)
     if "latency" in chosen:
-        counts = [10, 100] if quick else [10, 100, 500]
-        asyncio.run(run_latency(counts, 1.5 if quick else 4.0, emit))
+        kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
+        asyncio.run(run_latency(args.agents, rounds, seconds, emit, kinds))
+    if "scale" in chosen:
+        asyncio.run(run_scale_out(args.agents, rounds, seconds, emit))
     if "swarm" in chosen:
         asyncio.run(run_swarm([1, 10, 30] if quick else [1, 10, 100, 300], emit))
     if "quality" in chosen:

@@ -99,7 +99,9 @@ async def serve(args: argparse.Namespace) -> None:
                 directory=always_open_directory(),
             )
         )
-        base_url = await stack.enter_async_context(nexus.serving(nexus.create_web_app(), args.host, args.port))
+        base_url = await stack.enter_async_context(
+            nexus.serving(nexus.create_web_app(), args.host, args.port, args.reuse_port)
+        )
         _say(f"serving {base_url}")
         campaigns: asyncio.Task[None] | None = None
         if args.campaigns:
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start).")
+    parser.add_argument("--reuse-port", action="store_true", help="Share the port with other processes.")
     parser.add_argument("--holds-prefix", default="nexus:holds", help="Redis key prefix of the hold store.")
     parser.add_argument(
         "--slots-prefix", default=None, help="Redis key prefix of the call slots (default: under the holds prefix)."

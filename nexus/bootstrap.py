@@ -98,12 +98,16 @@ class Nexus:
         return app
 
     @asynccontextmanager
-    async def serving(self, app: web.Application, host: str, port: int) -> AsyncIterator[str]:
-        """Serve ``app`` on ``host:port`` (0 picks a free port); yields the base URL it listens on."""
+    async def serving(self, app: web.Application, host: str, port: int, reuse_port: bool = False) -> AsyncIterator[str]:
+        """Serve ``app`` on ``host:port`` (0 picks a free port); yields the base URL it listens on.
+
+        ``reuse_port`` (``SO_REUSEPORT``) lets several NEXUS processes listen on the same port; the kernel
+        spreads new connections over them.
+        """
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
+            site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
             try:
                 await site.start()
             except OSError as exc:
@@ -294,11 +298,16 @@ async def _check_database(engine: AsyncEngine, url: str) -> None:
         raise
 
 
-def _pool_options(settings: Settings) -> dict[str, int]:
-    """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing."""
+def _pool_options(settings: Settings) -> dict[str, float]:
+    """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing, and
+    wait up to ``DATABASE_POOL_TIMEOUT_SECONDS`` for one before the database counts as busy."""
     if settings.is_sqlite:
         return {}
-    return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.database_pool_timeout_seconds,
+    }
 
 
 def _redis_client(settings: Settings, stack: AsyncExitStack) -> Redis | None:

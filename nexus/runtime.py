@@ -137,10 +137,10 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
     return 0
 
 
-async def serve(settings: Settings, host: str, port: int) -> int:
+async def serve(settings: Settings, host: str, port: int, reuse_port: bool = False) -> int:
     async with bootstrap(settings) as nexus:
         await _check_hold_store(nexus)
-        async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
+        async with nexus.serving(nexus.create_web_app(), host, port, reuse_port) as base_url:
             nexus.start_scheduler()
             print(f"NEXUS tool server on {base_url}, with the scheduler. Ctrl+C stops it.")
             await _until_stopped()

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     nexus_mode: Mode = Mode.MOCK_AI
     database_url: str = "sqlite+aiosqlite:///nexus.db"
     database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="nexus", min_length=1, max_length=100)
     log_level: str = "INFO"

@@ -42,6 +42,9 @@ from storage.orm import (
     UserRow,
 )
 
+# The columns of a row read without the ORM (``storage.statements``): a named tuple with the same names.
+Fields = Any
+
 # --- value objects ---------------------------------------------------------------------------------
 
 
@@ -167,7 +170,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_from_row(row: CampaignRow) -> Campaign:
+def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
     return Campaign(
         id=row.id,
         user_id=row.user_id,
@@ -216,7 +219,7 @@ def call_values(call: CallTask) -> dict[str, Any]:
     }
 
 
-def call_from_row(row: CallTaskRow) -> CallTask:
+def call_from_row(row: CallTaskRow | Fields) -> CallTask:
     return CallTask(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -259,7 +262,7 @@ def offer_values(offer: Offer) -> dict[str, Any]:
     }
 
 
-def offer_from_row(row: OfferRow) -> Offer:
+def offer_from_row(row: OfferRow | Fields) -> Offer:
     return Offer(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -292,7 +295,7 @@ def appointment_values(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def appointment_from_row(row: AppointmentRow) -> Appointment:
+def appointment_from_row(row: AppointmentRow | Fields) -> Appointment:
     return Appointment(
         id=row.id,
         user_id=row.user_id,

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,13 +30,12 @@ from domain.models import (
     CampaignStatus,
     ChatSession,
     Offer,
-    OfferStatus,
     Reminder,
     TimeWindow,
     User,
 )
 from domain.scoring import UNKNOWN_RATING
-from storage import mapping
+from storage import mapping, statements
 from storage.orm import (
     ONE_BOOKING_PER_OFFER,
     ONE_CANCELLATION_CALL,
@@ -61,9 +60,27 @@ _DML = {"synchronize_session": False}
 _SLOT_TAKEN = "You already have an appointment at that time, so this slot cannot be booked."
 
 
+class ReadAhead:
+    """What one statement of a unit of work read beyond what it was asked for, for the next read to take.
+
+    Reading a call also reads its campaign and the user's booked appointments (one joined statement), and
+    finding an offer also counts its standing. The next ``campaigns.get``, ``appointments.overlapping`` or
+    ``offers.standing`` of the same transaction takes that answer instead of asking the database again;
+    each is taken once, and any write to the same records throws it away.
+    """
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, Campaign] = {}
+        # user id -> (every booked appointment ending after this moment, in start order)
+        self.booked: dict[int, tuple[datetime, list[Appointment]]] = {}
+        # offer id -> (position, total)
+        self.standings: dict[str, tuple[int, int]] = {}
+
+
 class _Repository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, ahead: ReadAhead | None = None) -> None:
         self._session = session
+        self._ahead = ahead or ReadAhead()
 
     async def _first(self, statement: Select[RowT]) -> RowT | None:
         result = await self._session.scalars(statement.execution_options(populate_existing=True).limit(1))
@@ -95,6 +112,13 @@ class _Repository:
         if dialect == "sqlite":
             return sqlite.insert(row_class).values(values).on_conflict_do_nothing(index_elements=[key])
         raise NotImplementedError(f"NEXUS does not support the {dialect} database.")
+
+
+def _new(values: dict[str, Any], version: int) -> dict[str, Any]:
+    """Parameters of ``statements.versioned_update``: the new values, and the version they replace."""
+    params = {f"new_{name}": value for name, value in values.items()}
+    params.update(key=values["id"], expected=version, new_version=version + 1)
+    return params
 
 
 def _violated(error: IntegrityError) -> str | None:
@@ -132,17 +156,17 @@ class SqlAlchemyCampaignRepository(_Repository):
         campaign.version = 0
 
     async def get(self, campaign_id: str) -> Campaign | None:
+        read = self._ahead.campaigns.pop(campaign_id, None)
+        if read is not None:
+            return read
         row = await self._first(select(CampaignRow).where(CampaignRow.id == campaign_id))
         return None if row is None else mapping.campaign_from_row(row)
 
     async def save(self, campaign: Campaign) -> None:
-        statement = (
-            update(CampaignRow)
-            .where(CampaignRow.id == campaign.id, CampaignRow.version == campaign.version)
-            .values(**mapping.campaign_values(campaign), version=campaign.version + 1)
-            .returning(CampaignRow.id)
-        )
-        if (await self._session.execute(statement, execution_options=_DML)).first() is None:
+        self._ahead.campaigns.pop(campaign.id, None)
+        values = _new(mapping.campaign_values(campaign), campaign.version)
+        result = await self._session.execute(statements.CAMPAIGN_UPDATE, values)
+        if result.first() is None:
             raise ConcurrentUpdate("The campaign was changed by someone else in the meantime; please try again.")
         campaign.version += 1
 
@@ -182,22 +206,29 @@ class SqlAlchemyCallTaskRepository(_Repository):
         call.version = 0
 
     async def get(self, call_id: str) -> CallTask | None:
-        return await self._get_where(CallTaskRow.id == call_id)
+        return await self._get_with_campaign(statements.CALL_BY_ID, call_id)
 
     async def get_by_token_hash(self, token_hash: str) -> CallTask | None:
-        return await self._get_where(CallTaskRow.token_hash == token_hash)
+        return await self._get_with_campaign(statements.CALL_BY_TOKEN_HASH, token_hash)
+
+    async def _get_with_campaign(self, statement: Select[Any], key: str) -> CallTask | None:
+        """The call, with its campaign and the user's booked appointments read ahead (one statement)."""
+        parts = statements.split_call_rows((await self._session.execute(statement, {"key": key})).all())
+        if parts is None:
+            return None
+        call_fields, campaign_fields, booked = parts
+        campaign = mapping.campaign_from_row(campaign_fields)
+        self._ahead.campaigns[campaign.id] = campaign
+        appointments = [mapping.appointment_from_row(fields) for fields in booked]
+        self._ahead.booked[campaign.user_id] = (campaign.created_at, appointments)
+        return mapping.call_from_row(call_fields)
 
     async def get_by_conversation_id(self, conversation_id: str) -> CallTask | None:
         return await self._get_where(CallTaskRow.conversation_id == conversation_id)
 
     async def save(self, call: CallTask) -> None:
-        statement = (
-            update(CallTaskRow)
-            .where(CallTaskRow.id == call.id, CallTaskRow.version == call.version)
-            .values(**mapping.call_values(call), version=call.version + 1)
-            .returning(CallTaskRow.id)
-        )
-        if (await self._session.execute(statement, execution_options=_DML)).first() is None:
+        result = await self._session.execute(statements.CALL_UPDATE, _new(mapping.call_values(call), call.version))
+        if result.first() is None:
             raise ConcurrentUpdate("The call was changed by someone else in the meantime; please try again.")
         call.version += 1
 
@@ -252,21 +283,18 @@ class SqlAlchemyCallTaskRepository(_Repository):
 class SqlAlchemyOfferRepository(_Repository):
     async def add(self, offer: Offer) -> None:
         """Insert; raises ``ConcurrentUpdate`` when the call already reported an offer for that start."""
-        try:
-            async with self._session.begin_nested():
-                await self._session.execute(insert(OfferRow).values(**mapping.offer_values(offer)))
-        except IntegrityError as error:
-            if _violated(error) != "unique":
-                raise
+        statement = statements.OFFER_INSERT_IF_ABSENT[self._dialect()]
+        if (await self._session.execute(statement, mapping.offer_values(offer))).first() is None:
             raise ConcurrentUpdate(
                 "This call already reported an offer for that time; look it up instead of adding it again."
-            ) from error
+            )
 
     async def get(self, offer_id: str) -> Offer | None:
         row = await self._first(select(OfferRow).where(OfferRow.id == offer_id))
         return None if row is None else mapping.offer_from_row(row)
 
     async def save(self, offer: Offer) -> None:
+        self._ahead.standings.pop(offer.id, None)
         values = mapping.offer_values(offer)
         await self._session.execute(
             update(OfferRow).where(OfferRow.id == offer.id).values(values), execution_options=_DML
@@ -281,36 +309,36 @@ class SqlAlchemyOfferRepository(_Repository):
         return [mapping.offer_from_row(row) for row in await self._all(statement)]
 
     async def find(self, call_task_id: str, start: datetime) -> Offer | None:
-        row = await self._first(
-            select(OfferRow).where(OfferRow.call_task_id == call_task_id, OfferRow.start_at == start)
-        )
-        return None if row is None else mapping.offer_from_row(row)
+        """The call's offer for ``start``; its standing is counted in the same statement and read ahead."""
+        params = {"call_task_id": call_task_id, "start_at": start}
+        row = (await self._session.execute(statements.OFFER_WITH_STANDING, params)).first()
+        if row is None:
+            return None
+        fields, ahead, total = statements.split_offer_row(row)
+        offer = mapping.offer_from_row(fields)
+        self._ahead.standings[offer.id] = (ahead + 1, total)
+        return offer
 
     async def standing(self, offer: Offer) -> tuple[int, int]:
         # Counted in the database, so reporting stays cheap however many offers a campaign collects.
         # The order is domain.scoring.ranking_key: score, start, rating (unknown = 3.0), provider name.
-        rating = func.coalesce(OfferRow.rating, UNKNOWN_RATING)
-        mine = UNKNOWN_RATING if offer.rating is None else offer.rating
-        ahead = or_(
-            OfferRow.score > offer.score,
-            and_(OfferRow.score == offer.score, OfferRow.start_at < offer.start),
-            and_(OfferRow.score == offer.score, OfferRow.start_at == offer.start, rating > mine),
-            and_(
-                OfferRow.score == offer.score,
-                OfferRow.start_at == offer.start,
-                rating == mine,
-                OfferRow.provider_name < offer.provider_name,
-            ),
-        )
-        statement = select(func.count(), func.coalesce(func.sum(case((ahead, 1), else_=0)), 0)).where(
-            OfferRow.campaign_id == offer.campaign_id, OfferRow.status == OfferStatus.OFFERED.value
-        )
-        total, better = (await self._session.execute(statement)).one()
+        read = self._ahead.standings.pop(offer.id, None)
+        if read is not None:
+            return read
+        params = {
+            "campaign_id": offer.campaign_id,
+            "score": offer.score,
+            "start_at": offer.start,
+            "rating": UNKNOWN_RATING if offer.rating is None else offer.rating,
+            "provider_name": offer.provider_name,
+        }
+        total, better = (await self._session.execute(statements.STANDING, params)).one()
         return int(better) + 1, int(total)
 
 
 class SqlAlchemyAppointmentRepository(_Repository):
     async def add(self, appointment: Appointment) -> None:
+        self._ahead.booked.pop(appointment.user_id, None)
         values = mapping.appointment_values(appointment)
         await self._write_booked(appointment, insert(AppointmentRow).values(values))
 
@@ -326,6 +354,7 @@ class SqlAlchemyAppointmentRepository(_Repository):
         return None if row is None else mapping.appointment_from_row(row)
 
     async def save(self, appointment: Appointment) -> None:
+        self._ahead.booked.pop(appointment.user_id, None)
         values = mapping.appointment_values(appointment)
         statement = update(AppointmentRow).where(AppointmentRow.id == appointment.id).values(values)
         await self._write_booked(appointment, statement)
@@ -345,6 +374,10 @@ class SqlAlchemyAppointmentRepository(_Repository):
         return [mapping.appointment_from_row(row) for row in await self._all(statement)]
 
     async def overlapping(self, user_id: int, window: TimeWindow) -> list[Appointment]:
+        read = self._ahead.booked.pop(user_id, None)
+        if read is not None and window.start >= read[0]:
+            # Every booked appointment that could overlap ends after the window starts, so it was read.
+            return [a for a in read[1] if a.start < window.end and a.end > window.start]
         statement = self._overlapping(user_id, window).order_by(AppointmentRow.start_at, AppointmentRow.id)
         return [mapping.appointment_from_row(row) for row in await self._all(statement)]
 

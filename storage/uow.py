@@ -26,6 +26,7 @@ from domain.ports import (
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.repositories import (
+    ReadAhead,
     SqlAlchemyAppointmentRepository,
     SqlAlchemyCalendarLinkRepository,
     SqlAlchemyCallTaskRepository,
@@ -77,11 +78,12 @@ class SqlAlchemyUnitOfWork:
                 raise DependencyUnavailable("The database is busy; please try again.") from None
             self._holds_turn = True
         session = self._session = self._session_factory()
+        ahead = ReadAhead()  # one per transaction: what one read brought along for the next
         self.users = SqlAlchemyUserRepository(session)
-        self.campaigns = SqlAlchemyCampaignRepository(session)
-        self.calls = SqlAlchemyCallTaskRepository(session)
-        self.offers = SqlAlchemyOfferRepository(session)
-        self.appointments = SqlAlchemyAppointmentRepository(session)
+        self.campaigns = SqlAlchemyCampaignRepository(session, ahead)
+        self.calls = SqlAlchemyCallTaskRepository(session, ahead)
+        self.offers = SqlAlchemyOfferRepository(session, ahead)
+        self.appointments = SqlAlchemyAppointmentRepository(session, ahead)
         self.reminders = SqlAlchemyReminderRepository(session)
         self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
@@ -106,6 +108,9 @@ class SqlAlchemyUnitOfWork:
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
+        if isinstance(exc, DBAPIError) and _refused(exc):
+            # PostgreSQL would not take another connection (too many clients, starting up, shutting down).
+            raise DependencyUnavailable("The database is not taking connections right now; please try again.") from exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # The database dropped the connection (a restart): the pool has thrown its connections away,
             # so the next unit of work reconnects. This one can only say the database was unavailable.
@@ -121,6 +126,16 @@ class SqlAlchemyUnitOfWork:
         if self._session is None:
             raise RuntimeError("Use the unit of work inside `async with`.")
         return self._session
+
+
+# SQLSTATEs of a server that refuses a connection: class 08 (connection exception), too_many_connections,
+# cannot_connect_now (starting up or shutting down).
+_REFUSED_STATES = ("53300", "57P03")
+
+
+def _refused(error: DBAPIError) -> bool:
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _REFUSED_STATES)
 
 
 def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:

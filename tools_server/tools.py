@@ -75,7 +75,8 @@ def _start_of(ports: Ports, ctx: CallContext, day: str, clock: str) -> datetime:
 
 
 def _json(model: BaseModel) -> web.Response:
-    return web.json_response(model.model_dump(mode="json"))
+    # Serialised by pydantic-core in one step, not dumped to dicts and then encoded again.
+    return web.Response(body=model.model_dump_json().encode(), content_type="application/json")
 
 
 async def check_availability(request: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import datetime
 
 import aiohttp
 
@@ -68,8 +69,11 @@ class SimulatedVoiceGateway:
         source = self._behaviours or generated_behaviour(request.campaign.created_at, request.campaign.timezone)
         return source(request.call.provider)
 
+    def _connected(self) -> bool:
+        return self._ports is not None and self._tools_url is not None
+
     async def place_call(self, request: CallRequest) -> PlacedCall:
-        if self._ports is None or self._tools_url is None:
+        if not self._connected():
             raise DependencyUnavailable("The simulated phone line is not connected to a tool server.")
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -102,9 +106,23 @@ class SimulatedVoiceGateway:
         if self.time_scale > 0:
             await asyncio.sleep(seconds * self.time_scale)
 
+    def _now(self) -> datetime:
+        assert self._ports is not None
+        return self._ports.clock.now()
+
+    async def _report_end(self, call_id: str, status: CallStatus, reason: str) -> None:
+        """A call ended without the agent saying so (nobody answered, it broke down): tell NEXUS."""
+        assert self._ports is not None
+        await end_call_task(self._ports, call_id, status, reason=reason)
+
+    async def _report_transcript(self, call_id: str, turns: list[Turn]) -> None:
+        """Hand NEXUS what was said, as the post-call webhook does for a live call."""
+        assert self._ports is not None
+        await record_transcript(self._ports, call_id, turns)
+
     async def _converse(self, request: CallRequest, conversation_id: str) -> None:
-        assert self._ports is not None and self._tools_url is not None and self._session is not None
-        ports, call = self._ports, request.call
+        assert self._tools_url is not None and self._session is not None
+        call = request.call
         behaviour = self._behaviour(request)
         stream = f"{call.provider.id}:{call.purpose}"
         nth = self._calls_to.get(stream, 0)
@@ -112,14 +130,14 @@ class SimulatedVoiceGateway:
         # a retry gets its own random stream, so the first call's words stay as they were
         rng = seeded_rng(self._seed, stream + (f":{nth}" if nth else ""))
         hours = call.provider.opening_hours
-        closed = hours is not None and not hours.is_open(ports.clock.now(), request.campaign.timezone)
+        closed = hours is not None and not hours.is_open(self._now(), request.campaign.timezone)
         turns: list[Turn] = []
         self.transcripts[call.id] = turns
         try:
             if not behaviour.answers or closed:  # nobody is at the desk of a closed practice
                 await self._pause(RING_SECONDS)
                 self.call_seconds[call.id] = RING_SECONDS
-                await end_call_task(ports, call.id, CallStatus.NO_ANSWER, reason="Nobody answered.")
+                await self._report_end(call.id, CallStatus.NO_ANSWER, "Nobody answered.")
                 return
             turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
             tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
@@ -129,7 +147,7 @@ class SimulatedVoiceGateway:
 
             async def flush() -> None:
                 self.call_seconds[call.id] = turn_seconds * len(turns)
-                await record_transcript(ports, call.id, list(turns))
+                await self._report_transcript(call.id, list(turns))
 
             desk = Receptionist(
                 call.provider,
@@ -143,7 +161,7 @@ class SimulatedVoiceGateway:
                 tools,
                 desk,
                 request.campaign,
-                ports.clock.now(),
+                self._now(),
                 pause,
                 turns.append,
                 flush,
@@ -154,4 +172,4 @@ class SimulatedVoiceGateway:
             raise
         except Exception as exc:
             log.exception("simulated call %s broke down", call.id)
-            await end_call_task(ports, call.id, CallStatus.FAILED, reason=f"The call broke down: {exc}")
+            await self._report_end(call.id, CallStatus.FAILED, f"The call broke down: {exc}")

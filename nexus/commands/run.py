@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.set_defaults(handler=handle_run)
     serve = subparsers.add_parser("serve", help="run only the tool server and the scheduler")
     _add_server_options(serve)
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other nexus serve processes on this machine (SO_REUSEPORT, Linux)",
+    )
     serve.set_defaults(handler=handle_serve)
 
 
@@ -68,7 +73,7 @@ def handle_serve(args: argparse.Namespace) -> int:
     host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
     from nexus.runtime import serve
 
-    return asyncio.run(serve(settings, host, port))
+    return asyncio.run(serve(settings, host, port, reuse_port=args.reuse_port))
 
 
 def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:

@@ -228,7 +228,7 @@ async def test_a_call_reports_one_offer_per_start(uow_factory: UnitOfWorkFactory
     async with uow_factory() as uow:
         with pytest.raises(ConcurrentUpdate, match="already reported an offer"):
             await uow.offers.add(duplicate)
-        # The savepoint kept the transaction usable.
+        # The refused insert left the transaction usable.
         assert [o.id for o in await uow.offers.list_for_campaign(campaign.id)] == [offers[0].id]
 
 

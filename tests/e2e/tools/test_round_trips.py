@@ -1,0 +1,188 @@
+"""How many SQL statements and Redis commands one tool request costs, on SQLite and on PostgreSQL + Redis.
+
+Round trips are what a tool request's latency and CPU are made of (see docs/BENCHMARKS.md), so their
+number is held here: a change that adds one fails this test and has to raise the budget below on purpose.
+Counted from the moment the request is sent until its answer arrives, over real HTTP against the real
+server; the live view, which runs after the answer, is not part of a request. Transaction control
+(BEGIN, COMMIT, ROLLBACK, SAVEPOINT) counts as a statement too: each is a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pytest
+import redis.asyncio as redis
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from domain.models import Campaign
+from storage.holds import RedisHoldStore
+from tests.e2e.tools.server import ToolServer, migrated_postgres_database, running_tool_server
+
+# The live view's tasks (domain.services.coalescing) carry this name prefix.
+COALESCED_TASK_PREFIX = "coalesced-"
+
+# (SQL statements, Redis commands) per request, for each backend. Raise one only for a reason you can name.
+BUDGET: dict[str, dict[str, tuple[int, int]]] = {
+    # BEGIN, the call joined to its campaign and the user's appointments, COMMIT
+    "sqlite": {
+        "check-availability": (3, 0),
+        "report-slot-offer existing": (4, 0),  # + the offer with its standing
+        "report-slot-offer new": (6, 0),  # + looking for the offer, inserting it, its standing
+        "get-distance": (3, 0),
+        "end-call": (9, 0),  # the call's update, then a second transaction to settle the campaign
+    },
+    "postgres+redis": {
+        "check-availability": (3, 1),  # + the hold: one EVALSHA
+        "report-slot-offer existing": (4, 0),
+        "report-slot-offer new": (6, 0),
+        "get-distance": (3, 0),
+        "end-call": (9, 0),
+    },
+}
+
+
+@dataclass
+class Counter:
+    """Statements sent to any database engine and commands sent to Redis, while ``counting``."""
+
+    statements: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    counting: bool = False
+
+    @contextmanager
+    def measuring(self) -> Iterator[Counter]:
+        self.statements.clear()
+        self.commands.clear()
+        self.counting = True
+        try:
+            yield self
+        finally:
+            self.counting = False
+
+
+class CountingRedis(redis.Redis):
+    """A Redis client that notes the name of every command it sends (scripts included)."""
+
+    counter: Counter
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if _of_the_request(self.counter):
+            self.counter.commands.append(str(args[0]))
+        return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
+def _of_the_request(counter: Counter) -> bool:
+    """Whether a round trip now belongs to the request: the live view runs in tasks of its own, after it."""
+    if not counter.counting:
+        return False
+    task = asyncio.current_task()
+    return task is None or not task.get_name().startswith(COALESCED_TASK_PREFIX)
+
+
+@contextmanager
+def counting_statements(counter: Counter) -> Iterator[None]:
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        # SQLite's BEGIN IMMEDIATE is sent from the "begin" event below, where it is counted.
+        if verb != "BEGIN" and _of_the_request(counter):
+            counter.statements.append(verb)
+
+    def control(verb: str) -> Any:
+        # asyncpg's BEGIN and every driver's COMMIT and ROLLBACK are no cursor executes, but round trips all the same.
+        def note(_conn: Any) -> None:
+            if _of_the_request(counter):
+                counter.statements.append(verb)
+
+        return note
+
+    listeners = [
+        ("before_cursor_execute", before),
+        ("begin", control("BEGIN")),
+        ("commit", control("COMMIT")),
+        ("rollback", control("ROLLBACK")),
+    ]
+    for name, listener in listeners:
+        event.listen(Engine, name, listener)
+    try:
+        yield
+    finally:
+        for name, listener in listeners:
+            event.remove(Engine, name, listener)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis])],
+)
+async def counted(
+    request: pytest.FixtureRequest, sqlite_database: str
+) -> AsyncIterator[tuple[str, ToolServer, Counter]]:
+    counter = Counter()
+    with counting_statements(counter):
+        if request.param == "sqlite":
+            async with running_tool_server(sqlite_database) as server:
+                yield request.param, server, counter
+            return
+        async with (
+            migrated_postgres_database(request.getfixturevalue("postgres_url")) as url,
+            _counting_redis(request.getfixturevalue("redis_url"), counter) as holds,
+            running_tool_server(url, holds=holds) as server,
+        ):
+            yield request.param, server, counter
+
+
+@asynccontextmanager
+async def _counting_redis(url: str, counter: Counter) -> AsyncIterator[RedisHoldStore]:
+    client = cast(CountingRedis, CountingRedis.from_url(url))
+    client.counter = counter
+    prefix = f"nexus-e2e:{uuid.uuid4().hex}"
+    try:
+        yield RedisHoldStore(client, prefix=prefix)
+    finally:
+        async for key in client.scan_iter(match=f"{prefix}:*"):
+            await client.delete(key)
+        await client.aclose()
+
+
+async def _request(server: ToolServer, counter: Counter, tool: str, body: dict[str, Any], token: str) -> Counter:
+    """One request, counted; the live view it sets off runs to its end outside the count."""
+    await server.nexus.ports.progress.drain()
+    with counter.measuring():
+        reply = await server.call(tool, body, token=token)
+    assert reply.status == 200, reply.body
+    await server.nexus.ports.progress.drain()
+    return Counter(list(counter.statements), list(counter.commands))
+
+
+async def _warm(server: ToolServer, campaign: Campaign, provider: str) -> str:
+    """The token of a call that has been used once, as every call is after its first tool request."""
+    token = server.token(campaign, provider)
+    reply = await server.call("get-distance", {}, token=token)
+    assert reply.status == 200, reply.body
+    return token
+
+
+async def test_round_trips_per_tool_request_stay_within_budget(counted: tuple[str, ToolServer, Counter]) -> None:
+    kind, server, counter = counted
+    campaign = await server.start_campaign()
+    token = await _warm(server, campaign, "p1")
+    slot = {"date": "Dec 1", "time": "15:00"}
+    seen = {
+        "check-availability": await _request(server, counter, "check-availability", slot, token),
+        "report-slot-offer new": await _request(server, counter, "report-slot-offer", slot, token),
+        "report-slot-offer existing": await _request(server, counter, "report-slot-offer", slot, token),
+        "get-distance": await _request(server, counter, "get-distance", {}, token),
+        "end-call": await _request(server, counter, "end-call", {"outcome": "offer_made"}, token),
+    }
+    measured = {tool: (len(c.statements), len(c.commands)) for tool, c in seen.items()}
+    detail = {tool: (c.statements, c.commands) for tool, c in seen.items()}
+    for tool, (statements, commands) in measured.items():
+        budget_statements, budget_commands = BUDGET[kind][tool]
+        assert statements <= budget_statements, f"{kind} {tool}: {detail[tool]}"
+        assert commands <= budget_commands, f"{kind} {tool}: {detail[tool]}"
