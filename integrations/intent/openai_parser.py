@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -158,8 +159,8 @@ class OpenAIIntentParser:
                         {"role": "user", "content": text},
                     ],
                     response_format=_Reading,
-                    temperature=0,
                     timeout=self._timeout_seconds,
+                    **_sampling(self._model),
                 )
             reading = completion.choices[0].message.parsed if completion.choices else None
             if reading is None:
@@ -170,6 +171,16 @@ class OpenAIIntentParser:
         except Exception as exc:
             logger.warning("OpenAI intent parsing failed (%s); using the fallback parser instead.", _describe(exc))
         return await self._fallback.parse(text, now, timezone)
+
+
+# Reasoning models refuse any temperature but their own (HTTP 400), which would send every request to the
+# fallback; the others read more steadily at 0.
+_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
+
+
+def _sampling(model: str) -> dict[str, float]:
+    """The sampling settings ``model`` accepts: ``temperature=0``, except for reasoning models."""
+    return {} if _REASONING_MODEL.match(model.rsplit("/", 1)[-1]) else {"temperature": 0}
 
 
 def _describe(exc: Exception) -> str:
