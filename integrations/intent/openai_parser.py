@@ -10,6 +10,7 @@ never contains the user's words.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from datetime import date, datetime, time, timedelta
@@ -151,17 +152,18 @@ class OpenAIIntentParser:
         try:
             zone = ZoneInfo(timezone)
             local_now = now.astimezone(zone)
+            ask = functools.partial(
+                self._client.chat.completions.parse,
+                model=self._model,
+                messages=[
+                    {"role": "system", "content": _system_prompt(local_now, timezone)},
+                    {"role": "user", "content": text},
+                ],
+                response_format=_Reading,
+                timeout=self._timeout_seconds,
+            )
             async with asyncio.timeout(self._timeout_seconds):
-                completion = await self._client.chat.completions.parse(
-                    model=self._model,
-                    messages=[
-                        {"role": "system", "content": _system_prompt(local_now, timezone)},
-                        {"role": "user", "content": text},
-                    ],
-                    response_format=_Reading,
-                    timeout=self._timeout_seconds,
-                    **_sampling(self._model),
-                )
+                completion = await (ask(temperature=0) if _takes_temperature(self._model) else ask())
             reading = completion.choices[0].message.parsed if completion.choices else None
             if reading is None:
                 raise _Unusable("the model gave no answer")
@@ -178,9 +180,9 @@ class OpenAIIntentParser:
 _REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
 
 
-def _sampling(model: str) -> dict[str, float]:
-    """The sampling settings ``model`` accepts: ``temperature=0``, except for reasoning models."""
-    return {} if _REASONING_MODEL.match(model.rsplit("/", 1)[-1]) else {"temperature": 0}
+def _takes_temperature(model: str) -> bool:
+    """Whether ``model`` accepts ``temperature=0`` (reasoning models do not)."""
+    return _REASONING_MODEL.match(model.rsplit("/", 1)[-1]) is None
 
 
 def _describe(exc: Exception) -> str:
