@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from domain.models import CallOutcome, CallPurpose
 from domain.services.reconcile import ConversationFetcher, ConversationInfo
 from integrations.elevenlabs.conversations import ConversationState, ConversationStatus, fetch_conversation
+from integrations.elevenlabs.languages import LANGUAGES, first_message, spoken_language
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
 from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS, ToolSpec
 
@@ -37,7 +38,17 @@ TOOL_SECRET_NAME = "nexus_tools_shared_secret"  # noqa: S105 - the name of the w
 CONVERSATION_ID_VARIABLE = "system__conversation_id"
 OUTCOME_FIELD = "outcome"
 AGENT_TAG = "nexus"
+# The platform's own tools. Their names are ours to choose (``SystemToolConfigInput.name``); they must never be
+# the name of one of our webhook tools, or the agent would see two tools of one name (``end_call`` is both a
+# system tool type and our webhook tool, hence ``hang_up``).
 HANG_UP_TOOL = "hang_up"
+VOICEMAIL_TOOL = "leave_voicemail"
+KEYPAD_TOOL = "press_keys"
+SYSTEM_TOOLS = (HANG_UP_TOOL, VOICEMAIL_TOOL, KEYPAD_TOOL)
+# A multilingual model: English-only models make the platform refuse a non-English agent.
+TTS_MODEL = "eleven_turbo_v2_5"
+# What a tool's failed answer shows the agent: the body as written (our 4xx/503 bodies are sentences for it).
+TOOL_ERROR_HANDLING = "passthrough"
 # Shown by ``nexus elevenlabs tools`` before a sync has created the workspace secret.
 SECRET_ID_PLACEHOLDER = f"<id of the workspace secret {TOOL_SECRET_NAME}>"
 
@@ -52,21 +63,6 @@ AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
     CallPurpose.DISCOVER: ("check_availability", "report_slot_offer", "get_distance", "end_call"),
     CallPurpose.CONFIRM: ("book_slot", "end_call"),
     CallPurpose.CANCEL: ("end_call",),
-}
-
-_FIRST_MESSAGES: Mapping[CallPurpose, str] = {
-    CallPurpose.DISCOVER: (
-        "Hello, I'm a digital assistant calling on behalf of a client. "
-        "I'd like to ask about a {{service}} appointment, if you have a moment."
-    ),
-    CallPurpose.CONFIRM: (
-        "Hello, I'm a digital assistant calling on behalf of a client about the {{service}} appointment "
-        "we discussed earlier: {{target_slot}}."
-    ),
-    CallPurpose.CANCEL: (
-        "Hello, I'm a digital assistant calling on behalf of a client. "
-        "I'm calling to cancel an appointment on {{target_slot}}."
-    ),
 }
 
 # Where sync reads and writes; no retries for writes, so a timed-out create is never made twice.
@@ -91,6 +87,8 @@ def webhook_tool(spec: ToolSpec, base_url: str, secret_id: str) -> dict[str, Any
         "name": spec.name,
         "description": spec.description,
         "response_timeout_secs": spec.response_timeout_secs,
+        # Refusals come as 200 answers; what is left (401, 503) still reaches the agent as our sentence.
+        "tool_error_handling_mode": TOOL_ERROR_HANDLING,
         "api_schema": {
             "url": base_url.rstrip("/") + spec.path,
             "method": "POST",
@@ -195,34 +193,59 @@ class AgentOptions:
     prompt_version: str = PROMPT_VERSION
 
 
+def system_tools() -> dict[str, dict[str, Any]]:
+    """The platform's tools an agent gets (``built_in_tools``): hang up, voicemail, keypad tones."""
+    return {
+        "end_call": {
+            "type": "system",
+            "name": HANG_UP_TOOL,
+            "description": "Hang up the phone. Only after end_call has answered and you have said goodbye.",
+            "params": {"system_tool_type": "end_call"},
+        },
+        "voicemail_detection": {
+            "type": "system",
+            "name": VOICEMAIL_TOOL,
+            "description": "Use this as soon as you hear a voicemail box or answering machine instead of a person, "
+            "after reporting the outcome voicemail with end_call. It leaves a short message and ends the call.",
+            "params": {"system_tool_type": "voicemail_detection", "voicemail_message": "{{voicemail_message}}"},
+        },
+        "play_keypad_touch_tone": {
+            "type": "system",
+            "name": KEYPAD_TOOL,
+            "description": "Press keys on the phone's keypad when an automated menu asks you to (for example 1 for "
+            "appointments). Say nothing while the menu plays.",
+            "params": {"system_tool_type": "play_keypad_touch_tone", "suppress_turn_after_dtmf": True},
+        },
+    }
+
+
 def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions) -> dict[str, Any]:
-    """The agent for ``purpose``: prompt, first message, tools, and the outcome its analysis reports."""
+    """The agent for ``purpose``: prompt, first message in each language, tools, and the outcome its analysis
+    reports. Each call sets its language and first message through the conversation override enabled here."""
+    built_in = system_tools()
+    _check_distinct_names(purpose, [tool["name"] for tool in built_in.values()])
+    language = spoken_language(options.language)
     prompt: dict[str, Any] = {
         "prompt": load_prompt(purpose, options.prompt_version),
         "tool_ids": list(tool_ids),
-        # The agent hangs up through this system tool after reporting the outcome with end_call.
-        "built_in_tools": {
-            "end_call": {
-                "type": "system",
-                "name": HANG_UP_TOOL,
-                "description": "Hang up the phone. Only after end_call has answered and you have said goodbye.",
-                "params": {"system_tool_type": "end_call"},
-            }
-        },
+        "built_in_tools": built_in,
         # Gives the agent today's date and time, so "next Tuesday" means the right day.
         "timezone": options.timezone,
     }
     if options.llm:
         prompt["llm"] = options.llm
-    conversation: dict[str, Any] = {
-        "agent": {
-            "first_message": _FIRST_MESSAGES[purpose],
-            "language": options.language,
-            "prompt": prompt,
-        }
-    }
+    tts: dict[str, Any] = {"model_id": TTS_MODEL}
     if options.voice_id:
-        conversation["tts"] = {"voice_id": options.voice_id}
+        tts["voice_id"] = options.voice_id
+    conversation: dict[str, Any] = {
+        "agent": {"first_message": first_message(purpose, language), "language": language, "prompt": prompt},
+        "tts": tts,
+        "language_presets": {
+            other: {"overrides": {"agent": {"language": other, "first_message": first_message(purpose, other)}}}
+            for other in LANGUAGES
+            if other != language
+        },
+    }
     return {
         "name": AGENT_NAMES[purpose],
         "tags": [AGENT_TAG, f"prompt-{options.prompt_version}"],
@@ -234,9 +257,18 @@ def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: Age
                     "description": "How the call ended for the client, as the agent reported it with end_call.",
                     "enum": [outcome.value for outcome in CallOutcome],
                 }
-            }
+            },
+            # The gateway sets each call's language and first message; nothing else may be overridden.
+            "overrides": {"conversation_config_override": {"agent": {"language": True, "first_message": True}}},
         },
     }
+
+
+def _check_distinct_names(purpose: CallPurpose, system_names: Sequence[str]) -> None:
+    names = [*AGENT_TOOLS[purpose], *system_names]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"The {AGENT_NAMES[purpose]} agent would see two tools named {', '.join(twice)}.")
 
 
 # --- sync ------------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ async def test_a_second_sync_updates_everything_in_place(workspace: FakeWorkspac
     urls = sorted(config["api_schema"]["url"] for config in workspace.tools.values())
     assert urls == sorted(f"https://moved.example{spec.path}" for spec in TOOLS)
     for agent in workspace.agents.values():
-        assert agent["conversation_config"]["tts"] == {"voice_id": "voice_7"}
+        assert agent["conversation_config"]["tts"] == {"model_id": "eleven_turbo_v2_5", "voice_id": "voice_7"}
 
 
 async def test_sync_finds_its_own_among_many_and_leaves_others_alone(
