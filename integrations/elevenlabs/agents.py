@@ -21,13 +21,19 @@ from typing import Any
 
 from elevenlabs import AsyncElevenLabs
 from elevenlabs.core.request_options import RequestOptions
-from elevenlabs.types import AgentPlatformSettingsRequestModel, ConversationalConfig, ToolRequestModel
+from elevenlabs.types import (
+    AgentPlatformSettingsRequestModel,
+    ConversationalConfig,
+    ToolRequestModel,
+    ToolResponseModel,
+)
 from pydantic import BaseModel
 
 from domain.models import CallOutcome, CallPurpose
 from domain.services.reconcile import ConversationFetcher, ConversationInfo
 from integrations.elevenlabs.conversations import ConversationState, ConversationStatus, fetch_conversation
 from integrations.elevenlabs.languages import LANGUAGES, first_message, spoken_language
+from integrations.elevenlabs.webhook_setup import SyncedWebhook, retire_webhooks, sync_webhook, webhook_subscription
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
 from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS, ToolSpec
 
@@ -219,9 +225,12 @@ def system_tools() -> dict[str, dict[str, Any]]:
     }
 
 
-def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions) -> dict[str, Any]:
+def agent_definition(
+    purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions, webhook_id: str | None = None
+) -> dict[str, Any]:
     """The agent for ``purpose``: prompt, first message in each language, tools, and the outcome its analysis
-    reports. Each call sets its language and first message through the conversation override enabled here."""
+    reports. Each call sets its language and first message through the conversation override enabled here.
+    With ``webhook_id`` the agent sends its post-call events to that workspace webhook."""
     built_in = system_tools()
     _check_distinct_names(purpose, [tool["name"] for tool in built_in.values()])
     language = spoken_language(options.language)
@@ -246,21 +255,24 @@ def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: Age
             if other != language
         },
     }
+    platform: dict[str, Any] = {
+        "data_collection": {
+            OUTCOME_FIELD: {
+                "type": "string",
+                "description": "How the call ended for the client, as the agent reported it with end_call.",
+                "enum": [outcome.value for outcome in CallOutcome],
+            }
+        },
+        # The gateway sets each call's language and first message; nothing else may be overridden.
+        "overrides": {"conversation_config_override": {"agent": {"language": True, "first_message": True}}},
+    }
+    if webhook_id is not None:
+        platform["workspace_overrides"] = {"webhooks": webhook_subscription(webhook_id)}
     return {
         "name": AGENT_NAMES[purpose],
         "tags": [AGENT_TAG, f"prompt-{options.prompt_version}"],
         "conversation_config": conversation,
-        "platform_settings": {
-            "data_collection": {
-                OUTCOME_FIELD: {
-                    "type": "string",
-                    "description": "How the call ended for the client, as the agent reported it with end_call.",
-                    "enum": [outcome.value for outcome in CallOutcome],
-                }
-            },
-            # The gateway sets each call's language and first message; nothing else may be overridden.
-            "overrides": {"conversation_config_override": {"agent": {"language": True, "first_message": True}}},
-        },
+        "platform_settings": platform,
     }
 
 
@@ -286,6 +298,7 @@ class Synced:
 @dataclass(frozen=True, slots=True)
 class SyncReport:
     secret: Synced
+    webhook: SyncedWebhook
     tools: list[Synced] = field(default_factory=list)
     agents: dict[CallPurpose, Synced] = field(default_factory=dict)
 
@@ -293,11 +306,13 @@ class SyncReport:
 async def sync_agents(
     client: AsyncElevenLabs, base_url: str, tool_secret: str, options: AgentOptions | None = None
 ) -> SyncReport:
-    """Create or update (by name) the tool secret, every webhook tool and one agent per call purpose."""
+    """Create or update (by name) the tool secret, the post-call webhook, every webhook tool and one agent per
+    call purpose, subscribed to the webhook."""
     if not tool_secret:
         raise ValueError("The tools' shared secret is empty; set TOOLS_SHARED_SECRET.")
     options = options or AgentOptions()
     secret = await _sync_secret(client, tool_secret)
+    webhook = await sync_webhook(client, base_url)
     existing_tools = await _tool_ids_by_name(client)
     tools: list[Synced] = []
     for definition in tool_definitions(base_url, secret.id):
@@ -313,26 +328,27 @@ async def sync_agents(
 
     agents: dict[CallPurpose, Synced] = {}
     for purpose in CallPurpose:
-        definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options)
+        definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options, webhook.id)
         agents[purpose] = await _sync_agent(client, definition)
-    return SyncReport(secret=secret, tools=tools, agents=agents)
+    await retire_webhooks(client, webhook.stale)
+    return SyncReport(secret=secret, webhook=webhook, tools=tools, agents=agents)
 
 
 async def _sync_secret(client: AsyncElevenLabs, value: str) -> Synced:
     secrets = client.conversational_ai.secrets
-    listed = await secrets.list(search=TOOL_SECRET_NAME, request_options=_READ)
-    found = next((s for s in listed.secrets if s.name == TOOL_SECRET_NAME), None)
+    found = await find_secret_id(client)
     if found is None:
         created = await secrets.create(name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
         return Synced(TOOL_SECRET_NAME, created.secret_id, "created")
     # ElevenLabs never shows a stored secret, so it is always written: TOOLS_SHARED_SECRET may have changed.
-    await secrets.update(found.secret_id, name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
-    return Synced(TOOL_SECRET_NAME, found.secret_id, "updated")
+    await secrets.update(found, name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
+    return Synced(TOOL_SECRET_NAME, found, "updated")
 
 
-async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
+async def webhook_tools_by_name(client: AsyncElevenLabs) -> dict[str, list[ToolResponseModel]]:
+    """The workspace's webhook tools named like a NEXUS tool, by name (several when names were reused)."""
     wanted = {spec.name for spec in TOOLS}
-    found: dict[str, str] = {}
+    found: dict[str, list[ToolResponseModel]] = {}
     cursor: str | None = None
     while True:
         page = await client.conversational_ai.tools.list(
@@ -340,20 +356,32 @@ async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
         )
         for tool in page.tools:
             name = getattr(tool.tool_config, "name", None)
-            if name in wanted:
-                if name in found:
-                    log.warning("several ElevenLabs tools are named %s; updating %s", name, found[name])
-                    continue
-                found[name] = tool.id
+            if isinstance(name, str) and name in wanted:
+                found.setdefault(name, []).append(tool)
         if not page.has_more or not page.next_cursor:
             return found
         cursor = page.next_cursor
 
 
+async def find_secret_id(client: AsyncElevenLabs) -> str | None:
+    """The id of the workspace secret holding the tools' shared secret, if there is one."""
+    listed = await client.conversational_ai.secrets.list(search=TOOL_SECRET_NAME, request_options=_READ)
+    return next((s.secret_id for s in listed.secrets if s.name == TOOL_SECRET_NAME), None)
+
+
+async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, tools in (await webhook_tools_by_name(client)).items():
+        if len(tools) > 1:
+            log.warning("several ElevenLabs tools are named %s; updating %s", name, tools[0].id)
+        found[name] = tools[0].id
+    return found
+
+
 async def _sync_agent(client: AsyncElevenLabs, definition: dict[str, Any]) -> Synced:
     agents = client.conversational_ai.agents
     name: str = definition["name"]
-    agent_id = await _agent_id_by_name(client, name)
+    agent_id = await agent_id_by_name(client, name)
     conversation_config = ConversationalConfig.model_validate(definition["conversation_config"])
     platform_settings = AgentPlatformSettingsRequestModel.model_validate(definition["platform_settings"])
     if agent_id is None:
@@ -376,7 +404,8 @@ async def _sync_agent(client: AsyncElevenLabs, definition: dict[str, Any]) -> Sy
     return Synced(name, agent_id, "updated")
 
 
-async def _agent_id_by_name(client: AsyncElevenLabs, name: str) -> str | None:
+async def agent_id_by_name(client: AsyncElevenLabs, name: str) -> str | None:
+    """The id of the (not archived) agent named exactly ``name``, if there is one."""
     cursor: str | None = None
     while True:
         page = await client.conversational_ai.agents.list(

@@ -29,6 +29,8 @@ from domain.models import CallStatus, Turn, ensure_aware
 from integrations.elevenlabs.transcript import TranscriptTurn, from_unix, success_flag, to_domain_turns
 
 SIGNATURE_HEADER = "ElevenLabs-Signature"
+# Where NEXUS takes post-call webhooks, under PUBLIC_BASE_URL.
+WEBHOOK_PATH = "/webhooks/elevenlabs"
 DEFAULT_TOLERANCE = timedelta(minutes=30)
 
 # Dynamic variables whose names start with this are secrets (the call token): kept apart, never printed.
