@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench install clean
+LOWEST ?= .venv-lowest
+
+.PHONY: demo test lint typecheck unit bench install clean lowest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +32,17 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q
 
+# The lower bounds in pyproject.toml, proven: a second venv with the lowest allowed version of every direct
+# dependency (uv's lowest-direct resolution; uv is installed into that venv with pip), unit and integration tests.
+lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache nexus.db
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache nexus.db

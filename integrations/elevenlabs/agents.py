@@ -159,6 +159,9 @@ def _resolve(definition: Mapping[str, Any], defs: Mapping[str, Any], where: str)
         if target is None:
             raise ValueError(f"{where}: unknown reference {definition['$ref']}.")
         return _resolve(target, defs, where)
+    if "allOf" in definition and len(definition["allOf"]) == 1:
+        # Older pydantic wraps a described reference as allOf: [$ref].
+        return _resolve(definition["allOf"][0], defs, where)
     if "anyOf" in definition:
         options = [option for option in definition["anyOf"] if option.get("type") != "null"]
         if len(options) != 1:
