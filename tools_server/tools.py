@@ -1,7 +1,8 @@
 """The tool endpoints a voice agent calls during a phone call.
 
-Each handler authenticates the call, parses the body with its model, calls one use case and shapes the
-answer. ``TOOLS`` describes every endpoint once, for routing, ``/openapi.json`` and the ElevenLabs tools.
+Each endpoint authenticates the call before it reads the body, parses the body with its model, calls one use
+case and shapes the answer; a refusal the agent must act on is an answer too (``tool_endpoint``). ``TOOLS``
+describes every endpoint once, for routing, ``/openapi.json`` and the ElevenLabs tools.
 """
 
 from __future__ import annotations
