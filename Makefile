@@ -33,13 +33,14 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 # The lower bounds in pyproject.toml, proven: a second venv with the lowest allowed version of every direct
-# dependency (uv's lowest-direct resolution; uv is installed into that venv with pip), unit and integration tests.
+# dependency (uv's lowest-direct resolution; uv is installed into that venv with pip), unit and integration tests,
+# bounded in time so that a hang fails the run instead of eating CI's budget.
 lowest:
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python -m pip install --quiet uv
 	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
-	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration
+	timeout 900 $(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
