@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
+LOWEST ?= .venv-lowest
+
 ifeq ($(INSTALLER),uv)
 # uv verifies downloads against the system's certificates, as pip does here.
 INSTALL = UV_NATIVE_TLS=1 $(BIN)/uv pip install --quiet --python $(BIN)/python
@@ -21,7 +23,7 @@ else
 $(error INSTALLER must be uv or pip, not $(INSTALLER))
 endif
 
-.PHONY: demo test lint typecheck unit bench install install-runtime clean
+.PHONY: demo test lint typecheck unit bench install install-runtime clean lowest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +59,18 @@ unit: $(DEV_STAMP)
 test: lint typecheck
 	$(BIN)/pytest -q
 
+# The lower bounds in pyproject.toml, proven: a second venv with the lowest allowed version of every direct
+# dependency (uv's lowest-direct resolution; uv is installed into that venv with pip), unit and integration tests,
+# bounded in time so that a hang fails the run instead of eating CI's budget.
+lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[dev]'
+	timeout 900 $(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration
+
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache nexus.db
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache nexus.db

@@ -7,6 +7,7 @@ print; ``validate_for_mode`` names, in one message, every variable a mode still 
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -15,6 +16,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.models import is_e164
+
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Mode(enum.StrEnum):
@@ -125,6 +128,17 @@ class Settings(BaseSettings):
                 return [int(p) for p in parts if p]
             except ValueError as exc:
                 raise ValueError("ALLOWED_TELEGRAM_USERS must be Telegram user ids separated by commas") from exc
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook takes 1-256 characters of A-Z, a-z, 0-9, _ and -; anything else fails at start.
+        if value is not None and value.get_secret_value() and not _TELEGRAM_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "Telegram accepts only 1 to 256 letters, digits, _ and -; make one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
         return value
 
     @field_validator("encryption_key")

@@ -53,7 +53,8 @@ def _status_of(error: DomainError) -> int:
     return next((status for kind, status in _STATUS if isinstance(error, kind)), 400)
 
 
-def _validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
+    """The first few problems pydantic found, in a sentence."""
     parts = []
     for problem in error.errors()[:5]:
         where = ".".join(str(p) for p in problem["loc"]) or "body"
@@ -74,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as exc:
         return error_response(_status_of(exc), exc.code, str(exc))
     except ValidationError as exc:
-        return error_response(422, "invalid_request", _validation_message(exc))
+        return error_response(422, "invalid_request", validation_message(exc))
     except json.JSONDecodeError:
         return error_response(400, "invalid_json", "The body is not valid JSON.")
     except web.HTTPRequestEntityTooLarge:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from tools_server.schemas import ErrorResponse
+from tools_server.schemas import ErrorResponse, Refusal
 from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS
 
 
@@ -22,6 +22,7 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
 def build_openapi() -> dict[str, Any]:
     components: dict[str, Any] = {}
     error = _schema(ErrorResponse, components)
+    refusal = _schema(Refusal, components)
     paths: dict[str, Any] = {}
     for tool in TOOLS:
         error_content = {"application/json": {"schema": error}}
@@ -36,17 +37,18 @@ def build_openapi() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": {
-                        "description": "The answer.",
-                        "content": {"application/json": {"schema": _schema(tool.response, components)}},
+                        "description": "The answer, or a refusal the agent must act on (the call is over, the "
+                        "time is taken, a field is missing or unreadable): both carry status and message.",
+                        "content": {
+                            "application/json": {"schema": {"anyOf": [_schema(tool.response, components), refusal]}}
+                        },
                     },
                     **{
                         str(code): {"description": text, "content": error_content}
                         for code, text in (
-                            (400, "The body or a date in it could not be understood."),
-                            (401, "The tool secret or the call token is missing or wrong."),
-                            (409, "The call is over, or the action is not allowed in it."),
+                            (400, "The body is not a JSON object."),
+                            (401, "The tool secret or the call token is missing or wrong (checked first)."),
                             (413, "The body is too large."),
-                            (422, "A field is missing, of the wrong type, or unknown."),
                             (503, "A service NEXUS needs cannot answer right now."),
                         )
                     },

@@ -13,7 +13,9 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
-class _Request(BaseModel):
+class ToolRequest(BaseModel):
+    """What every tool body may carry."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     conversation_id: ShortText | None = Field(
@@ -21,7 +23,7 @@ class _Request(BaseModel):
     )
 
 
-class SlotRequest(_Request):
+class SlotRequest(ToolRequest):
     date: ShortText = Field(description="The day, as the receptionist said it: 2026-12-01, Dec 1, Tuesday.")
     time: ShortText = Field(description="The start time: 14:30 or 2:30 pm.")
     duration_minutes: int | None = Field(
@@ -33,17 +35,17 @@ class OfferRequest(SlotRequest):
     notes: LongText | None = Field(default=None, description="Anything the receptionist said about the slot.")
 
 
-class BookRequest(_Request):
+class BookRequest(ToolRequest):
     date: ShortText = Field(description="The day of the slot the user chose.")
     time: ShortText = Field(description="The start time of the slot the user chose.")
 
 
-class EndCallRequest(_Request):
+class EndCallRequest(ToolRequest):
     outcome: CallOutcome = Field(description="How the call ended.")
     summary: LongText | None = Field(default=None, description="One or two sentences on what was agreed.")
 
 
-class DistanceRequest(_Request):
+class DistanceRequest(ToolRequest):
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = Field(
         default=None, description="An address the receptionist named; the provider itself when omitted."
     )
@@ -95,6 +97,16 @@ class DistanceResponse(BaseModel):
     status: str = Field(description="known or unknown.")
     message: str
     distance_km: float | None
+
+
+class Refusal(BaseModel):
+    """A refusal the agent must act on: the call is over, the slot is taken, a field is missing. Sent with
+    HTTP 200, because a voice platform shows the agent only successful answers in full."""
+
+    status: str = Field(
+        description="call_closed, not_allowed, conflict, not_found, concurrent_update or invalid_request."
+    )
+    message: str = Field(description="What to say or do next, in a sentence.")
 
 
 class ErrorResponse(BaseModel):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import timezone as fixed_offset
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -21,6 +22,10 @@ _WEEKDAY_PHRASE = re.compile(
 _DAY_MONTH = re.compile(r"^(?P<day>\d{1,2})\.\s*(?P<month>\d{1,2})\.?$")
 # Further from today than this, a date is a mishearing (and near year 1 or 9999 it cannot even be computed).
 _MAX_DAYS_AWAY = 2 * 366
+# A date with a time of day, as a language model may write it: 2026-12-01T10:00, 2026-12-01 10:00:00+05:00.
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}")
+# An offset after a time of day: Z, +05:00, +0500, -03.
+_OFFSET = re.compile(r"\s*(?:(?P<z>z|utc|gmt)|(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})?)$", re.IGNORECASE)
 _CLOCK = re.compile(
     r"^(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*(?:(?P<ampm>a\.?m\.?|p\.?m\.?)|uhr|h)?$", re.IGNORECASE
 )
@@ -35,8 +40,7 @@ def parse_day(text: str, now: datetime, timezone: str) -> date:
     cleaned = text.strip()
     local_now = now.astimezone(ZoneInfo(timezone))
     day = _read_day(cleaned, local_now)
-    if abs((day - local_now.date()).days) > _MAX_DAYS_AWAY:
-        raise InvalidRequest(f"{day.isoformat()} is too far from today. Say the date of the appointment again.")
+    _check_not_too_far(day, now, timezone)
     return day
 
 
@@ -102,7 +106,61 @@ def parse_clock(text: str) -> time:
 
 
 def parse_slot_start(day_text: str, time_text: str, now: datetime, timezone: str) -> datetime:
-    """The aware start of a slot named by a day and a time, in ``timezone``."""
-    day = parse_day(day_text, now, timezone)
-    clock = parse_clock(time_text)
-    return datetime.combine(day, clock, tzinfo=ZoneInfo(timezone))
+    """The aware start of a slot named by a day and a time, in ``timezone``.
+
+    A time given with an offset (``10:00+05:00``, or a ``date`` such as ``2026-12-01T10:00:00+05:00``) is
+    honoured: that moment, told in ``timezone``. A ``date`` that carries a time of day must agree with
+    ``time``; when they disagree the request is refused, never half read.
+    """
+    zone = ZoneInfo(timezone)
+    clock, offset = parse_clock_with_offset(time_text)
+    stamped = _day_with_time(day_text.strip())
+    if stamped is None:
+        day = parse_day(day_text, now, timezone)
+    else:
+        day = stamped.date()
+        if (stamped.hour, stamped.minute) != (clock.hour, clock.minute):
+            raise InvalidRequest(
+                f"The date '{day_text.strip()}' says {stamped:%H:%M} but the time says {clock:%H:%M}. "
+                "Send the day and the start time once more."
+            )
+        if stamped.tzinfo is not None:
+            if offset is not None and stamped.utcoffset() != offset.utcoffset(None):
+                raise InvalidRequest(
+                    f"The date '{day_text.strip()}' and the time '{time_text.strip()}' name different time zones. "
+                    "Send the day and the start time once more, in local time."
+                )
+            offset = stamped.tzinfo
+        _check_not_too_far(day, now, timezone)
+    return datetime.combine(day, clock, tzinfo=offset or zone).astimezone(zone)
+
+
+def parse_clock_with_offset(text: str) -> tuple[time, tzinfo | None]:
+    """A time of day and the offset said with it, if any (``10:00+05:00``, ``10:00Z``)."""
+    cleaned = text.strip()
+    match = _OFFSET.search(cleaned) if re.search(r"\d", cleaned) else None
+    if match is None or not match.group().strip() or match.start() == 0:
+        return parse_clock(cleaned), None
+    if match["z"]:
+        offset = timedelta(0)
+    else:
+        hours, minutes = int(match["hours"]), int(match["minutes"] or 0)
+        if hours > 14 or minutes > 59:
+            raise InvalidRequest(f"'{cleaned}' has an offset that no time zone has.")
+        offset = timedelta(hours=hours, minutes=minutes) * (-1 if match["sign"] == "-" else 1)
+    return parse_clock(cleaned[: match.start()]), fixed_offset(offset)
+
+
+def _day_with_time(text: str) -> datetime | None:
+    """``text`` read as an ISO date with a time of day (and maybe an offset); ``None`` when it is not one."""
+    if not _ISO_DATETIME.match(text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(f"I could not understand the date '{text}'. Say it like 2026-12-01.") from None
+
+
+def _check_not_too_far(day: date, now: datetime, timezone: str) -> None:
+    if abs((day - now.astimezone(ZoneInfo(timezone)).date()).days) > _MAX_DAYS_AWAY:
+        raise InvalidRequest(f"{day.isoformat()} is too far from today. Say the date of the appointment again.")

@@ -1,7 +1,8 @@
 """The tool endpoints a voice agent calls during a phone call.
 
-Each handler authenticates the call, parses the body with its model, calls one use case and shapes the
-answer. ``TOOLS`` describes every endpoint once, for routing, ``/openapi.json`` and the ElevenLabs tools.
+Each endpoint authenticates the call before it reads the body, parses the body with its model, calls one use
+case and shapes the answer; a refusal the agent must act on is an answer too (``tool_endpoint``). ``TOOLS``
+describes every endpoint once, for routing, ``/openapi.json`` and the ElevenLabs tools.
 """
 
 from __future__ import annotations
@@ -9,26 +10,26 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from domain import log_context
-from domain.errors import InvalidRequest, NotAuthorized
+from domain.errors import DependencyUnavailable, DomainError, InvalidRequest, NotAuthorized
 from domain.models import TimeWindow
 from domain.services import tool_calls
 from domain.services.context import Ports
 from domain.services.tool_calls import CallContext
 from tools_server import schemas
-from tools_server.errors import InvalidJson
+from tools_server.errors import InvalidJson, validation_message
 from tools_server.keys import KNOWN_CALLS, PORTS, TOOL_SECRET
 from tools_server.timeparse import parse_slot_start
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=schemas.ToolRequest)
 
 TOOL_SECRET_HEADER = "X-Nexus-Tool-Secret"  # noqa: S105 (a header name)
 CALL_TOKEN_HEADER = "X-Nexus-Call-Token"  # noqa: S105 (a header name)
@@ -43,7 +44,8 @@ def _interval(window: TimeWindow, timezone: str) -> schemas.Interval:
     return schemas.Interval(start=_iso(window.start, timezone), end=_iso(window.end, timezone))
 
 
-async def _parse(request: web.Request, model: type[M]) -> M:
+async def _read_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a malformed request (400)."""
     body = await request.read()
     if not body:
         raise InvalidRequest("The request has no body; send a JSON object.")
@@ -55,17 +57,19 @@ async def _parse(request: web.Request, model: type[M]) -> M:
         raise InvalidJson("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
-    return model.model_validate(data)
+    return data
 
 
-async def _authenticate(request: web.Request, conversation_id: str | None) -> tuple[Ports, CallContext]:
+async def _authenticate(request: web.Request) -> tuple[Ports, CallContext]:
+    """The tool secret and the call's token, checked before the body is read: a caller that is not an agent
+    of ours learns nothing about what the tools take."""
     secret = request.app[TOOL_SECRET]
     given = request.headers.get(TOOL_SECRET_HEADER, "").encode()
     if not secret or not hmac.compare_digest(given, secret):
         raise NotAuthorized("The tool secret is missing or wrong.")
     ports = request.app[PORTS]
     token = request.headers.get(CALL_TOKEN_HEADER)
-    ctx = await request.app[KNOWN_CALLS].open(ports, token, conversation_id)
+    ctx = await request.app[KNOWN_CALLS].open(ports, token, None)
     log_context.bind(ctx.campaign.id, ctx.call.id)  # every log line of this request names them
     return ports, ctx
 
@@ -79,79 +83,93 @@ def _json(model: BaseModel) -> web.Response:
     return web.Response(body=model.model_dump_json().encode(), content_type="application/json")
 
 
-async def check_availability(request: web.Request) -> web.Response:
+# Errors that are not the agent's to act on: it could not prove who it is, or a service of ours is down.
+# Everything else a tool refuses after that is an answer the agent must hear (see ``tool_endpoint``).
+_NOT_REFUSALS = (NotAuthorized, DependencyUnavailable)
+
+ToolAction = Callable[[Ports, CallContext, M], Awaitable[BaseModel]]
+
+
+def tool_endpoint(model: type[M], act: ToolAction[M]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The HTTP handler of one tool: authenticate, read the body, act, answer.
+
+    A refusal the agent must act on (the call is over, the slot is taken, a field is missing, a time it
+    must not book) is a 200 answer ``{"status", "message"}``: voice platforms hide error bodies from the
+    agent, and the message is what it must hear. 4xx is left for callers that are not a live call of ours
+    (401) and for bodies that are not a JSON object at all (400, 413); 503 when a dependency is down.
+    """
+
+    async def handle(request: web.Request) -> web.Response:
+        ports, ctx = await _authenticate(request)
+        data = await _read_object(request)
+        try:
+            body = model.model_validate(data)
+            return _json(await act(ports, replace(ctx, conversation_id=body.conversation_id), body))
+        except ValidationError as exc:
+            return _json(schemas.Refusal(status=InvalidRequest.code, message=validation_message(exc)))
+        except _NOT_REFUSALS:
+            raise
+        except DomainError as exc:
+            return _json(schemas.Refusal(status=exc.code, message=str(exc)))
+
+    return handle
+
+
+async def check_availability(ports: Ports, ctx: CallContext, body: schemas.SlotRequest) -> BaseModel:
     """Say whether the user is free at a time, and when they are free instead."""
-    body = await _parse(request, schemas.SlotRequest)
-    ports, ctx = await _authenticate(request, body.conversation_id)
     start = _start_of(ports, ctx, body.date, body.time)
     answer = await tool_calls.check_availability(ports, ctx, start, body.duration_minutes)
     tz = ctx.campaign.timezone
-    return _json(
-        schemas.AvailabilityResponse(
-            status=answer.status,
-            message=answer.message,
-            slot=_interval(answer.slot, tz),
-            free_windows=[_interval(w, tz) for w in answer.free_windows],
-            next_free=_iso(answer.next_free, tz) if answer.next_free else None,
-        )
+    return schemas.AvailabilityResponse(
+        status=answer.status,
+        message=answer.message,
+        slot=_interval(answer.slot, tz),
+        free_windows=[_interval(w, tz) for w in answer.free_windows],
+        next_free=_iso(answer.next_free, tz) if answer.next_free else None,
     )
 
 
-async def report_slot_offer(request: web.Request) -> web.Response:
+async def report_slot_offer(ports: Ports, ctx: CallContext, body: schemas.OfferRequest) -> BaseModel:
     """Record a slot the provider offered."""
-    body = await _parse(request, schemas.OfferRequest)
-    ports, ctx = await _authenticate(request, body.conversation_id)
     start = _start_of(ports, ctx, body.date, body.time)
     answer = await tool_calls.report_offer(ports, ctx, start, body.duration_minutes, body.notes)
     offer = answer.offer
-    return _json(
-        schemas.OfferResponse(
-            status=answer.status,
-            message=answer.message,
-            offer_id=offer.id if offer else None,
-            rank=answer.rank,
-            total_offers=answer.total,
-            score=offer.score if offer else None,
-            slot=_interval(offer.window, ctx.campaign.timezone) if offer else None,
-        )
+    return schemas.OfferResponse(
+        status=answer.status,
+        message=answer.message,
+        offer_id=offer.id if offer else None,
+        rank=answer.rank,
+        total_offers=answer.total,
+        score=offer.score if offer else None,
+        slot=_interval(offer.window, ctx.campaign.timezone) if offer else None,
     )
 
 
-async def book_slot(request: web.Request) -> web.Response:
+async def book_slot(ports: Ports, ctx: CallContext, body: schemas.BookRequest) -> BaseModel:
     """Book the slot the user chose (confirmation calls only)."""
-    body = await _parse(request, schemas.BookRequest)
-    ports, ctx = await _authenticate(request, body.conversation_id)
     start = _start_of(ports, ctx, body.date, body.time)
     answer = await tool_calls.book_slot(ports, ctx, start)
     appointment = answer.appointment
-    return _json(
-        schemas.BookResponse(
-            status="booked",
-            message=answer.message,
-            appointment_id=appointment.id,
-            provider_name=appointment.provider.name,
-            slot=_interval(appointment.window, ctx.campaign.timezone),
-        )
+    return schemas.BookResponse(
+        status="booked",
+        message=answer.message,
+        appointment_id=appointment.id,
+        provider_name=appointment.provider.name,
+        slot=_interval(appointment.window, ctx.campaign.timezone),
     )
 
 
-async def end_call(request: web.Request) -> web.Response:
+async def end_call(ports: Ports, ctx: CallContext, body: schemas.EndCallRequest) -> BaseModel:
     """End the call on our side."""
-    body = await _parse(request, schemas.EndCallRequest)
-    ports, ctx = await _authenticate(request, body.conversation_id)
     answer = await tool_calls.end_call(ports, ctx, body.outcome, body.summary)
-    return _json(schemas.EndCallResponse(status="ended", message=answer.message))
+    return schemas.EndCallResponse(status="ended", message=answer.message)
 
 
-async def get_distance(request: web.Request) -> web.Response:
+async def get_distance(ports: Ports, ctx: CallContext, body: schemas.DistanceRequest) -> BaseModel:
     """Tell how far the provider (or an address) is from where the user searched."""
-    body = await _parse(request, schemas.DistanceRequest)
-    ports, ctx = await _authenticate(request, body.conversation_id)
     answer = await tool_calls.get_distance(ports, ctx, body.address)
-    return _json(
-        schemas.DistanceResponse(
-            status="known" if answer.known else "unknown", message=answer.message, distance_km=answer.km
-        )
+    return schemas.DistanceResponse(
+        status="known" if answer.known else "unknown", message=answer.message, distance_km=answer.km
     )
 
 
@@ -176,7 +194,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "If it is not available, use free_windows and next_free to ask for a time that fits.",
         schemas.SlotRequest,
         schemas.AvailabilityResponse,
-        check_availability,
+        tool_endpoint(schemas.SlotRequest, check_availability),
     ),
     ToolSpec(
         "report_slot_offer",
@@ -185,7 +203,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Never book in a discovery call; report instead.",
         schemas.OfferRequest,
         schemas.OfferResponse,
-        report_slot_offer,
+        tool_endpoint(schemas.OfferRequest, report_slot_offer),
     ),
     ToolSpec(
         "book_slot",
@@ -193,7 +211,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Call this only in a confirmation call, once the receptionist agrees to book the chosen slot.",
         schemas.BookRequest,
         schemas.BookResponse,
-        book_slot,
+        tool_endpoint(schemas.BookRequest, book_slot),
         response_timeout_secs=15,
     ),
     ToolSpec(
@@ -202,7 +220,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Call this once, just before you hang up, with how the call ended.",
         schemas.EndCallRequest,
         schemas.EndCallResponse,
-        end_call,
+        tool_endpoint(schemas.EndCallRequest, end_call),
     ),
     ToolSpec(
         "get_distance",
@@ -210,7 +228,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Call this when the user's travel distance matters, e.g. the receptionist offers another branch.",
         schemas.DistanceRequest,
         schemas.DistanceResponse,
-        get_distance,
+        tool_endpoint(schemas.DistanceRequest, get_distance),
     ),
 )
 

@@ -18,6 +18,7 @@ from domain.services.reconcile import ConversationInfo, record_call_failure, rec
 from integrations.elevenlabs.agents import outcome_from_analysis
 from integrations.elevenlabs.webhooks import (
     SIGNATURE_HEADER,
+    WEBHOOK_PATH,
     CallInitiationFailure,
     PostCallTranscription,
     parse_event,
@@ -28,7 +29,7 @@ from tools_server.keys import PORTS
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/elevenlabs"
+__all__ = ["MAX_WEBHOOK_BYTES", "WEBHOOK_PATH", "add_webhook_route", "elevenlabs_webhook"]
 # Post-call bodies carry the whole transcript and analysis, far more than a tool call's body.
 MAX_WEBHOOK_BYTES = 2 * 1024 * 1024
 _WEBHOOK_SECRET = web.AppKey("elevenlabs_webhook_secret", str)

@@ -21,12 +21,19 @@ from typing import Any
 
 from elevenlabs import AsyncElevenLabs
 from elevenlabs.core.request_options import RequestOptions
-from elevenlabs.types import AgentPlatformSettingsRequestModel, ConversationalConfig, ToolRequestModel
+from elevenlabs.types import (
+    AgentPlatformSettingsRequestModel,
+    ConversationalConfig,
+    ToolRequestModel,
+    ToolResponseModel,
+)
 from pydantic import BaseModel
 
 from domain.models import CallOutcome, CallPurpose
 from domain.services.reconcile import ConversationFetcher, ConversationInfo
 from integrations.elevenlabs.conversations import ConversationState, ConversationStatus, fetch_conversation
+from integrations.elevenlabs.languages import LANGUAGES, first_message, spoken_language
+from integrations.elevenlabs.webhook_setup import SyncedWebhook, retire_webhooks, sync_webhook, webhook_subscription
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
 from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS, ToolSpec
 
@@ -37,7 +44,17 @@ TOOL_SECRET_NAME = "nexus_tools_shared_secret"  # noqa: S105 - the name of the w
 CONVERSATION_ID_VARIABLE = "system__conversation_id"
 OUTCOME_FIELD = "outcome"
 AGENT_TAG = "nexus"
+# The platform's own tools. Their names are ours to choose (``SystemToolConfigInput.name``); they must never be
+# the name of one of our webhook tools, or the agent would see two tools of one name (``end_call`` is both a
+# system tool type and our webhook tool, hence ``hang_up``).
 HANG_UP_TOOL = "hang_up"
+VOICEMAIL_TOOL = "leave_voicemail"
+KEYPAD_TOOL = "press_keys"
+SYSTEM_TOOLS = (HANG_UP_TOOL, VOICEMAIL_TOOL, KEYPAD_TOOL)
+# A multilingual model: English-only models make the platform refuse a non-English agent.
+TTS_MODEL = "eleven_turbo_v2_5"
+# What a tool's failed answer shows the agent: the body as written (our 4xx/503 bodies are sentences for it).
+TOOL_ERROR_HANDLING = "passthrough"
 # Shown by ``nexus elevenlabs tools`` before a sync has created the workspace secret.
 SECRET_ID_PLACEHOLDER = f"<id of the workspace secret {TOOL_SECRET_NAME}>"
 
@@ -52,21 +69,6 @@ AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
     CallPurpose.DISCOVER: ("check_availability", "report_slot_offer", "get_distance", "end_call"),
     CallPurpose.CONFIRM: ("book_slot", "end_call"),
     CallPurpose.CANCEL: ("end_call",),
-}
-
-_FIRST_MESSAGES: Mapping[CallPurpose, str] = {
-    CallPurpose.DISCOVER: (
-        "Hello, I'm a digital assistant calling on behalf of a client. "
-        "I'd like to ask about a {{service}} appointment, if you have a moment."
-    ),
-    CallPurpose.CONFIRM: (
-        "Hello, I'm a digital assistant calling on behalf of a client about the {{service}} appointment "
-        "we discussed earlier: {{target_slot}}."
-    ),
-    CallPurpose.CANCEL: (
-        "Hello, I'm a digital assistant calling on behalf of a client. "
-        "I'm calling to cancel an appointment on {{target_slot}}."
-    ),
 }
 
 # Where sync reads and writes; no retries for writes, so a timed-out create is never made twice.
@@ -91,6 +93,8 @@ def webhook_tool(spec: ToolSpec, base_url: str, secret_id: str) -> dict[str, Any
         "name": spec.name,
         "description": spec.description,
         "response_timeout_secs": spec.response_timeout_secs,
+        # Refusals come as 200 answers; what is left (401, 503) still reaches the agent as our sentence.
+        "tool_error_handling_mode": TOOL_ERROR_HANDLING,
         "api_schema": {
             "url": base_url.rstrip("/") + spec.path,
             "method": "POST",
@@ -155,6 +159,9 @@ def _resolve(definition: Mapping[str, Any], defs: Mapping[str, Any], where: str)
         if target is None:
             raise ValueError(f"{where}: unknown reference {definition['$ref']}.")
         return _resolve(target, defs, where)
+    if "allOf" in definition and len(definition["allOf"]) == 1:
+        # Older pydantic wraps a described reference as allOf: [$ref].
+        return _resolve(definition["allOf"][0], defs, where)
     if "anyOf" in definition:
         options = [option for option in definition["anyOf"] if option.get("type") != "null"]
         if len(options) != 1:
@@ -195,48 +202,88 @@ class AgentOptions:
     prompt_version: str = PROMPT_VERSION
 
 
-def agent_definition(purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions) -> dict[str, Any]:
-    """The agent for ``purpose``: prompt, first message, tools, and the outcome its analysis reports."""
+def system_tools() -> dict[str, dict[str, Any]]:
+    """The platform's tools an agent gets (``built_in_tools``): hang up, voicemail, keypad tones."""
+    return {
+        "end_call": {
+            "type": "system",
+            "name": HANG_UP_TOOL,
+            "description": "Hang up the phone. Only after end_call has answered and you have said goodbye.",
+            "params": {"system_tool_type": "end_call"},
+        },
+        "voicemail_detection": {
+            "type": "system",
+            "name": VOICEMAIL_TOOL,
+            "description": "Use this as soon as you hear a voicemail box or answering machine instead of a person, "
+            "after reporting the outcome voicemail with end_call. It leaves a short message and ends the call.",
+            "params": {"system_tool_type": "voicemail_detection", "voicemail_message": "{{voicemail_message}}"},
+        },
+        "play_keypad_touch_tone": {
+            "type": "system",
+            "name": KEYPAD_TOOL,
+            "description": "Press keys on the phone's keypad when an automated menu asks you to (for example 1 for "
+            "appointments). Say nothing while the menu plays.",
+            "params": {"system_tool_type": "play_keypad_touch_tone", "suppress_turn_after_dtmf": True},
+        },
+    }
+
+
+def agent_definition(
+    purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions, webhook_id: str | None = None
+) -> dict[str, Any]:
+    """The agent for ``purpose``: prompt, first message in each language, tools, and the outcome its analysis
+    reports. Each call sets its language and first message through the conversation override enabled here.
+    With ``webhook_id`` the agent sends its post-call events to that workspace webhook."""
+    built_in = system_tools()
+    _check_distinct_names(purpose, [tool["name"] for tool in built_in.values()])
+    language = spoken_language(options.language)
     prompt: dict[str, Any] = {
         "prompt": load_prompt(purpose, options.prompt_version),
         "tool_ids": list(tool_ids),
-        # The agent hangs up through this system tool after reporting the outcome with end_call.
-        "built_in_tools": {
-            "end_call": {
-                "type": "system",
-                "name": HANG_UP_TOOL,
-                "description": "Hang up the phone. Only after end_call has answered and you have said goodbye.",
-                "params": {"system_tool_type": "end_call"},
-            }
-        },
+        "built_in_tools": built_in,
         # Gives the agent today's date and time, so "next Tuesday" means the right day.
         "timezone": options.timezone,
     }
     if options.llm:
         prompt["llm"] = options.llm
-    conversation: dict[str, Any] = {
-        "agent": {
-            "first_message": _FIRST_MESSAGES[purpose],
-            "language": options.language,
-            "prompt": prompt,
-        }
-    }
+    tts: dict[str, Any] = {"model_id": TTS_MODEL}
     if options.voice_id:
-        conversation["tts"] = {"voice_id": options.voice_id}
+        tts["voice_id"] = options.voice_id
+    conversation: dict[str, Any] = {
+        "agent": {"first_message": first_message(purpose, language), "language": language, "prompt": prompt},
+        "tts": tts,
+        "language_presets": {
+            other: {"overrides": {"agent": {"language": other, "first_message": first_message(purpose, other)}}}
+            for other in LANGUAGES
+            if other != language
+        },
+    }
+    platform: dict[str, Any] = {
+        "data_collection": {
+            OUTCOME_FIELD: {
+                "type": "string",
+                "description": "How the call ended for the client, as the agent reported it with end_call.",
+                "enum": [outcome.value for outcome in CallOutcome],
+            }
+        },
+        # The gateway sets each call's language and first message; nothing else may be overridden.
+        "overrides": {"conversation_config_override": {"agent": {"language": True, "first_message": True}}},
+    }
+    if webhook_id is not None:
+        platform["workspace_overrides"] = {"webhooks": webhook_subscription(webhook_id)}
     return {
         "name": AGENT_NAMES[purpose],
         "tags": [AGENT_TAG, f"prompt-{options.prompt_version}"],
         "conversation_config": conversation,
-        "platform_settings": {
-            "data_collection": {
-                OUTCOME_FIELD: {
-                    "type": "string",
-                    "description": "How the call ended for the client, as the agent reported it with end_call.",
-                    "enum": [outcome.value for outcome in CallOutcome],
-                }
-            }
-        },
+        "platform_settings": platform,
     }
+
+
+def _check_distinct_names(purpose: CallPurpose, system_names: Sequence[str]) -> None:
+    names = [*AGENT_TOOLS[purpose], *system_names]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"The {AGENT_NAMES[purpose]} agent would see two tools named {', '.join(twice)}.")
 
 
 # --- sync ------------------------------------------------------------------------------------------
@@ -254,6 +301,7 @@ class Synced:
 @dataclass(frozen=True, slots=True)
 class SyncReport:
     secret: Synced
+    webhook: SyncedWebhook
     tools: list[Synced] = field(default_factory=list)
     agents: dict[CallPurpose, Synced] = field(default_factory=dict)
 
@@ -261,11 +309,13 @@ class SyncReport:
 async def sync_agents(
     client: AsyncElevenLabs, base_url: str, tool_secret: str, options: AgentOptions | None = None
 ) -> SyncReport:
-    """Create or update (by name) the tool secret, every webhook tool and one agent per call purpose."""
+    """Create or update (by name) the tool secret, the post-call webhook, every webhook tool and one agent per
+    call purpose, subscribed to the webhook."""
     if not tool_secret:
         raise ValueError("The tools' shared secret is empty; set TOOLS_SHARED_SECRET.")
     options = options or AgentOptions()
     secret = await _sync_secret(client, tool_secret)
+    webhook = await sync_webhook(client, base_url)
     existing_tools = await _tool_ids_by_name(client)
     tools: list[Synced] = []
     for definition in tool_definitions(base_url, secret.id):
@@ -281,26 +331,27 @@ async def sync_agents(
 
     agents: dict[CallPurpose, Synced] = {}
     for purpose in CallPurpose:
-        definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options)
+        definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options, webhook.id)
         agents[purpose] = await _sync_agent(client, definition)
-    return SyncReport(secret=secret, tools=tools, agents=agents)
+    await retire_webhooks(client, webhook.stale)
+    return SyncReport(secret=secret, webhook=webhook, tools=tools, agents=agents)
 
 
 async def _sync_secret(client: AsyncElevenLabs, value: str) -> Synced:
     secrets = client.conversational_ai.secrets
-    listed = await secrets.list(search=TOOL_SECRET_NAME, request_options=_READ)
-    found = next((s for s in listed.secrets if s.name == TOOL_SECRET_NAME), None)
+    found = await find_secret_id(client)
     if found is None:
         created = await secrets.create(name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
         return Synced(TOOL_SECRET_NAME, created.secret_id, "created")
     # ElevenLabs never shows a stored secret, so it is always written: TOOLS_SHARED_SECRET may have changed.
-    await secrets.update(found.secret_id, name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
-    return Synced(TOOL_SECRET_NAME, found.secret_id, "updated")
+    await secrets.update(found, name=TOOL_SECRET_NAME, value=value, request_options=_WRITE)
+    return Synced(TOOL_SECRET_NAME, found, "updated")
 
 
-async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
+async def webhook_tools_by_name(client: AsyncElevenLabs) -> dict[str, list[ToolResponseModel]]:
+    """The workspace's webhook tools named like a NEXUS tool, by name (several when names were reused)."""
     wanted = {spec.name for spec in TOOLS}
-    found: dict[str, str] = {}
+    found: dict[str, list[ToolResponseModel]] = {}
     cursor: str | None = None
     while True:
         page = await client.conversational_ai.tools.list(
@@ -308,20 +359,32 @@ async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
         )
         for tool in page.tools:
             name = getattr(tool.tool_config, "name", None)
-            if name in wanted:
-                if name in found:
-                    log.warning("several ElevenLabs tools are named %s; updating %s", name, found[name])
-                    continue
-                found[name] = tool.id
+            if isinstance(name, str) and name in wanted:
+                found.setdefault(name, []).append(tool)
         if not page.has_more or not page.next_cursor:
             return found
         cursor = page.next_cursor
 
 
+async def find_secret_id(client: AsyncElevenLabs) -> str | None:
+    """The id of the workspace secret holding the tools' shared secret, if there is one."""
+    listed = await client.conversational_ai.secrets.list(search=TOOL_SECRET_NAME, request_options=_READ)
+    return next((s.secret_id for s in listed.secrets if s.name == TOOL_SECRET_NAME), None)
+
+
+async def _tool_ids_by_name(client: AsyncElevenLabs) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, tools in (await webhook_tools_by_name(client)).items():
+        if len(tools) > 1:
+            log.warning("several ElevenLabs tools are named %s; updating %s", name, tools[0].id)
+        found[name] = tools[0].id
+    return found
+
+
 async def _sync_agent(client: AsyncElevenLabs, definition: dict[str, Any]) -> Synced:
     agents = client.conversational_ai.agents
     name: str = definition["name"]
-    agent_id = await _agent_id_by_name(client, name)
+    agent_id = await agent_id_by_name(client, name)
     conversation_config = ConversationalConfig.model_validate(definition["conversation_config"])
     platform_settings = AgentPlatformSettingsRequestModel.model_validate(definition["platform_settings"])
     if agent_id is None:
@@ -344,7 +407,8 @@ async def _sync_agent(client: AsyncElevenLabs, definition: dict[str, Any]) -> Sy
     return Synced(name, agent_id, "updated")
 
 
-async def _agent_id_by_name(client: AsyncElevenLabs, name: str) -> str | None:
+async def agent_id_by_name(client: AsyncElevenLabs, name: str) -> str | None:
+    """The id of the (not archived) agent named exactly ``name``, if there is one."""
     cursor: str | None = None
     while True:
         page = await client.conversational_ai.agents.list(

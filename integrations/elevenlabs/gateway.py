@@ -18,12 +18,18 @@ from elevenlabs import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
 from elevenlabs.core.parse_error import ParsingError
 from elevenlabs.core.request_options import RequestOptions
-from elevenlabs.types import ConversationInitiationClientDataRequestInput, TelephonyCallConfigInput
+from elevenlabs.types import (
+    AgentConfigOverrideInput,
+    ConversationConfigClientOverrideInput,
+    ConversationInitiationClientDataRequestInput,
+    TelephonyCallConfigInput,
+)
 
 from domain.errors import DependencyUnavailable, InvalidRequest
 from domain.models import CallPurpose, CallTask, Provider, is_e164
 from domain.ports import CallRequest, PlacedCall
 from domain.wording import slot_in_words, windows_in_words
+from integrations.elevenlabs.languages import fill, first_message, spoken_language, voicemail_message
 from integrations.elevenlabs.webhooks import CALL_TOKEN_VARIABLE
 
 log = logging.getLogger(__name__)
@@ -87,14 +93,15 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
     """What the agent knows about the call; the agent prompts refer to these names.
 
     ``provider_name``, ``service``, ``windows`` (the user's free time in words), ``duration_minutes``,
-    ``target_slot`` (the slot to book or cancel, in words; empty when discovering), ``language`` and the
-    secret ``secret__call_token``. Times are in the campaign's timezone and language.
+    ``target_slot`` (the slot to book or cancel, in words; empty when discovering), ``language``,
+    ``voicemail_message`` (what ``leave_voicemail`` says, in the call's language) and the secret
+    ``secret__call_token``. Times are in the campaign's timezone and language.
     """
     campaign, call = request.campaign, request.call
     if call.purpose is not CallPurpose.DISCOVER and request.target_slot is None:
         raise InvalidRequest(f"A {_PURPOSE_WORDS[call.purpose]} call needs the slot it is about.")
     windows = campaign.windows
-    return {
+    variables: dict[str, str | int] = {
         "provider_name": call.provider.name,
         "service": campaign.service,
         "windows": windows_in_words(windows, campaign.timezone, campaign.language, limit=len(windows)),
@@ -102,9 +109,26 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
         "target_slot": (
             slot_in_words(request.target_slot, campaign.timezone, campaign.language) if request.target_slot else ""
         ),
-        "language": campaign.language,
-        CALL_TOKEN_VARIABLE: request.token,
+        "language": spoken_language(campaign.language),
     }
+    # A variable's value is not searched for variables again, so this message is filled in here.
+    variables["voicemail_message"] = fill(voicemail_message(call.purpose, campaign.language), variables)
+    variables[CALL_TOKEN_VARIABLE] = request.token
+    return variables
+
+
+def client_data(request: CallRequest) -> ConversationInitiationClientDataRequestInput:
+    """Everything a call sends the agent: its dynamic variables, and its language and first message as the
+    conversation override (which ``nexus elevenlabs sync`` enables on the agents)."""
+    language = spoken_language(request.campaign.language)
+    return ConversationInitiationClientDataRequestInput(
+        dynamic_variables=dynamic_variables(request),
+        conversation_config_override=ConversationConfigClientOverrideInput(
+            agent=AgentConfigOverrideInput(
+                language=language, first_message=first_message(request.call.purpose, language)
+            )
+        ),
+    )
 
 
 class ElevenLabsVoiceGateway:
@@ -139,16 +163,14 @@ class ElevenLabsVoiceGateway:
         if agent_id is None:
             raise DependencyUnavailable(f"No ElevenLabs agent is set up for {_PURPOSE_WORDS[call.purpose]} calls.")
         to_number = self._dialling.number_for(call.provider)
-        variables = dynamic_variables(request)
+        initiation = client_data(request)
 
         try:
             response = await self._client.conversational_ai.twilio.outbound_call(
                 agent_id=agent_id,
                 agent_phone_number_id=self._phone_number_id,
                 to_number=to_number,
-                conversation_initiation_client_data=ConversationInitiationClientDataRequestInput(
-                    dynamic_variables=variables
-                ),
+                conversation_initiation_client_data=initiation,
                 telephony_call_config=TelephonyCallConfigInput(ringing_timeout_secs=self._ring_timeout),
                 request_options=self._request_options,
             )

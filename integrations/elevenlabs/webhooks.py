@@ -29,6 +29,8 @@ from domain.models import CallStatus, Turn, ensure_aware
 from integrations.elevenlabs.transcript import TranscriptTurn, from_unix, success_flag, to_domain_turns
 
 SIGNATURE_HEADER = "ElevenLabs-Signature"
+# Where NEXUS takes post-call webhooks, under PUBLIC_BASE_URL.
+WEBHOOK_PATH = "/webhooks/elevenlabs"
 DEFAULT_TOLERANCE = timedelta(minutes=30)
 
 # Dynamic variables whose names start with this are secrets (the call token): kept apart, never printed.
@@ -36,6 +38,8 @@ SECRET_PREFIX = "secret__"  # noqa: S105 - names, not secrets
 CALL_TOKEN_VARIABLE = "secret__call_token"  # noqa: S105
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# No phone call lasts a week; a turn said later than that is not a time in the call.
+_LONGEST_CALL_SECS = 7 * 24 * 3600
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -66,7 +70,11 @@ def verify_signature(
     if not secret:
         raise WebhookSignatureError("No webhook secret is configured, so no delivery can be trusted.")
     timestamp, signatures = _parse_header(header)
-    signed_at = from_unix(int(timestamp))
+    try:
+        signed_at = from_unix(int(timestamp))
+    except (OverflowError, OSError, ValueError):
+        # Twelve digits still pass the header's form but name a year no calendar reaches (t=999999999999).
+        raise WebhookSignatureError("The webhook signature's time is not a real moment.") from None
     if abs(ensure_aware(now, "current time") - signed_at) > tolerance:
         raise WebhookSignatureError("The webhook signature is too old or from the future; it may be a replay.")
     expected = _digest(raw_body, timestamp, secret)
@@ -240,6 +248,8 @@ def parse_transcript(value: object) -> tuple[TranscriptTurn, ...]:
         role, message, offset = item.get("role"), item.get("message"), item.get("time_in_call_secs", 0)
         if not isinstance(role, str) or not _is_number(offset):
             raise WebhookPayloadError("A transcript turn lacks its role or its time in the call.")
+        if not 0 <= offset <= _LONGEST_CALL_SECS:
+            raise WebhookPayloadError("A transcript turn's time in the call is not a time a call lasts.")
         if isinstance(message, str) and message.strip():
             turns.append(TranscriptTurn(role=role, message=message.strip(), time_in_call_secs=float(offset)))
     return tuple(turns)

@@ -15,7 +15,9 @@ model's) and the offline one, for the person to pick; when they agree, any doubt
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -164,17 +166,18 @@ class OpenAIIntentParser:
         try:
             zone = ZoneInfo(timezone)
             local_now = now.astimezone(zone)
+            ask = functools.partial(
+                self._client.chat.completions.parse,
+                model=self._model,
+                messages=[
+                    {"role": "system", "content": _system_prompt(local_now, timezone)},
+                    {"role": "user", "content": text},
+                ],
+                response_format=_Reading,
+                timeout=self._timeout_seconds,
+            )
             async with asyncio.timeout(self._timeout_seconds):
-                completion = await self._client.chat.completions.parse(
-                    model=self._model,
-                    messages=[
-                        {"role": "system", "content": _system_prompt(local_now, timezone)},
-                        {"role": "user", "content": text},
-                    ],
-                    response_format=_Reading,
-                    temperature=0,
-                    timeout=self._timeout_seconds,
-                )
+                completion = await (ask(temperature=0) if _takes_temperature(self._model) else ask())
             reading = completion.choices[0].message.parsed if completion.choices else None
             if reading is None:
                 raise _Unusable("the model gave no answer")
@@ -195,6 +198,16 @@ def cross_checked(request: ParsedRequest, offline: ParsedRequest, zone: ZoneInfo
         return request
     others = [o.windows for d in offline.doubts for o in d.options] or [offline.windows]
     return replace(request, doubts=[two_readings(request.windows, others, zone, request.language)])
+
+
+# Reasoning models refuse any temperature but their own (HTTP 400), which would send every request to the
+# fallback; the others read more steadily at 0.
+_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.IGNORECASE)
+
+
+def _takes_temperature(model: str) -> bool:
+    """Whether ``model`` accepts ``temperature=0`` (reasoning models do not)."""
+    return _REASONING_MODEL.match(model.rsplit("/", 1)[-1]) is None
 
 
 def _describe(exc: Exception) -> str:

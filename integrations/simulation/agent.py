@@ -35,7 +35,8 @@ CALL_TOKEN_HEADER = "X-Nexus-Call-Token"  # noqa: S105 - a header name
 
 
 class CallOver(Exception):
-    """The tool server says this call is over for NEXUS (409/401); the agent says goodbye and stops."""
+    """The tool server says this call is over for NEXUS (``call_closed``, or 401); the agent says goodbye and
+    stops."""
 
 
 @dataclass
@@ -55,7 +56,8 @@ class ToolClient:
         payload = {**body, "conversation_id": self.conversation_id}
         async with self.session.post(f"{self.base_url}/api/{tool}", json=payload, headers=headers) as response:
             data: dict[str, Any] = await response.json()
-            if response.status in (401, 409) and tool != "book-slot":
+            over = response.status == 401 or data.get("status") == "call_closed"
+            if over and tool != "book-slot":
                 raise CallOver(data.get("message", "The call is over."))
             data["_status"] = response.status
             return data

@@ -1,7 +1,9 @@
-"""``nexus elevenlabs tools|sync``: the ElevenLabs tools and agents, generated from the code and kept in step.
+"""``nexus elevenlabs tools|sync|check``: the ElevenLabs tools, agents and webhook, generated from the code and
+kept in step.
 
 ``tools`` prints the webhook-tool definitions (``--json`` for the exact JSON ElevenLabs gets); ``sync`` creates or
-updates the workspace secret, the tools and one agent per call purpose, and prints the agent ids for ``.env``.
+updates the workspace secret, the post-call webhook, the tools and one agent per call purpose, and prints what
+goes into ``.env``; ``check`` reads them all back and names every difference from what NEXUS expects.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nexus.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from elevenlabs import AsyncElevenLabs
+
     from integrations.elevenlabs.agents import AgentOptions, SyncReport
 
 # Where `tools` says the endpoints are when PUBLIC_BASE_URL is not set (a name reserved for examples).
@@ -58,11 +63,27 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "in your ElevenLabs workspace. Safe to run again after every change. Needs ELEVENLABS_API_KEY, "
         "TOOLS_SHARED_SECRET and PUBLIC_BASE_URL.",
     )
-    sync.add_argument("--base-url", metavar="URL", help="where ElevenLabs reaches NEXUS (default: PUBLIC_BASE_URL)")
-    sync.add_argument("--language", default="en", help="the agents' language code (default: en)")
-    sync.add_argument("--llm", help="the language model the agents use (default: ElevenLabs' choice)")
-    sync.add_argument("--voice-id", help="the ElevenLabs voice the agents speak with (default: ElevenLabs' choice)")
+    _agent_arguments(sync)
     sync.set_defaults(handler=handle_sync)
+
+    check = actions.add_parser(
+        "check",
+        help="compare the workspace with what NEXUS expects",
+        description="Read the tool secret, the webhook tools, the post-call webhook and the agents back from your "
+        "ElevenLabs workspace and name every difference from what sync would make (give the options sync got). "
+        "Exit status 1 when something differs. Needs ELEVENLABS_API_KEY and PUBLIC_BASE_URL.",
+    )
+    _agent_arguments(check)
+    check.set_defaults(handler=handle_check)
+
+
+def _agent_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", metavar="URL", help="where ElevenLabs reaches NEXUS (default: PUBLIC_BASE_URL)")
+    parser.add_argument(
+        "--language", default="en", help="the agents' own language, en or de; the other is a preset (default: en)"
+    )
+    parser.add_argument("--llm", help="the language model the agents use (default: ElevenLabs' choice)")
+    parser.add_argument("--voice-id", help="the ElevenLabs voice the agents speak with (default: ElevenLabs' choice)")
 
 
 def handle_tools(args: argparse.Namespace) -> int:
@@ -91,46 +112,95 @@ def handle_tools(args: argparse.Namespace) -> int:
     return 0
 
 
-def handle_sync(args: argparse.Namespace) -> int:
-    """Create or update the ElevenLabs secret, tools and agents, and print the agent ids."""
+def _options(args: argparse.Namespace, settings: Settings) -> AgentOptions:
     from integrations.elevenlabs.agents import AgentOptions
+    from integrations.elevenlabs.languages import LANGUAGES
 
-    settings = Settings()
-    options = AgentOptions(
+    if args.language not in LANGUAGES:
+        raise SettingsError(f"The agents speak {' or '.join(LANGUAGES)}; --language {args.language!r} is neither.")
+    return AgentOptions(
         language=args.language, timezone=settings.default_timezone, llm=args.llm, voice_id=args.voice_id
     )
-    return asyncio.run(run_sync(settings, _base_url(args.base_url, settings), options))
+
+
+def handle_sync(args: argparse.Namespace) -> int:
+    """Create or update the ElevenLabs secret, webhook, tools and agents, and print what goes into .env."""
+    settings = Settings()
+    return asyncio.run(run_sync(settings, _base_url(args.base_url, settings), _options(args, settings)))
+
+
+def handle_check(args: argparse.Namespace) -> int:
+    """Compare the ElevenLabs workspace with what NEXUS expects; exit 1 when anything differs."""
+    settings = Settings()
+    return asyncio.run(run_check(settings, _base_url(args.base_url, settings), _options(args, settings)))
+
+
+async def run_check(settings: Settings, base_url: str, options: AgentOptions) -> int:
+    """``check`` on an event loop: print every difference; 1 when there is one or ElevenLabs refused."""
+    from domain.models import CallPurpose
+    from integrations.elevenlabs.check import check_workspace
+
+    configured = {
+        CallPurpose.DISCOVER: settings.elevenlabs_agent_id_discover,
+        CallPurpose.CONFIRM: settings.elevenlabs_agent_id_confirm,
+        CallPurpose.CANCEL: settings.elevenlabs_agent_id_cancel,
+    }
+
+    async def check(client: AsyncElevenLabs) -> int:
+        differences = await check_workspace(client, base_url, options, configured)
+        if not differences:
+            print("The ElevenLabs workspace holds what NEXUS expects: secret, tools, post-call webhook and agents.")
+            return 0
+        print(f"{len(differences)} difference(s) from what NEXUS expects:")
+        for difference in differences:
+            print(f"  - {difference}")
+        print("Run nexus elevenlabs sync (with the same options) to set them right.")
+        return 1
+
+    return await _with_client(settings, "check", check)
 
 
 async def run_sync(settings: Settings, base_url: str, options: AgentOptions) -> int:
     """``sync`` on an event loop: talk to ElevenLabs, print what was done; 1 when ElevenLabs refused."""
+    from integrations.elevenlabs.agents import sync_agents
+
+    async def sync(client: AsyncElevenLabs) -> int:
+        tool_secret = settings.tools_shared_secret.get_secret_value()
+        if not tool_secret:
+            raise SettingsError(
+                "nexus elevenlabs sync needs TOOLS_SHARED_SECRET, the secret the agents send to the tool endpoints."
+            )
+        report = await sync_agents(client, base_url, tool_secret, options)
+        print(_describe(report, base_url))
+        return 0
+
+    return await _with_client(settings, "sync", sync)
+
+
+async def _with_client(settings: Settings, command: str, work: Callable[[AsyncElevenLabs], Awaitable[int]]) -> int:
+    """Run ``work`` with an ElevenLabs client; 1 with a sentence when ElevenLabs refuses or cannot be reached."""
     import httpx
     from elevenlabs.core.api_error import ApiError
 
     from integrations.elevenlabs import make_elevenlabs_client
-    from integrations.elevenlabs.agents import sync_agents
 
     if settings.elevenlabs_api_key is None:
-        raise SettingsError("nexus elevenlabs sync needs ELEVENLABS_API_KEY; set it in the environment or .env.")
-    tool_secret = settings.tools_shared_secret.get_secret_value()
-    if not tool_secret:
-        raise SettingsError(
-            "nexus elevenlabs sync needs TOOLS_SHARED_SECRET, the secret the agents send to the tool endpoints."
-        )
+        raise SettingsError(f"nexus elevenlabs {command} needs ELEVENLABS_API_KEY; set it in the environment or .env.")
     async with httpx.AsyncClient() as http:
         client = make_elevenlabs_client(
             settings.elevenlabs_api_key.get_secret_value(), settings.elevenlabs_base_url, http_client=http
         )
         try:
-            report = await sync_agents(client, base_url, tool_secret, options)
+            return await work(client)
         except ApiError as exc:
-            print(f"nexus elevenlabs sync: ElevenLabs refused (HTTP {exc.status_code}): {exc.body}", file=sys.stderr)
-            return 1
+            print(
+                f"nexus elevenlabs {command}: ElevenLabs refused (HTTP {exc.status_code}): {exc.body}", file=sys.stderr
+            )
         except httpx.HTTPError as exc:
-            print(f"nexus elevenlabs sync: ElevenLabs could not be reached ({type(exc).__name__}).", file=sys.stderr)
-            return 1
-    print(_describe(report, base_url))
-    return 0
+            print(
+                f"nexus elevenlabs {command}: ElevenLabs could not be reached ({type(exc).__name__}).", file=sys.stderr
+            )
+    return 1
 
 
 def _describe(report: SyncReport, base_url: str) -> str:
@@ -139,13 +209,25 @@ def _describe(report: SyncReport, base_url: str) -> str:
     lines += [f"  {t.name:<{width}}  {t.action:<7}  {t.id}" for t in report.tools]
     lines.append("Agents:")
     lines += [f"  {a.name:<{width}}  {a.action:<7}  {a.id}" for a in report.agents.values()]
+    webhook = report.webhook
+    lines += [
+        f"Post-call webhook {webhook.name}: {webhook.action} ({webhook.id}) -> {webhook.url}",
+        "  events: post-call transcription and call initiation failure, no audio; every agent sends to it",
+    ]
     lines += ["", "Put these into .env (or the environment) of every NEXUS process:"]
     lines += [f"{_ENV_NAMES[purpose.value]}={agent.id}" for purpose, agent in report.agents.items()]
-    lines += [
-        "",
-        f"In ElevenLabs, send post-call webhooks to {base_url.rstrip('/')}/webhooks/elevenlabs "
-        "and put their secret into ELEVENLABS_WEBHOOK_SECRET.",
-    ]
+    if webhook.secret:
+        lines += [
+            f"ELEVENLABS_WEBHOOK_SECRET={webhook.secret}",
+            "",
+            "ElevenLabs shows the webhook's secret only now: keep ELEVENLABS_WEBHOOK_SECRET as printed above.",
+        ]
+    else:
+        lines += [
+            "",
+            "ELEVENLABS_WEBHOOK_SECRET stays the secret printed when the webhook was created. If it is lost, "
+            f"delete the webhook {webhook.name!r} in ElevenLabs and run sync again for a new one.",
+        ]
     return "\n".join(lines)
 
 

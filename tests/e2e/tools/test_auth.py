@@ -55,8 +55,8 @@ async def test_a_token_acts_only_on_its_own_call_whatever_the_body_says(server: 
 
     # Naming another campaign in the body is not a field any tool takes.
     smuggled = await server.call("report-slot-offer", {**SLOT, "campaign_id": mine.id}, token=their_token)
-    assert smuggled.status == 422
-    assert smuggled.body["error"] == "invalid_request"
+    assert smuggled.status == 200
+    assert smuggled.body["status"] == "invalid_request"
     assert "'campaign_id' is not a field this tool takes" in smuggled.body["message"]
     assert await server.snapshot() == before
 
@@ -80,16 +80,18 @@ async def test_the_token_of_an_ended_call_is_told_to_close_politely(server: Tool
     for tool, body in TOOL_BODIES:
         reply = await server.call(tool, body, token=token)
 
-        assert reply.status == 409, tool
+        # An answer the agent hears (a platform shows agents only successful answers in full).
+        assert reply.status == 200, tool
+        assert set(reply.body) == {"status", "message"}
         if tool == "book-slot":  # refuses any discovery call first: nothing may be booked in one
-            assert reply.body["error"] == "not_allowed"
+            assert reply.body["status"] == "not_allowed"
         else:
-            assert reply.body["error"] == "call_closed"
+            assert reply.body["status"] == "call_closed"
             assert reply.body["message"].endswith("Thank the receptionist, say goodbye and end the call.")
     assert await server.snapshot() == before
 
 
-async def test_the_tokens_of_a_cancelled_campaign_are_refused_with_409(server: ToolServer) -> None:
+async def test_the_tokens_of_a_cancelled_campaign_are_told_the_call_is_over(server: ToolServer) -> None:
     campaign = await server.start_campaign()
     token = server.token(campaign, "p1")
     assert (await server.call("check-availability", SLOT, token=token)).body["status"] == "available"
@@ -102,8 +104,36 @@ async def test_the_tokens_of_a_cancelled_campaign_are_refused_with_409(server: T
     for tool, body in TOOL_BODIES:
         reply = await server.call(tool, body, token=token)
 
-        assert reply.status == 409, tool
-        assert reply.body["error"] == ("not_allowed" if tool == "book-slot" else "call_closed")
+        assert reply.status == 200, tool
+        assert reply.body["status"] == ("not_allowed" if tool == "book-slot" else "call_closed")
         assert "goodbye" in reply.body["message"] or tool == "book-slot"
     assert await server.snapshot() == before
     assert not await server.held_by_anyone()
+
+
+@pytest.mark.parametrize(
+    ("tool", "raw"),
+    [
+        pytest.param("check-availability", b'{"date": 20261201}', id="mistyped"),
+        pytest.param("report-slot-offer", b'{"campaign_id": "c1"}', id="unknown-field"),
+        pytest.param("end-call", b"{}", id="missing-field"),
+        pytest.param("book-slot", b"[1, 2]", id="not-an-object"),
+        pytest.param("get-distance", b"{not json", id="not-json"),
+    ],
+)
+@pytest.mark.parametrize("secret", [None, "not-the-secret"], ids=["no-secret", "wrong-secret"])
+async def test_a_caller_without_the_secret_learns_nothing_about_the_body(
+    server: ToolServer, tool: str, raw: bytes, secret: str | None
+) -> None:
+    campaign = await server.start_campaign()
+
+    reply = await server.call(tool, token=server.token(campaign, "p1"), secret=secret, raw=raw)
+
+    assert reply.status == 401
+    assert reply.body == {"error": "unauthorized", "message": "The tool secret is missing or wrong."}
+
+
+async def test_an_unknown_token_with_a_bad_body_is_401_not_a_schema_description(server: ToolServer) -> None:
+    reply = await server.call("check-availability", {"date": 1}, token="made-up-token")
+
+    assert (reply.status, reply.body) == (401, {"error": "unauthorized", "message": "The call token is not valid."})

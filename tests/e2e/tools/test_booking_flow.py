@@ -147,8 +147,8 @@ async def test_discover_rank_confirm_and_book_through_the_tool_endpoints(any_ser
 
     # The campaign is over: a discovery agent that calls again is told to close politely.
     late = await server.call("check-availability", {"date": "Tuesday", "time": "15:00"}, token=p1)
-    assert late.status == 409
-    assert late.body["error"] == "call_closed"
+    assert late.status == 200
+    assert late.body["status"] == "call_closed"
     assert "goodbye" in late.body["message"]
 
 
@@ -192,8 +192,8 @@ async def test_book_slot_in_a_discovery_call_is_not_allowed(server: ToolServer) 
 
     reply = await server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=server.token(campaign, "p1"))
 
-    assert reply.status == 409
-    assert reply.body["error"] == "not_allowed"
+    assert reply.status == 200
+    assert reply.body["status"] == "not_allowed"
     assert "report the offer instead" in reply.body["message"]
     assert await server.snapshot() == before
 
@@ -212,8 +212,8 @@ async def test_book_slot_books_only_the_time_the_user_chose(server: ToolServer) 
         "book-slot", {"date": "2026-12-01", "time": "16:00"}, token=server.token(campaign, "p1", "CONFIRM")
     )
 
-    assert reply.status == 409
-    assert reply.body["error"] == "not_allowed"
+    assert reply.status == 200
+    assert reply.body["status"] == "not_allowed"
     assert "15:00" in reply.body["message"] and "16:00" in reply.body["message"]
     assert await server.snapshot() == before
 
@@ -283,3 +283,46 @@ async def test_twenty_identical_book_slot_requests_at_once_all_answer_booked_wit
     assert await _count(any_server, "appointments") == 1
     assert await _count(any_server, "reminders") == 2
     assert (await any_server.campaign(campaign.id)).status is CampaignStatus.CONFIRMED
+
+
+async def _chosen(server: ToolServer, time: str) -> str:
+    """A campaign whose only offer (p1 at ``time`` on Tuesday) the user chose; the confirm call's token."""
+    campaign = await server.start_campaign()
+    await server.call("report-slot-offer", {"date": "2026-12-01", "time": time}, token=server.token(campaign, "p1"))
+    for provider in ("p1", "p2", "p3"):
+        await server.call("end-call", {"outcome": "offer_made"}, token=server.token(campaign, provider))
+    [offer] = await get_shortlist(server.nexus.ports, campaign.id)
+    await choose_offer(server.nexus.ports, USER_ID, offer.id)
+    return server.token(campaign, "p1", "CONFIRM")
+
+
+async def test_booking_over_an_appointment_booked_meanwhile_is_a_refusal_the_agent_hears(server: ToolServer) -> None:
+    # Two searches of one user found the same time; the first is booked while the second confirms.
+    first, second = await _chosen(server, "15:00"), await _chosen(server, "15:00")
+    assert (await server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=first)).status == 200
+    before = await server.snapshot()
+
+    reply = await server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=second)
+
+    assert (reply.status, reply.body["status"]) == (200, "conflict")
+    assert "Apologise, do not book" in reply.body["message"]
+    assert await server.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "start"),
+    [
+        pytest.param("2026-12-01T18:30:00+05:00", "18:30", "2026-12-01T14:30:00+01:00", id="offset-in-the-date"),
+        pytest.param("2026-12-01", "13:30Z", "2026-12-01T14:30:00+01:00", id="offset-in-the-time"),
+        pytest.param("2026-12-01T14:30:00", "14:30", "2026-12-01T14:30:00+01:00", id="local-date-time"),
+    ],
+)
+async def test_a_time_with_an_offset_is_told_in_the_campaigns_timezone(
+    server: ToolServer, date: str, time: str, start: str
+) -> None:
+    campaign = await server.start_campaign()
+
+    reply = await server.call("check-availability", {"date": date, "time": time}, token=server.token(campaign, "p1"))
+
+    assert reply.body["status"] == "available"
+    assert reply.body["slot"]["start"] == start

@@ -346,3 +346,28 @@ async def test_a_post_call_body_larger_than_a_tool_call_is_accepted(
 
     assert status == 200
     assert len((await calls_of(world, campaign_id))["near"].transcript) == 400
+
+
+@pytest.mark.parametrize("stamp", ["999999999999", "99999999999"], ids=["year-33658", "year-5138"])
+async def test_a_signature_time_no_calendar_reaches_is_refused_not_a_500(
+    client: TestClient[web.Request, web.Application], stamp: str
+) -> None:
+    status, answer = await deliver(client, initiation_failure("conv_x", "busy"), header=f"t={stamp},v0={'0' * 64}")
+
+    assert (status, answer["error"]) == (401, "bad_signature")
+
+
+@pytest.mark.parametrize("offset", [1e300, -5, 10**20], ids=["1e300", "negative", "huge-integer"])
+async def test_a_signed_transcript_turn_at_an_impossible_time_is_a_bad_request(
+    world: FakeWorld, client: TestClient[web.Request, web.Application], offset: float
+) -> None:
+    campaign_id = await start(world)
+    conversation_id = (await calls_of(world, campaign_id))["near"].conversation_id
+    assert conversation_id is not None
+    event = transcription(conversation_id)
+    event["data"]["transcript"][1]["time_in_call_secs"] = offset
+
+    status, answer = await deliver(client, event)
+
+    assert (status, answer["error"]) == (400, "bad_webhook")
+    assert not (await calls_of(world, campaign_id))["near"].status.is_ended

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from elevenlabs import AsyncElevenLabs
+from elevenlabs.types import ConversationInitiationClientDataRequestInput
 
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose
@@ -69,8 +70,19 @@ async def test_a_call_is_placed_with_exactly_the_documented_request(
                 "duration_minutes": 30,
                 "target_slot": "",
                 "language": "en",
+                "voicemail_message": (
+                    "Hello, this is a digital assistant calling on behalf of a client about an appointment. "
+                    "We will call again later. Goodbye."
+                ),
                 "secret__call_token": TOKEN,
-            }
+            },
+            "conversation_config_override": {
+                "agent": {
+                    "language": "en",
+                    "first_message": "Hello, I'm a digital assistant calling on behalf of a client. "
+                    "I'd like to ask about a {{service}} appointment, if you have a moment.",
+                }
+            },
         },
         "telephony_call_config": {"ringing_timeout_secs": 25},
     }
@@ -88,6 +100,39 @@ async def test_a_confirmation_call_uses_the_confirmation_agent_and_names_the_slo
     assert seen.body["conversation_initiation_client_data"]["dynamic_variables"]["target_slot"] == (
         "Tuesday 1 December at 14:30"
     )
+
+
+@pytest.mark.parametrize("purpose", list(CallPurpose))
+async def test_a_german_campaigns_call_is_held_in_german_from_the_first_word(
+    elevenlabs_client: AsyncElevenLabs,
+    fake_elevenlabs: FakeElevenLabs,
+    call_control: RecordingCallControl,
+    purpose: CallPurpose,
+) -> None:
+    agents = {**AGENTS, CallPurpose.CANCEL: "agent_cancel"}
+    gateway = ElevenLabsVoiceGateway(
+        elevenlabs_client,
+        agent_ids=agents,
+        agent_phone_number_id="phnum_1",
+        dialling=DiallingPolicy.live(),
+        call_control=call_control,
+        max_concurrent_calls=5,
+        ring_timeout_seconds=25,
+    )
+    target = None if purpose is CallPurpose.DISCOVER else SLOT
+
+    await gateway.place_call(call_request(purpose, language="de", target_slot=target))
+
+    [seen] = fake_elevenlabs.seen
+    data = seen.body["conversation_initiation_client_data"]
+    # What the SDK's own model makes of it is what was meant: nothing dropped as an unknown field.
+    assert ConversationInitiationClientDataRequestInput.model_validate(data).model_dump(exclude_none=True) == data
+    override = data["conversation_config_override"]["agent"]
+    assert override["language"] == data["dynamic_variables"]["language"] == "de"
+    assert override["first_message"].startswith("Guten Tag, hier spricht ein digitaler Assistent")
+    assert data["dynamic_variables"]["voicemail_message"].endswith("Auf Wiederhören.")
+    if target is not None:
+        assert data["dynamic_variables"]["target_slot"] == "Dienstag, 1. Dezember um 14:30"
 
 
 async def test_mock_human_always_dials_the_target_number(

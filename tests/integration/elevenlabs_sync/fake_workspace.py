@@ -1,4 +1,5 @@
-"""A fake ElevenLabs workspace on 127.0.0.1: secrets, tools and agents, stored and listed as the API does."""
+"""A fake ElevenLabs workspace on 127.0.0.1: secrets, tools, agents and webhooks, stored and listed as the API
+does."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class FakeWorkspace:
     secret_values: dict[str, str] = field(default_factory=dict)
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
     seen: list[Request] = field(default_factory=list)
     page_limit: int = 4
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -44,6 +47,11 @@ class FakeWorkspace:
         app.router.add_get("/v1/convai/agents", self._list_agents)
         app.router.add_post("/v1/convai/agents/create", self._create_agent)
         app.router.add_patch("/v1/convai/agents/{id}", self._update_agent)
+        app.router.add_get("/v1/convai/agents/{id}", self._get_agent)
+        app.router.add_get("/v1/workspace/webhooks", self._list_webhooks)
+        app.router.add_post("/v1/workspace/webhooks", self._create_webhook)
+        app.router.add_patch("/v1/workspace/webhooks/{id}", self._update_webhook)
+        app.router.add_delete("/v1/workspace/webhooks/{id}", self._delete_webhook)
         return app
 
     def requests(self, method: str, path_start: str) -> list[Request]:
@@ -58,6 +66,11 @@ class FakeWorkspace:
         agent_id = self._new_id("agent")
         self.agents[agent_id] = {"name": name, "tags": []}
         return agent_id
+
+    def add_foreign_webhook(self, name: str, url: str) -> str:
+        webhook_id = self._new_id("webhook")
+        self.webhooks[webhook_id] = {"name": name, "webhook_url": url, "is_disabled": False}
+        return webhook_id
 
     def _new_id(self, kind: str) -> str:
         return f"{kind}_{next(self._ids):04d}"
@@ -163,3 +176,64 @@ class FakeWorkspace:
             return web.json_response({"detail": "not found"}, status=404)
         self.agents[agent_id] = await request.json()
         return web.json_response({"agent_id": agent_id, "name": self.agents[agent_id]["name"]})
+
+    async def _get_agent(self, request: web.Request) -> web.Response:
+        agent_id = request.match_info["id"]
+        if agent_id not in self.agents:
+            return web.json_response({"detail": "not found"}, status=404)
+        agent = self.agents[agent_id]
+        return web.json_response(
+            {
+                "agent_id": agent_id,
+                "name": agent["name"],
+                "tags": agent.get("tags", []),
+                "conversation_config": agent.get("conversation_config", {}),
+                "platform_settings": agent.get("platform_settings", {}),
+                "metadata": {"created_at_unix_secs": 1764493200, "updated_at_unix_secs": 1764493200},
+            }
+        )
+
+    def _webhook(self, webhook_id: str) -> dict[str, Any]:
+        hook = self.webhooks[webhook_id]
+        return {
+            "name": hook["name"],
+            "webhook_id": webhook_id,
+            "webhook_url": hook["webhook_url"],
+            "is_disabled": hook["is_disabled"],
+            "is_auto_disabled": hook.get("is_auto_disabled", False),
+            "created_at_unix": 1764493200,
+            "auth_type": "hmac",
+        }
+
+    async def _list_webhooks(self, request: web.Request) -> web.Response:
+        return web.json_response({"webhooks": [self._webhook(webhook_id) for webhook_id in self.webhooks]})
+
+    async def _create_webhook(self, request: web.Request) -> web.Response:
+        settings = (await request.json())["settings"]
+        if settings.get("auth_type") != "hmac" or not settings["webhook_url"].startswith("https://"):
+            return web.json_response({"detail": "an HMAC webhook needs an HTTPS address"}, status=422)
+        webhook_id = self._new_id("webhook")
+        self.webhooks[webhook_id] = {
+            "name": settings["name"],
+            "webhook_url": settings["webhook_url"],
+            "is_disabled": False,
+        }
+        self.webhook_secrets[webhook_id] = f"wsec_{webhook_id}"
+        return web.json_response({"webhook_id": webhook_id, "webhook_secret": self.webhook_secrets[webhook_id]})
+
+    async def _update_webhook(self, request: web.Request) -> web.Response:
+        webhook_id = request.match_info["id"]
+        if webhook_id not in self.webhooks:
+            return web.json_response({"detail": "not found"}, status=404)
+        body = await request.json()
+        hook = self.webhooks[webhook_id]
+        hook.update(name=body["name"], is_disabled=body["is_disabled"])
+        if not body["is_disabled"]:
+            hook["is_auto_disabled"] = False
+        return web.json_response({"status": "ok"})
+
+    async def _delete_webhook(self, request: web.Request) -> web.Response:
+        webhook_id = request.match_info["id"]
+        if self.webhooks.pop(webhook_id, None) is None:
+            return web.json_response({"detail": "not found"}, status=404)
+        return web.json_response({"status": "ok"})

@@ -9,20 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from elevenlabs.types import (
+    AgentPlatformSettingsRequestModel,
+    ConversationalConfig,
+    ConversationInitiationClientDataRequestInput,
+    ToolRequestModel,
+)
 from pydantic import BaseModel, Field
 
 from domain.models import CallPurpose
 from integrations.elevenlabs.agents import (
     AGENT_TOOLS,
-    HANG_UP_TOOL,
+    SYSTEM_TOOLS,
     AgentOptions,
     agent_definition,
     load_prompt,
     prompt_variables,
     request_body_schema,
+    tool_definitions,
 )
-from integrations.elevenlabs.gateway import dynamic_variables
+from integrations.elevenlabs.gateway import client_data, dynamic_variables
 from nexus.cli import main
+from tests.support.sdk_models import unknown_fields
 from tests.unit.elevenlabs.factories import SLOT, call_request
 from tools_server.tools import TOOLS
 
@@ -176,7 +184,85 @@ def test_only_non_discovery_prompts_rely_on_the_target_slot() -> None:
 
 @pytest.mark.parametrize("purpose", list(CallPurpose))
 def test_prompts_name_only_tools_their_agent_has(purpose: CallPurpose) -> None:
-    every_tool = {spec.name for spec in TOOLS} | {HANG_UP_TOOL}
+    every_tool = {spec.name for spec in TOOLS} | set(SYSTEM_TOOLS)
     named = set(re.findall(r"`([a-z_]+)`", load_prompt(purpose))) & every_tool
 
-    assert named == set(AGENT_TOOLS[purpose]) | {HANG_UP_TOOL}
+    assert named == set(AGENT_TOOLS[purpose]) | set(SYSTEM_TOOLS)
+
+
+def test_every_tool_definition_is_a_webhook_tool_the_sdk_knows_field_by_field() -> None:
+    for definition in tool_definitions("https://nexus.example", "secret_1"):
+        request = ToolRequestModel.model_validate({"tool_config": definition})
+        config = request.tool_config
+
+        assert type(config).__name__ == "ToolRequestModelToolConfig_Webhook"
+        assert list(unknown_fields(request)) == [], definition["name"]
+        # Hidden error bodies would keep the agent from hearing a 401 or 503's sentence.
+        assert config.tool_error_handling_mode == "passthrough"
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("purpose", list(CallPurpose))
+def test_every_agent_is_a_config_the_sdk_knows_field_by_field(purpose: CallPurpose, language: str) -> None:
+    definition = agent_definition(purpose, ["tool_1"], AgentOptions(language=language, voice_id="voice_1"))
+
+    conversation = ConversationalConfig.model_validate(definition["conversation_config"])
+    platform = AgentPlatformSettingsRequestModel.model_validate(definition["platform_settings"])
+
+    assert list(unknown_fields(conversation)) == []
+    assert list(unknown_fields(platform)) == []
+    assert conversation.agent is not None and conversation.agent.language == language
+    assert conversation.tts is not None and conversation.tts.model_id in ("eleven_turbo_v2_5", "eleven_flash_v2_5")
+    # Each call may set its language and first message, and nothing else.
+    assert platform.overrides is not None and platform.overrides.conversation_config_override is not None
+    agent_override = platform.overrides.conversation_config_override.agent
+    assert agent_override is not None
+    assert agent_override.model_dump(exclude_none=True) == {"language": True, "first_message": True}
+    # The other language is a preset with its own first message.
+    other = "de" if language == "en" else "en"
+    presets = conversation.language_presets or {}
+    assert set(presets) == {other}
+    preset_agent = presets[other].overrides.agent
+    assert preset_agent is not None and preset_agent.language == other
+
+
+@pytest.mark.parametrize("purpose", list(CallPurpose))
+def test_voicemail_and_keypad_are_on_and_no_two_tools_share_a_name(purpose: CallPurpose) -> None:
+    definition = agent_definition(purpose, ["tool_1"], AgentOptions())
+    conversation = ConversationalConfig.model_validate(definition["conversation_config"])
+    assert conversation.agent is not None and conversation.agent.prompt is not None
+    built_in = conversation.agent.prompt.built_in_tools
+    assert built_in is not None
+
+    system = {kind: getattr(built_in, kind) for kind in ("end_call", "voicemail_detection", "play_keypad_touch_tone")}
+
+    assert all(tool is not None for tool in system.values())
+    assert {kind: tool.params.system_tool_type for kind, tool in system.items() if tool} == {
+        kind: kind for kind in system
+    }
+    names = [tool.name for tool in system.values() if tool] + list(AGENT_TOOLS[purpose])
+    assert len(names) == len(set(names)), names
+    assert "end_call" not in [tool.name for tool in system.values() if tool]  # that name is our webhook tool's
+
+
+def test_a_system_tool_named_like_a_webhook_tool_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.elevenlabs import agents
+
+    monkeypatch.setattr(agents, "HANG_UP_TOOL", "end_call")
+
+    with pytest.raises(ValueError, match="two tools named end_call"):
+        agents.agent_definition(CallPurpose.CONFIRM, [], AgentOptions())
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("purpose", list(CallPurpose))
+def test_what_a_call_sends_is_what_the_sdk_knows_field_by_field(purpose: CallPurpose, language: str) -> None:
+    request = call_request(purpose, language=language, target_slot=None if purpose is CallPurpose.DISCOVER else SLOT)
+
+    data = ConversationInitiationClientDataRequestInput.model_validate(client_data(request).model_dump())
+
+    assert list(unknown_fields(data)) == []
+    assert data.conversation_config_override is not None
+    assert data.conversation_config_override.agent is not None
+    first = data.conversation_config_override.agent.first_message or ""
+    assert prompt_variables(first) <= set(data.dynamic_variables or {})

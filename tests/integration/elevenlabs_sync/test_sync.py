@@ -94,7 +94,9 @@ async def test_a_second_sync_updates_everything_in_place(workspace: FakeWorkspac
 
     second = await sync_agents(client, "https://moved.example/", "rotated-secret", AgentOptions(voice_id="voice_7"))
 
-    assert len([r for r in workspace.seen if r.method == "POST"]) == posts_before  # nothing new created
+    # Nothing new created but the webhook at the new address (a webhook's address cannot be changed).
+    posts = [r.path for r in workspace.seen if r.method == "POST"]
+    assert posts[posts_before:] == ["/v1/workspace/webhooks"]
     assert second.secret.id == first.secret.id
     assert second.secret.action == "updated"
     assert workspace.secret_values == {first.secret.id: "rotated-secret"}
@@ -105,7 +107,7 @@ async def test_a_second_sync_updates_everything_in_place(workspace: FakeWorkspac
     urls = sorted(config["api_schema"]["url"] for config in workspace.tools.values())
     assert urls == sorted(f"https://moved.example{spec.path}" for spec in TOOLS)
     for agent in workspace.agents.values():
-        assert agent["conversation_config"]["tts"] == {"voice_id": "voice_7"}
+        assert agent["conversation_config"]["tts"] == {"model_id": "eleven_turbo_v2_5", "voice_id": "voice_7"}
 
 
 async def test_sync_finds_its_own_among_many_and_leaves_others_alone(
@@ -149,3 +151,77 @@ async def test_sync_refuses_an_empty_tool_secret(client: AsyncElevenLabs, worksp
 def test_the_secret_keeps_its_documented_name() -> None:
     # Renaming it would make the next sync create a second secret and leave the first behind.
     assert TOOL_SECRET_NAME == "nexus_tools_shared_secret"
+
+
+# --- the post-call webhook -----------------------------------------------------------------------
+
+
+def subscription(agent: dict[str, Any]) -> dict[str, Any]:
+    webhooks: dict[str, Any] = agent["platform_settings"]["workspace_overrides"]["webhooks"]
+    return webhooks
+
+
+async def test_the_first_sync_creates_the_webhook_and_subscribes_every_agent(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    report = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    [(webhook_id, webhook)] = workspace.webhooks.items()
+    assert webhook == {
+        "name": "NEXUS post-call",
+        "webhook_url": f"{BASE_URL}/webhooks/elevenlabs",
+        "is_disabled": False,
+    }
+    [created] = workspace.requests("POST", "/v1/workspace/webhooks")
+    assert created.body["settings"]["auth_type"] == "hmac"
+    assert (report.webhook.id, report.webhook.action) == (webhook_id, "created")
+    assert report.webhook.secret == workspace.webhook_secrets[webhook_id]
+    for agent in workspace.agents.values():
+        assert subscription(agent) == {
+            "post_call_webhook_id": webhook_id,
+            "events": ["transcript", "call_initiation_failure"],
+            "send_audio": False,
+        }
+
+
+async def test_a_second_sync_keeps_the_webhook_and_its_secret(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    first = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    second = await sync_agents(client, BASE_URL + "/", TOOL_SECRET)
+
+    assert (second.webhook.id, second.webhook.action, second.webhook.secret) == (first.webhook.id, "kept", None)
+    assert len(workspace.requests("POST", "/v1/workspace/webhooks")) == 1
+    assert list(workspace.webhooks) == [first.webhook.id]
+
+
+async def test_a_webhook_the_provider_switched_off_is_switched_on_again(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    first = await sync_agents(client, BASE_URL, TOOL_SECRET)
+    workspace.webhooks[first.webhook.id]["is_auto_disabled"] = True
+
+    second = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    assert (second.webhook.id, second.webhook.action) == (first.webhook.id, "enabled")
+    assert workspace.webhooks[first.webhook.id]["is_auto_disabled"] is False
+
+
+async def test_moving_nexus_replaces_the_webhook_after_the_agents_moved(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    first = await sync_agents(client, BASE_URL, TOOL_SECRET)
+    others = workspace.add_foreign_webhook("Someone else's", "https://elsewhere.example/hook")
+
+    second = await sync_agents(client, "https://moved.example", TOOL_SECRET)
+
+    assert second.webhook.action == "replaced"
+    assert second.webhook.secret == workspace.webhook_secrets[second.webhook.id]
+    assert set(workspace.webhooks) == {second.webhook.id, others}
+    assert workspace.webhooks[second.webhook.id]["webhook_url"] == "https://moved.example/webhooks/elevenlabs"
+    assert all(subscription(a)["post_call_webhook_id"] == second.webhook.id for a in workspace.agents.values())
+    # The old webhook went only after the last agent stopped using it.
+    order = [(r.method, r.path) for r in workspace.seen]
+    last_agent_update = max(i for i, (m, p) in enumerate(order) if m == "PATCH" and p.startswith("/v1/convai/agents/"))
+    assert order.index(("DELETE", f"/v1/workspace/webhooks/{first.webhook.id}")) > last_agent_update

@@ -233,3 +233,19 @@ async def test_bad_input_is_refused_like_the_offline_parser(parser: OpenAIIntent
     with pytest.raises(InvalidRequest):
         await parser.parse(TEXT, NOW, "Mars/Olympus_Mons")
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("model", "temperature"),
+    [("gpt-4o-mini", 0), ("gpt-4.1", 0), ("o4-mini", None), ("o3", None), ("gpt-5-mini", None)],
+)
+async def test_reasoning_models_are_not_sent_a_temperature_they_refuse(
+    client: openai.AsyncOpenAI, fake: FakeOpenAI, model: str, temperature: int | None
+) -> None:
+    parser = OpenAIIntentParser(client, model, fallback=OfflineIntentParser(), timeout_seconds=5)
+
+    request = await parser.parse(TEXT, NOW, "Europe/Berlin")
+
+    (body,) = fake.requests
+    assert body.get("temperature") == temperature
+    assert request.location == "Alexanderplatz, Berlin"  # the model's reading, not the fallback's

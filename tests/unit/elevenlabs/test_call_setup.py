@@ -57,6 +57,10 @@ def test_a_discovery_call_tells_the_agent_the_windows_in_words() -> None:
         "duration_minutes": 30,
         "target_slot": "",
         "language": "en",
+        "voicemail_message": (
+            "Hello, this is a digital assistant calling on behalf of a client about an appointment. "
+            "We will call again later. Goodbye."
+        ),
         "secret__call_token": TOKEN,
     }
 
@@ -69,6 +73,15 @@ def test_a_confirmation_call_in_german_names_the_slot_in_the_campaigns_timezone(
         "Dienstag, 1. Dezember zwischen 12:00 und 17:00 oder Mittwoch, 2. Dezember zwischen 09:00 und 12:00"
     )
     assert variables["language"] == "de"
+    assert variables["voicemail_message"] == (
+        "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden wegen des Termins "
+        "Dienstag, 1. Dezember um 14:30. Wir rufen später noch einmal an. Auf Wiederhören."
+    )
+
+
+@pytest.mark.parametrize(("language", "spoken"), [("de", "de"), ("de-AT", "de"), ("EN", "en"), ("fr", "en")])
+def test_a_language_the_agents_do_not_speak_is_called_in_english(language: str, spoken: str) -> None:
+    assert dynamic_variables(call_request(language=language))["language"] == spoken
 
 
 @pytest.mark.parametrize("purpose", [CallPurpose.CONFIRM, CallPurpose.CANCEL])

@@ -128,3 +128,31 @@ def test_env_example_lists_every_setting_and_nothing_nexus_does_not_read() -> No
     settings = {name.upper() for name in Settings.model_fields}
     assert settings - listed == set()
     assert listed - settings == {"NEXUS_DOMAIN", "POSTGRES_PASSWORD"}  # read by Docker Compose (compose.yaml)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["has spaces in it", "slash/and+plus=", "ümlaut", "x" * 257],
+    ids=["spaces", "base64-signs", "non-ascii", "too-long"],
+)
+def test_a_telegram_webhook_secret_telegram_would_refuse_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secret: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+
+    assert cli.main(["db", "upgrade"]) == 2
+
+    err = capsys.readouterr().err
+    assert "TELEGRAM_WEBHOOK_SECRET (Telegram accepts only 1 to 256 letters, digits, _ and -" in err
+    assert secret not in err
+
+
+@pytest.mark.parametrize("secret", ["a", "Az09_-" * 42 + "abcd", "tok_EN-123"])
+def test_a_telegram_webhook_secret_of_telegrams_characters_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+
+    value = Settings().telegram_webhook_secret
+
+    assert value is not None and value.get_secret_value() == secret
