@@ -50,7 +50,7 @@ class _ForwardingGateway(SimulatedVoiceGateway):
 
     def __init__(self, secret: str, max_concurrent_calls: int, time_scale: float) -> None:
         # The slots are taken here, so the time a call holds one can be measured.
-        super().__init__(max_concurrent_calls=1_000_000, time_scale=time_scale)
+        super().__init__(time_scale=time_scale)
         self._secret = secret
         self._slots = asyncio.Semaphore(max_concurrent_calls)
 
@@ -190,9 +190,6 @@ class AgentProcesses:
         index = self._open.get(call.id)
         if index is not None:
             await self._send(index, f"hangup {call.id}")
-
-    def call_ended(self, call_id: str) -> None:
-        return None
 
     async def wait_idle(self) -> None:
         while self._open:

@@ -116,7 +116,6 @@ async def test_a_german_campaigns_call_is_held_in_german_from_the_first_word(
         agent_phone_number_id="phnum_1",
         dialling=DiallingPolicy.live(),
         call_control=call_control,
-        max_concurrent_calls=5,
         ring_timeout_seconds=25,
     )
     target = None if purpose is CallPurpose.DISCOVER else SLOT
