@@ -21,7 +21,6 @@ from domain.services.context import Policy, Ports
 from integrations.clock import SystemClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
-from nexus.notifications import NotificationHub
 from storage.holds import InMemoryHoldStore
 
 ALEXANDERPLATZ = GeoPoint(52.5219, 13.4132, "Alexanderplatz")
@@ -67,7 +66,6 @@ def seeding_ports(uow: UnitOfWorkFactory, gateway: RecordingVoiceGateway) -> Por
         calendar=StaticCalendar(),
         directory=BundledDirectory(),
         voice=gateway,
-        notifier=NotificationHub(),
         clock=SystemClock(),
         policy=UNLIMITED,
     )

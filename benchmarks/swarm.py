@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as redis
@@ -61,6 +61,7 @@ async def measure(campaigns: int) -> dict[str, Any]:
             ) as nexus,
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
         ):
+            nexus.start_dispatcher(nexus.notifications, live_view_interval=timedelta(0))
             ports = nexus.ports
             window = search_window(datetime.now(UTC))
             walls: list[float] = []

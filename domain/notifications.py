@@ -1,4 +1,10 @@
-"""What NEXUS tells a user, as events; the notifier adapter decides how it reads in a chat."""
+"""What NEXUS tells a user, as events; the notifier adapter decides how it reads in a chat.
+
+A use case never sends anything: it adds the notification to the outbox (``uow.outbox``) in the same
+transaction as the change that causes it, and a dispatcher delivers it later (see ``domain.ports``).
+``CallsChanged`` stands for the live view of a campaign's calls: it carries no state, because the live
+view is drawn from the calls as they stand when it is delivered, so a burst of changes is one edit.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,15 @@ from domain.models import Appointment, CallTask, Campaign, Offer
 
 
 @dataclass(frozen=True, slots=True)
+class CallsChanged:
+    """A call of the campaign changed state or an offer came in: the live view is out of date."""
+
+    campaign_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignProgress:
-    """A call of the campaign changed state or an offer came in."""
+    """The live view's content: the campaign, its calls and offers as they stand at delivery."""
 
     campaign: Campaign
     calls: list[CallTask]
@@ -60,7 +73,8 @@ class AppointmentReminder:
 
 
 Notification = (
-    CampaignProgress
+    CallsChanged
+    | CampaignProgress
     | ShortlistReady
     | CampaignFailed
     | CampaignCancelled
@@ -69,3 +83,32 @@ Notification = (
     | AppointmentCancelled
     | AppointmentReminder
 )
+
+
+def idempotency_key(notification: Notification) -> str | None:
+    """The key under which the outbox keeps ``notification`` once: the same event queued twice (a retried
+    use case, two processes settling one campaign) is one message. ``None``: every one is its own message
+    (live-view refreshes, which are folded at delivery instead)."""
+    match notification:
+        case ShortlistReady(campaign=campaign):
+            return f"shortlist:{campaign.id}"
+        case CampaignFailed(campaign=campaign):
+            return f"failed:{campaign.id}"
+        case CampaignCancelled(campaign=campaign):
+            return f"cancelled:{campaign.id}"
+        case Booked(appointment=appointment):
+            return f"booked:{appointment.id}"
+        case SlotGone(offer=offer):
+            return f"slot-gone:{offer.id}"
+        case AppointmentCancelled(appointment=appointment):
+            return f"appointment-cancelled:{appointment.id}"
+        case AppointmentReminder(appointment=appointment, lead=lead):
+            return f"reminder:{appointment.id}:{int(lead.total_seconds() // 60)}"
+    return None
+
+
+def folding_key(notification: Notification) -> str | None:
+    """Messages of one chat with the same folding key, queued one after another, are delivered as one."""
+    if isinstance(notification, CallsChanged):
+        return f"calls:{notification.campaign_id}"
+    return None

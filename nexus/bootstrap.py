@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,11 +29,11 @@ from domain.ports import (
     Geocoder,
     HoldStore,
     IntentParser,
+    Notifier,
     ProviderDirectory,
     UnitOfWorkFactory,
     VoiceGateway,
 )
-from domain.services.coalescing import Coalescer
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
 from integrations.clock import SystemClock
@@ -41,7 +41,7 @@ from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
-from nexus.notifications import NotificationHub
+from nexus.notifications import Dispatcher, NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
@@ -72,6 +72,7 @@ class Nexus:
     _on_serving: list[Callable[[str], None]] = field(default_factory=list)
     _reconcile_fetch: ConversationFetcher | None = None
     _before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _dispatchers: list[Dispatcher] = field(default_factory=list)
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -104,6 +105,44 @@ class Nexus:
         if self._scheduler is None:
             self._scheduler = Scheduler(self.ports, self.settings.sweep_interval_seconds, self._reconcile_fetch)
             self._scheduler.start()
+
+    def start_dispatcher(
+        self,
+        sink: Notifier,
+        users: Collection[int] | None = None,
+        live_view_interval: timedelta = timedelta(seconds=1),
+    ) -> Dispatcher:
+        """Deliver the outbox's messages (to ``users`` only, when given) to ``sink`` from this process,
+        woken at once by every commit here that queues one; stopped when NEXUS closes (or by
+        ``stop_dispatcher``). Only a process that can reach those users may start one."""
+        dispatcher = Dispatcher(
+            self.ports.uow,
+            sink,
+            users=users,
+            max_attempts=self.settings.outbox_max_attempts,
+            live_view_interval=live_view_interval,
+        )
+        self._dispatchers.append(dispatcher)
+        dispatcher.start()
+        return dispatcher
+
+    async def stop_dispatcher(self, dispatcher: Dispatcher) -> None:
+        if dispatcher in self._dispatchers:
+            self._dispatchers.remove(dispatcher)
+        await dispatcher.stop()
+
+    async def stop_dispatchers(self) -> None:
+        for dispatcher in list(self._dispatchers):
+            await self.stop_dispatcher(dispatcher)
+
+    async def deliver_outbox(self) -> None:
+        """Deliver what is due now through this process's dispatchers (a simulation's last live view)."""
+        for dispatcher in list(self._dispatchers):
+            await dispatcher.deliver_due()
+
+    def nudge_dispatchers(self) -> None:
+        for dispatcher in self._dispatchers:
+            dispatcher.nudge()
 
     async def stop_scheduler(self) -> None:
         if self._scheduler is not None:
@@ -144,7 +183,13 @@ async def bootstrap(
         stack.push_async_callback(engine.dispose)
         if check_schema:
             await check_current(engine)
-        uow = make_uow_factory(engine)
+        nudges: list[Callable[[], None]] = []
+
+        def queued() -> None:
+            for nudge in nudges:
+                nudge()
+
+        uow = make_uow_factory(engine, on_queued=queued)
 
         if holds is None:
             holds = await _hold_store(settings, stack)
@@ -177,13 +222,10 @@ async def bootstrap(
             calendar=calendar,
             directory=directory,
             voice=voice,
-            notifier=notifications,
             clock=clock,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
-            progress=Coalescer(inline=False),  # the live view is never worth a tool request's time
         )
-        stack.push_async_callback(ports.progress.aclose)
         if isinstance(voice, SimulatedVoiceGateway):
             voice.bind(ports, tool_secret)
             on_serving.append(voice.set_tools_url)
@@ -204,11 +246,13 @@ async def bootstrap(
             _reconcile_fetch=reconcile_fetch,
             _before_stop=[voice.aclose] if isinstance(voice, SimulatedVoiceGateway) else [],
         )
+        nudges.append(nexus.nudge_dispatchers)
         _add_live_routes(nexus, http)
         try:
             yield nexus
         finally:
             await nexus.stop_scheduler()
+            await nexus.stop_dispatchers()
 
 
 def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:

@@ -10,11 +10,15 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.conversation import Conversation
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.settings import Settings
 from tools_server.oauth_routes import calendar_connect_configured, calendar_connect_link
+
+if TYPE_CHECKING:
+    from bot.telegram import SendBudget
 
 log = logging.getLogger(__name__)
 
@@ -77,27 +81,66 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
                 log.warning("TELEGRAM_WEBHOOK_SECRET is not set; using a random one for this process")
             webhook = Webhook(settings.telegram_webhook_url, secret)
             nexus.web_routes.append(webhook_routes(application, secret))
-        notifier = TelegramNotifier(application.bot, nexus.ports.uow, nexus.ports.clock)
-        nexus.notifications.subscribe(notifier)
-        try:
-            async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
-                nexus.start_scheduler()
-                async with running(application, webhook):
+        async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
+            nexus.start_scheduler()
+            async with running(application, webhook):
+                sink = TelegramNotifier(application.bot, nexus.ports.uow, nexus.ports.clock, budget=_budget(settings))
+                dispatcher = nexus.start_dispatcher(sink)
+                try:
                     how = "webhook" if webhook else "long polling"
                     print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
                     await _until_stopped()
-        finally:
-            nexus.notifications.unsubscribe(notifier)
-            await notifier.aclose()
+                finally:
+                    await nexus.stop_dispatcher(dispatcher)  # before the bot it sends through stops
     return 0
 
 
 async def serve(settings: Settings, host: str, port: int) -> int:
-    async with bootstrap(settings) as nexus, nexus.serving(nexus.create_web_app(), host, port) as base_url:
+    """The tool server and the scheduler; with ``TELEGRAM_BOT_TOKEN`` also the outbox dispatcher, so
+    users hear from this process too (the updates still go to ``nexus run``)."""
+    async with (
+        bootstrap(settings) as nexus,
+        nexus.serving(nexus.create_web_app(), host, port) as base_url,
+        _telegram_dispatcher(nexus) as telling,
+    ):
         nexus.start_scheduler()
-        print(f"NEXUS tool server on {base_url}, with the scheduler. Ctrl+C stops it.")
+        also = ", telling users on Telegram" if telling else ""
+        print(f"NEXUS tool server on {base_url}, with the scheduler{also}. Ctrl+C stops it.")
         await _until_stopped()
     return 0
+
+
+@asynccontextmanager
+async def _telegram_dispatcher(nexus: Nexus) -> AsyncIterator[bool]:
+    """Deliver the outbox through the Bot API while inside, when this process has the bot token."""
+    settings = nexus.settings
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        yield False
+        return
+    from telegram import Bot
+
+    from bot.telegram import TelegramNotifier
+    from bot.telegram.app import api_urls
+
+    token = settings.telegram_bot_token.get_secret_value()
+    if settings.telegram_base_url:
+        api, files = api_urls(settings.telegram_base_url)
+        bot = Bot(token, base_url=api, base_file_url=files)
+    else:
+        bot = Bot(token)
+    async with bot:
+        sink = TelegramNotifier(bot, nexus.ports.uow, nexus.ports.clock, budget=_budget(settings))
+        dispatcher = nexus.start_dispatcher(sink)
+        try:
+            yield True
+        finally:
+            await nexus.stop_dispatcher(dispatcher)
+
+
+def _budget(settings: Settings) -> SendBudget:
+    from bot.telegram import SendBudget
+
+    return SendBudget(settings.telegram_messages_per_second)
 
 
 async def _until_stopped() -> None:

@@ -1,24 +1,31 @@
-"""The notifier port over the Bot API: the live view of the calls, the shortlist, bookings, reminders.
+"""The outbox's sink over the Bot API: the live view of the calls, the shortlist, bookings, reminders.
 
-It sends from whichever process acts (tool server, scheduler, bot), through ``bot`` alone, without the
-polling loop. Which message shows a search's calls is stored in the chat session, so another process (or
-this one after a restart) edits the same message instead of starting a new one.
+The dispatcher of whichever process holds the bot token hands it one message at a time, in order per
+chat. Which message shows a search's calls is stored in the chat session, so another process (or this
+one after a restart) edits the same message instead of starting a new one. Every failure is raised as
+``DeliveryFailed`` (Telegram's 429 with its ``retry_after``; permanent when trying again cannot help),
+so the dispatcher retries or gives up; a repeated live view or final view is an edit, harmless twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
 
-from telegram import Bot
-from telegram.error import TelegramError
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import views
 from bot.replies import Reply
 from bot.session import LIVE_KEY, read_session, update_session
 from bot.telegram import render
+from domain.errors import DeliveryFailed
 from domain.models import CampaignStatus, User
 from domain.notifications import (
     CampaignCancelled,
@@ -32,51 +39,77 @@ from domain.ports import Clock, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 _DISCOVERING = (CampaignStatus.DIALING, CampaignStatus.NEGOTIATING)
+T = TypeVar("T")
+
+# Telegram allows a bot about 30 messages a second.
+TELEGRAM_MESSAGES_PER_SECOND = 30
 
 
-@dataclass(slots=True)
-class _LiveView:
-    """The message showing one search's calls in one chat, and what is waiting to be shown."""
+class SendBudget:
+    """At most ``per_second`` requests in any one-second window (a sliding window, so never a burst over
+    it), and nothing at all while Telegram's flood control asked to wait."""
 
-    campaign_id: str
-    message_id: int | None
-    shown: str = ""
-    last_edit: float = float("-inf")
-    pending: Reply | None = None
-    timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    def __init__(self, per_second: int = TELEGRAM_MESSAGES_PER_SECOND) -> None:
+        self._per_second = per_second
+        self._sent: collections.deque[float] = collections.deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= 1.0:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if len(self._sent) >= self._per_second:
+                    wait = max(wait, self._sent[0] + 1.0 - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramNotifier:
     """``domain.ports.Notifier`` for Telegram; user ids are private chat ids."""
 
-    def __init__(self, bot: Bot, uow: UnitOfWorkFactory, clock: Clock, *, edit_interval: float = 2.0) -> None:
+    def __init__(self, bot: Bot, uow: UnitOfWorkFactory, clock: Clock, *, budget: SendBudget | None = None) -> None:
         self._bot = bot
         self._uow = uow
         self._clock = clock
-        self._edit_interval = edit_interval
-        self._views: dict[int, _LiveView] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._budget = budget or SendBudget()
+        self._shown: dict[tuple[int, str], str] = {}  # what each live view shows, to skip unchanged edits
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         try:
             await self._deliver(user_id, notification)
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self._budget.pause(seconds)
+            raise DeliveryFailed(f"Telegram asked to wait {seconds:g} s.", retry_after=seconds) from exc
+        except Forbidden as exc:
+            raise DeliveryFailed(f"Telegram refused the message: {exc.message}", permanent=True) from exc
+        except BadRequest as exc:
+            raise DeliveryFailed(f"Telegram rejected the message: {exc.message}", permanent=True) from exc
         except TelegramError as exc:
-            log.warning("could not tell user %s about %s: %s", user_id, type(notification).__name__, exc)
-        except Exception:
-            log.exception("telling user %s about %s failed", user_id, type(notification).__name__)
+            raise DeliveryFailed(f"Telegram could not be reached: {exc.message}") from exc
 
-    async def aclose(self) -> None:
-        """Stop the edits still waiting for their turn."""
-        timers = [view.timer for view in self._views.values() if view.timer is not None]
-        for timer in timers:
-            timer.cancel()
-        await asyncio.gather(*timers, return_exceptions=True)
-        self._views.clear()
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        await self._budget.take()
+        return await request()
 
     async def _deliver(self, user_id: int, notification: Notification) -> None:
         match notification:
             case CampaignProgress():
-                await self._progress(user_id, notification)
+                if notification.campaign.status in _DISCOVERING:
+                    await self._show_live_view(user_id, notification.campaign.id, views.live_view(notification))
             case ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id)
                 await self._send_rendered(user_id, notification)
@@ -91,8 +124,15 @@ class TelegramNotifier:
         if reply is not None:
             await self._send(user_id, reply)
 
-    async def _send(self, user_id: int, reply: Reply) -> None:
-        await render.send(self._bot, user_id, reply)
+    async def _send(self, user_id: int, reply: Reply) -> Message:
+        message = await self._call(
+            lambda: self._bot.send_message(
+                user_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=render.markup(reply)
+            )
+        )
+        if reply.document is not None:
+            await self._call(lambda: render.send_document(self._bot, user_id, reply))
+        return message
 
     async def _user(self, user_id: int) -> User:
         async with self._uow() as uow:
@@ -100,78 +140,44 @@ class TelegramNotifier:
 
     # --- the live view ----------------------------------------------------------------------------
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(user_id, asyncio.Lock())
-
-    async def _progress(self, user_id: int, progress: CampaignProgress) -> None:
-        if progress.campaign.status not in _DISCOVERING:
-            return  # confirmation and cancellation calls are told about in their own messages
-        reply = views.live_view(progress)
-        final = views.live_view_is_final(progress)
-        async with self._lock(user_id):
-            view = await self._view(user_id, progress.campaign.id)
-            view.pending = reply
-            wait = view.last_edit + self._edit_interval - asyncio.get_running_loop().time()
-            if view.message_id is None or final or wait <= 0:
-                await self._show(user_id, view)
-            elif view.timer is None:
-                view.timer = asyncio.create_task(self._show_later(user_id, view, wait))
-
-    async def _show_later(self, user_id: int, view: _LiveView, delay: float) -> None:
-        await asyncio.sleep(delay)  # the throttle: at most one edit per interval per chat
-        async with self._lock(user_id):
-            view.timer = None
-            if self._views.get(user_id) is view:
-                await self._show(user_id, view)
-
     async def _finish_live_view(self, user_id: int, campaign_id: str, *, stopped: bool = False) -> None:
-        """Show how the calls ended, at once and without the Stop button."""
+        """Show how the calls ended, without the Stop button (an edit: harmless when repeated)."""
         async with self._uow() as uow:
             campaign = await uow.campaigns.get(campaign_id)
             calls = await uow.calls.list_for_campaign(campaign_id)
             offers = await uow.offers.list_for_campaign(campaign_id)
         if campaign is None:
             return
-        async with self._lock(user_id):
-            view = await self._view(user_id, campaign_id)
-            if view.timer is not None and view.timer is not asyncio.current_task():
-                view.timer.cancel()
-            view.timer = None
-            if view.message_id is not None:
-                view.pending = views.live_view(CampaignProgress(campaign, calls, offers), stopped=stopped)
-                await self._show(user_id, view)
-            self._views.pop(user_id, None)
+        if await self._live_message(user_id, campaign_id) is not None:
+            final = views.live_view(CampaignProgress(campaign, calls, offers), stopped=stopped)
+            await self._show_live_view(user_id, campaign_id, final)
+        self._shown.pop((user_id, campaign_id), None)
 
-    async def _view(self, user_id: int, campaign_id: str) -> _LiveView:
-        view = self._views.get(user_id)
-        if view is None or view.campaign_id != campaign_id:
-            if view is not None and view.timer is not None:
-                view.timer.cancel()
-            stored = (await read_session(self._uow, user_id)).get(LIVE_KEY)
-            message_id = None
-            if isinstance(stored, dict) and stored.get("campaign") == campaign_id:
-                message_id = int(stored["message"])
-            view = _LiveView(campaign_id, message_id)
-            self._views[user_id] = view
-        return view
+    async def _live_message(self, user_id: int, campaign_id: str) -> int | None:
+        stored = (await read_session(self._uow, user_id)).get(LIVE_KEY)
+        if isinstance(stored, dict) and stored.get("campaign") == campaign_id:
+            return int(stored["message"])
+        return None
 
-    async def _show(self, user_id: int, view: _LiveView) -> None:
-        reply, view.pending = view.pending, None
-        if reply is None:
-            return
+    async def _show_live_view(self, user_id: int, campaign_id: str, reply: Reply) -> None:
         fingerprint = reply.text + "|" + ",".join(reply.button_data())
-        if fingerprint == view.shown:
+        if self._shown.get((user_id, campaign_id)) == fingerprint:
             return
-        if view.message_id is None:
-            message = await render.send(self._bot, user_id, reply)
-            view.message_id = message.message_id
-            live: dict[str, Any] = {"campaign": view.campaign_id, "message": message.message_id}
+        message_id = await self._live_message(user_id, campaign_id)
+        if message_id is not None:
+            editing = message_id
+            try:
+                await self._call(lambda: render.edit(self._bot, user_id, editing, reply))
+            except BadRequest as exc:
+                # The message is gone or too old to edit: show the calls in a new one.
+                log.info("live view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
+                message_id = None
+        if message_id is None:
+            message = await self._send(user_id, reply)
+            live: dict[str, Any] = {"campaign": campaign_id, "message": message.message_id}
 
             def remember(state: dict[str, Any]) -> None:
                 state[LIVE_KEY] = live
 
             await update_session(self._uow, user_id, remember, self._clock.now())
-        else:
-            await render.edit(self._bot, user_id, view.message_id, reply)
-        view.shown = fingerprint
-        view.last_edit = asyncio.get_running_loop().time()
+        self._shown[(user_id, campaign_id)] = fingerprint

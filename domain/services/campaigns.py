@@ -32,10 +32,9 @@ from domain.models import (
     new_id,
 )
 from domain.notifications import (
+    CallsChanged,
     CampaignCancelled,
     CampaignFailed,
-    CampaignProgress,
-    Notification,
     ShortlistReady,
     SlotGone,
 )
@@ -227,6 +226,7 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
             return False
         fresh.advance(CallStatus.DIALING, now)
         await uow.calls.save(fresh)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)
         return True
 
     if not await in_transaction(ports.uow, mark_dialing):
@@ -247,7 +247,6 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
             await uow.calls.save(fresh)
 
     await in_transaction(ports.uow, remember)
-    await publish_progress(ports, campaign.id)
 
 
 async def _advance_after_dialing(ports: Ports, campaign_id: str) -> None:
@@ -282,6 +281,7 @@ async def end_call_task(
             return None
         call.end(status, now, summary=summary, reason=reason)
         await uow.calls.save(call)
+        await calls_changed(uow, call.campaign_id, now)
         return call
 
     call = await in_transaction(ports.uow, work)
@@ -306,68 +306,66 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
 
 
 async def after_call_ended(ports: Ports, call: CallTask) -> None:
-    """What a call's end means: for discovery, maybe the shortlist; for confirmation, maybe a lost slot."""
+    """What a call's end means: for discovery, maybe the shortlist; for confirmation, maybe a lost slot.
+
+    The transaction that ended the call queued the live view's refresh (``calls_changed``)."""
     ports.voice.call_ended(call.id)
     if call.purpose is CallPurpose.CANCEL:
         from domain.services.appointments import settle_cancellation
 
         await settle_cancellation(ports, call)
         return
-    await publish_progress(ports, call.campaign_id)
     await settle_campaign(ports, call.campaign_id)
 
 
 async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool = False) -> None:
     """Move the campaign on when its calls allow it. Safe to run from any process, any number of times."""
     now = ports.clock.now()
-    news: list[Notification] = []
 
-    async def work(uow: UnitOfWork) -> int:
-        news.clear()
+    async def work(uow: UnitOfWork) -> bool:
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
         if campaign.status in _OPEN_FOR_DISCOVERY:
             discovering = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
             if not deadline_passed and any(not c.status.is_ended for c in discovering):
-                return campaign.user_id
+                return False
             if campaign.status is CampaignStatus.DIALING and not deadline_passed:
-                return campaign.user_id  # still placing calls; the dialer settles when it is done
+                return False  # still placing calls; the dialer settles when it is done
             shortlist = shortlist_of(offers, ports.policy.shortlist_size)
             if shortlist:
                 if campaign.status is CampaignStatus.DIALING:
                     campaign.transition(CampaignStatus.NEGOTIATING, now)
                 campaign.transition(CampaignStatus.RANKING, now)
-                news.append(ShortlistReady(campaign, shortlist))
+                await uow.outbox.add(campaign.user_id, ShortlistReady(campaign, shortlist), now)
             else:
                 campaign.transition(CampaignStatus.FAILED, now, _no_offer_reason(campaign, discovering))
-                news.append(CampaignFailed(campaign))
+                await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)
             await uow.campaigns.save(campaign)
+            return True
         elif campaign.status is CampaignStatus.CONFIRMING:
             confirm = _current_confirmation(campaign, calls)
             if confirm is None or not confirm.status.is_ended:
-                return campaign.user_id
+                return False
             chosen = next((o for o in offers if o.id == campaign.chosen_offer_id), None)
             if chosen is None or chosen.status is OfferStatus.BOOKED:
-                return campaign.user_id
+                return False
             chosen.status = OfferStatus.UNAVAILABLE
             await uow.offers.save(chosen)
             campaign.chosen_offer_id = None
             campaign.transition(CampaignStatus.RANKING, now)
             remaining = shortlist_of(offers, ports.policy.shortlist_size)
             if remaining:
-                news.append(SlotGone(campaign, chosen, remaining))
+                await uow.outbox.add(campaign.user_id, SlotGone(campaign, chosen, remaining), now)
             else:
                 reason = failure_reason("slot_gone", campaign.language, provider=chosen.provider_name)
                 campaign.transition(CampaignStatus.FAILED, now, reason)
-                news.append(SlotGone(campaign, chosen, []))
+                await uow.outbox.add(campaign.user_id, SlotGone(campaign, chosen, []), now)
             await uow.campaigns.save(campaign)
-        return campaign.user_id
+            return True
+        return False
 
-    user_id = await in_transaction(ports.uow, work)
-    for notification in news:
-        await ports.notifier.notify(user_id, notification)
-    if news:
+    if await in_transaction(ports.uow, work):
         await _release_holds_if_done(ports, campaign_id)
 
 
@@ -402,19 +400,15 @@ async def get_shortlist(ports: Ports, campaign_id: str) -> list[Offer]:
     return shortlist_of(offers, ports.policy.shortlist_size)
 
 
-async def publish_progress(ports: Ports, campaign_id: str) -> None:
-    """Tell the user how the calls stand (the live view); bursts are folded into one update."""
-
-    async def publish() -> None:
-        async with ports.uow() as uow:
-            campaign = await uow.campaigns.get(campaign_id)
-            if campaign is None:
-                return
-            calls = await uow.calls.list_for_campaign(campaign_id)
-            offers = await uow.offers.list_for_campaign(campaign_id)
-        await ports.notifier.notify(campaign.user_id, CampaignProgress(campaign, calls, offers))
-
-    await ports.progress.request(campaign_id, publish)
+async def calls_changed(uow: UnitOfWork, campaign_id: str, now: datetime, user_id: int | None = None) -> None:
+    """Queue a refresh of the campaign's live view in this transaction (it is drawn at delivery, so a
+    burst of changes becomes one edit). ``user_id`` saves reading the campaign when the caller knows it."""
+    if user_id is None:
+        campaign = await uow.campaigns.get(campaign_id)
+        if campaign is None:
+            return
+        user_id = campaign.user_id
+    await uow.outbox.add(user_id, CallsChanged(campaign_id), now)
 
 
 # --- cancelling and failing ------------------------------------------------------------------------
@@ -434,6 +428,7 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
             raise IllegalTransition(f"That search has already ended ({campaign.status.lower()}).")
         campaign.transition(CampaignStatus.CANCELLED, now)
         await uow.campaigns.save(campaign)
+        await uow.outbox.add(campaign.user_id, CampaignCancelled(campaign), now)
         stopped = []
         for call in await uow.calls.list_for_campaign(campaign_id):
             if not call.status.is_ended:
@@ -446,7 +441,6 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
     if cancelled_now:
         await hang_up_all(ports, stopped)
         await release_holds(ports, campaign.user_id, campaign.id)
-        await ports.notifier.notify(campaign.user_id, CampaignCancelled(campaign))
     return campaign
 
 
@@ -471,12 +465,10 @@ async def fail_campaign(ports: Ports, campaign_id: str, reason: str) -> Campaign
         if not campaign.status.is_terminal:
             campaign.transition(CampaignStatus.FAILED, now, reason)
             await uow.campaigns.save(campaign)
+            await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)
         return campaign
 
-    campaign = await in_transaction(ports.uow, work)
-    if campaign.status is CampaignStatus.FAILED:
-        await ports.notifier.notify(campaign.user_id, CampaignFailed(campaign))
-    return campaign
+    return await in_transaction(ports.uow, work)
 
 
 async def release_holds(ports: Ports, user_id: int, campaign_id: str) -> None:

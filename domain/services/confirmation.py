@@ -6,7 +6,7 @@ from domain.calendar import conflicts
 from domain.errors import NotAllowed, NotFound, SlotConflict
 from domain.models import CallPurpose, CallTask, Campaign, CampaignStatus, Offer, OfferStatus
 from domain.ports import UnitOfWork
-from domain.services.campaigns import dial, new_call, publish_progress
+from domain.services.campaigns import calls_changed, dial, new_call
 from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 from domain.wording import slot_in_words
@@ -40,9 +40,9 @@ async def choose_offer(ports: Ports, user_id: int, offer_id: str) -> tuple[Campa
             ports, campaign.id, discovery.provider, CallPurpose.CONFIRM, now, target_offer_id=offer.id
         )
         await uow.calls.add(call)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)
         return campaign, offer, call, token
 
     campaign, offer, call, token = await in_transaction(ports.uow, work)
-    await publish_progress(ports, campaign.id)
     await dial(ports, campaign, {call.id: token}, target=offer.window)
     return campaign, offer, call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,6 @@ async def chat(settings: Settings, world: Path | None, language: str) -> None:
         nexus.start_scheduler()
         terminal = TerminalChat(lambda text: print(text, flush=True))
         notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
-        nexus.notifications.subscribe(notifier)
-        try:
-            await run_terminal(conversation_for(nexus), terminal, Person(TERMINAL_USER, "", language), read_stdin)
-        finally:
-            nexus.notifications.unsubscribe(notifier)
+        # The terminal reaches its own user only: other users' messages wait for a process that reaches them.
+        nexus.start_dispatcher(notifier, users={TERMINAL_USER}, live_view_interval=timedelta(0))
+        await run_terminal(conversation_for(nexus), terminal, Person(TERMINAL_USER, "", language), read_stdin)

@@ -154,7 +154,7 @@ async def offers_in(world: FakeWorld, chat: RecordingChat, talk: Conversation) -
         ctx = await open_call(world.ports, world.voice.token_for(provider))
         await report_offer(world.ports, ctx, datetime(2026, 12, 1, hour, 0, tzinfo=BERLIN))
         await end_call(world.ports, ctx, CallOutcome.OFFER_MADE)
-    ready: ShortlistReady = world.notifier.of_type(ShortlistReady)[0]
+    ready: ShortlistReady = world.outbox.of_type(ShortlistReady)[0]
     return ready
 
 
@@ -200,7 +200,7 @@ async def test_cancel_stops_the_running_campaign(world: FakeWorld) -> None:
     chat, talk = RecordingChat(), conversation(world)
     await talk.tap(chat, ANNA, data_of(await summary(world, chat, talk), buttons.GO))
     await talk.cancel(chat, ANNA)
-    assert world.notifier.of_type(CampaignCancelled)
+    assert world.outbox.of_type(CampaignCancelled)
     assert len(world.voice.hung_up) == 2
     await talk.cancel(chat, ANNA)
     assert last(chat).text == "There is nothing to cancel right now."
