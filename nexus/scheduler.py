@@ -1,6 +1,7 @@
-"""Scheduled jobs: the sweep and due reminders, every few seconds, in whichever processes run them.
+"""Scheduled jobs: the sweep, due reminders (queued in the outbox) and purging delivered messages, every
+few seconds, in whichever processes run them.
 
-Both jobs are idempotent conditional updates, so any number of NEXUS processes may run them at once.
+Every job is an idempotent conditional update, so any number of NEXUS processes may run them at once.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from domain.ports import UnitOfWork
 from domain.services.appointments import send_due_reminders
 from domain.services.context import Ports
 from domain.services.reconcile import ConversationFetcher, reconcile_silent_calls
 from domain.services.sweeps import sweep
+from domain.services.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
 QUIET_CALL_AFTER = timedelta(minutes=3)
+# Delivered messages are kept this long (to look into what a user was told), then deleted.
+KEEP_DELIVERED_MESSAGES = timedelta(days=7)
 
 
 async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None) -> None:
@@ -39,7 +44,20 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None) -> No
     try:
         await send_due_reminders(ports)
     except Exception:
-        log.exception("sending reminders failed; they are tried again next round")
+        log.exception("queueing reminders failed; they are tried again next round")
+    try:
+        await purge_delivered_messages(ports)
+    except Exception:
+        log.exception("purging delivered messages failed; it runs again next round")
+
+
+async def purge_delivered_messages(ports: Ports) -> int:
+    """Delete messages delivered more than ``KEEP_DELIVERED_MESSAGES`` ago (failed ones are kept)."""
+
+    async def work(uow: UnitOfWork) -> int:
+        return await uow.outbox.purge_delivered(ports.clock.now() - KEEP_DELIVERED_MESSAGES)
+
+    return await in_transaction(ports.uow, work)
 
 
 class Scheduler:

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import views
 from bot.replies import Reply
@@ -73,7 +75,11 @@ class SendBudget:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
-def _seconds(value: int | timedelta) -> float:
+def _retry_after_seconds(error: RetryAfter) -> float:
+    # PTB 22 warns that ``retry_after`` becomes a timedelta; both forms are read the same.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -91,7 +97,7 @@ class TelegramNotifier:
         try:
             await self._deliver(user_id, notification)
         except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
+            seconds = _retry_after_seconds(exc)
             self._budget.pause(seconds)
             raise DeliveryFailed(f"Telegram asked to wait {seconds:g} s.", retry_after=seconds) from exc
         except Forbidden as exc:
