@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import buttons, views
+from bot.background import BackgroundTasks
 from bot.buttons import Tap
 from bot.replies import Button, Chat, Key, Person, Reply
 from bot.session import ChatState, Draft, Step, load_state, save_state
@@ -78,6 +79,7 @@ class Conversation:
         calendar_link: Callable[[int], str] | None = None,
     ) -> None:
         self._ports = ports
+        self.background = BackgroundTasks()  # campaigns run here, never inside an update handler
         self._calendar_link = calendar_link
         self._intent = intent
         self._geocoder = geocoder
@@ -348,7 +350,7 @@ class Conversation:
             return
         await self._save(user, ChatState())
         await chat.send(Reply(say(lang, "calling", summary=views.summary_text(draft, user)), replace=True))
-        await run_campaign(self._ports, campaign.id)
+        self.background.start(run_campaign(self._ports, campaign.id), name=f"campaign-{campaign.id}")
 
     async def _change(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         draft = self._draft(state, tap)

@@ -67,9 +67,10 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
     assert token is not None
     async with opened(settings, world) as nexus:
         webhook: Webhook | None = None
+        conversation = conversation_for(nexus)
         application = build_application(
             token.get_secret_value(),
-            conversation_for(nexus),
+            conversation,
             base_url=settings.telegram_base_url,
             webhook=bool(settings.telegram_webhook_url),
         )
@@ -92,6 +93,7 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
                     await _until_stopped()
                 finally:
                     await nexus.stop_dispatcher(dispatcher)  # before the bot it sends through stops
+                    await conversation.background.aclose()  # campaigns still being dialled
     return 0
 
 

@@ -40,4 +40,8 @@ async def chat(settings: Settings, world: Path | None, language: str) -> None:
         notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
         # The terminal reaches its own user only: other users' messages wait for a process that reaches them.
         nexus.start_dispatcher(notifier, users={TERMINAL_USER}, live_view_interval=timedelta(0))
-        await run_terminal(conversation_for(nexus), terminal, Person(TERMINAL_USER, "", language), read_stdin)
+        conversation = conversation_for(nexus)
+        try:
+            await run_terminal(conversation, terminal, Person(TERMINAL_USER, "", language), read_stdin)
+        finally:
+            await conversation.background.aclose()

@@ -43,8 +43,11 @@ class WatchedVoiceGateway(FakeVoiceGateway):
     def __init__(self) -> None:
         super().__init__()
         self._placed = asyncio.Condition()
+        self.gate: asyncio.Event | None = None  # when set, calls wait for it (as for a free line)
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
+        if self.gate is not None:
+            await self.gate.wait()
         placed = await super().place_call(request)
         async with self._placed:
             self._placed.notify_all()
@@ -120,6 +123,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     try:
         yield Harness(api, str(server.make_url("")).rstrip("/"), ports, voice, clock, conversation, nudges)
     finally:
+        await conversation.background.aclose()
         await server.close()
         await engine.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -199,3 +200,17 @@ async def test_webhook_accepts_only_updates_with_the_secret(harness: Harness) ->
         assert not harness.api.sent("getUpdates") and not harness.api.sent("deleteWebhook")
     finally:
         await server.close()
+
+
+async def test_a_campaign_waiting_for_its_calls_holds_up_no_other_chat(harness: Harness) -> None:
+    api = harness.api
+    harness.voice.gate = asyncio.Event()  # every call waits for a free line
+    async with harness.bot():
+        await tap(harness, await summary_card(harness), "📞 Call providers")  # answered while dialling waits
+        mark = api.mark()
+        await api.user_says("/start", user_id=8)
+        welcome = await api.wait_for("sendMessage", lambda c: c.params["chat_id"] in (8, "8"), since=mark)
+        assert harness.voice.placed == []  # the first user's calls are still waiting
+        harness.voice.gate.set()
+        await harness.voice.wait_placed(2)
+    assert welcome.text.startswith("Hello, User8!")
