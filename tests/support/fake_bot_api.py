@@ -148,10 +148,11 @@ class FakeBotApi:
         return len(self.calls)
 
     async def wait_for(
-        self, method: str, where: Callable[[ApiCall], bool] = lambda _: True, *, since: int = 0
+        self, method: str, where: Callable[[ApiCall], bool] = lambda _: True, *, since: int = 0, within: float = 10
     ) -> ApiCall:
-        """The first call of ``method`` matching ``where`` (at or after ``since``), waiting until it comes."""
-        async with asyncio.timeout(10):
+        """The first call of ``method`` matching ``where`` (at or after ``since``), waiting until it comes
+        (at most ``within`` seconds)."""
+        async with asyncio.timeout(within):
             async with self._changed:
                 while True:
                     for call in self.calls[since:]:
