@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only latency,swarm,quality]``: run the benchmarks, print ``name: value``
+"""``python -m benchmarks [--quick] [--only latency,swarm,quality,outbox]``: run the benchmarks, print ``name: value``
 lines and write them to ``benchmarks/results/latest.txt``."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.latency import run_latency
+from benchmarks.outbox import run_outbox
 from benchmarks.quality import run_quality
 from benchmarks.swarm import run_swarm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
-SUITES = ("latency", "swarm", "quality")
+SUITES = ("latency", "swarm", "quality", "outbox")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +65,8 @@ def _run(chosen: list[str], quick: bool, emit: Callable[[str, str], None]) -> No
         asyncio.run(run_swarm([1, 10, 30] if quick else [1, 10, 100, 300], emit))
     if "quality" in chosen:
         asyncio.run(run_quality(30 if quick else 200, emit))
+    if "outbox" in chosen:
+        asyncio.run(run_outbox(30 if quick else 100, 300 if quick else 900, emit))
 
 
 if __name__ == "__main__":

@@ -123,7 +123,6 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while True:
-            self._wake.clear()
             try:
                 await self.deliver_due()
             except Exception:
@@ -139,6 +138,8 @@ class Dispatcher:
         handed to the sink (delivered or not). Returns when nothing due is left."""
         handled = 0
         while True:
+            # A nudge from here on is seen by this claim or, if it comes later, ends the wait below.
+            self._wake.clear()
             free = self._concurrency - len(self._in_flight)
             entries = await self._claim(free) if free > 0 else []
             for entry in entries:
@@ -150,7 +151,6 @@ class Dispatcher:
                 return handled
             # A delivery that ends frees its user's next message, and a nudge brings new ones: look again
             # at whichever comes first.
-            self._wake.clear()
             nudged = asyncio.get_running_loop().create_task(self._wake.wait())
             try:
                 await asyncio.wait({*self._in_flight, nudged}, return_when=asyncio.FIRST_COMPLETED)

@@ -14,7 +14,8 @@ import collections
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -48,28 +49,50 @@ TELEGRAM_MESSAGES_PER_SECOND = 30
 
 
 class SendBudget:
-    """At most ``per_second`` requests in any one-second window (a sliding window, so never a burst over
-    it), and nothing at all while Telegram's flood control asked to wait."""
+    """At most ``per_second`` requests in any one-second window as Telegram sees them, and nothing at all
+    while Telegram's flood control asked to wait.
+
+    A request counts from the moment it is sent until a second after its answer came: it reaches Telegram
+    somewhere in between, so however the network delays requests, no second of arrivals holds more than
+    ``per_second`` of them.
+    """
 
     def __init__(self, per_second: int = TELEGRAM_MESSAGES_PER_SECOND) -> None:
         self._per_second = per_second
-        self._sent: collections.deque[float] = collections.deque()
+        self._in_flight = 0
+        self._answered: collections.deque[float] = collections.deque()
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        self._changed = asyncio.Condition()
 
-    async def take(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                while self._sent and now - self._sent[0] >= 1.0:
-                    self._sent.popleft()
-                wait = self._paused_until - now
-                if len(self._sent) >= self._per_second:
-                    wait = max(wait, self._sent[0] + 1.0 - now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return
-                await asyncio.sleep(wait)
+    @asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        """Wait for room in the budget, then count the request made inside until a second after it."""
+        async with self._changed:
+            while (wait := self._wait()) != 0.0:
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._answered.append(time.monotonic())
+                self._changed.notify_all()
+
+    def _wait(self) -> float | None:
+        """0 when a request may go now; else how long to wait at most (``None``: until one is answered)."""
+        now = time.monotonic()
+        while self._answered and now - self._answered[0] >= 1.0:
+            self._answered.popleft()
+        if now < self._paused_until:
+            return self._paused_until - now
+        if self._in_flight + len(self._answered) < self._per_second:
+            return 0.0
+        return self._answered[0] + 1.0 - now if self._answered else None
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -92,6 +115,7 @@ class TelegramNotifier:
         self._clock = clock
         self._budget = budget or SendBudget()
         self._shown: dict[tuple[int, str], str] = {}  # what each live view shows, to skip unchanged edits
+        self._live: dict[tuple[int, str], int] = {}  # the message of each live view this process showed
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         try:
@@ -108,8 +132,8 @@ class TelegramNotifier:
             raise DeliveryFailed(f"Telegram could not be reached: {exc.message}") from exc
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
-        await self._budget.take()
-        return await request()
+        async with self._budget.sending():
+            return await request()
 
     async def _deliver(self, user_id: int, notification: Notification) -> None:
         match notification:
@@ -158,8 +182,12 @@ class TelegramNotifier:
             final = views.live_view(CampaignProgress(campaign, calls, offers), stopped=stopped)
             await self._show_live_view(user_id, campaign_id, final)
         self._shown.pop((user_id, campaign_id), None)
+        self._live.pop((user_id, campaign_id), None)
 
     async def _live_message(self, user_id: int, campaign_id: str) -> int | None:
+        """The message showing the campaign's calls: known here, or stored by whichever process sent it."""
+        if (known := self._live.get((user_id, campaign_id))) is not None:
+            return known
         stored = (await read_session(self._uow, user_id)).get(LIVE_KEY)
         if isinstance(stored, dict) and stored.get("campaign") == campaign_id:
             return int(stored["message"])
@@ -186,4 +214,6 @@ class TelegramNotifier:
                 state[LIVE_KEY] = live
 
             await update_session(self._uow, user_id, remember, self._clock.now())
+            message_id = message.message_id
+        self._live[(user_id, campaign_id)] = message_id
         self._shown[(user_id, campaign_id)] = fingerprint

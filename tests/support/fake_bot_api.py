@@ -34,6 +34,7 @@ class ApiCall:
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     result: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def message_id(self) -> int:
