@@ -125,11 +125,15 @@ class TelegramNotifier:
             self._budget.pause(seconds)
             raise DeliveryFailed(f"Telegram asked to wait {seconds:g} s.", retry_after=seconds) from exc
         except Forbidden as exc:
-            raise DeliveryFailed(f"Telegram refused the message: {exc.message}", permanent=True) from exc
+            raise DeliveryFailed(f"Telegram refused the message: {self._plain(exc)}", permanent=True) from exc
         except BadRequest as exc:
-            raise DeliveryFailed(f"Telegram rejected the message: {exc.message}", permanent=True) from exc
+            raise DeliveryFailed(f"Telegram rejected the message: {self._plain(exc)}", permanent=True) from exc
         except TelegramError as exc:
-            raise DeliveryFailed(f"Telegram could not be reached: {exc.message}") from exc
+            raise DeliveryFailed(f"Telegram could not be reached: {self._plain(exc)}") from exc
+
+    def _plain(self, error: TelegramError) -> str:
+        """The error's message as it may be logged and stored: never with the bot token in it."""
+        return error.message.replace(self._bot.token, "<bot token>")
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         async with self._budget.sending():

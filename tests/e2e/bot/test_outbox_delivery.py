@@ -37,7 +37,7 @@ async def bot(harness: Harness) -> AsyncIterator[Bot]:
     ("status", "description", "retry_after", "permanent"),
     [
         (429, "Too Many Requests: retry after 3", 3, False),
-        (502, "Bad Gateway", None, False),
+        (502, f"Bad Gateway at /bot{TOKEN}/sendMessage", None, False),
         (403, "Forbidden: bot was blocked by the user", None, True),
         (400, "Bad Request: chat not found", None, True),
     ],
@@ -52,6 +52,7 @@ async def test_what_telegram_answers_decides_whether_to_try_again(
         await notifier.notify(USER_ID, failed_campaign())
 
     assert (failure.value.retry_after, failure.value.permanent) == (retry_after, permanent)
+    assert TOKEN not in str(failure.value)  # it is logged and stored with the message
     assert harness.api.sent("sendMessage") == []
 
 
