@@ -124,7 +124,7 @@ async def lag(campaigns: int) -> dict[str, str]:
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
         ):
             ports = nexus.ports
-            nexus.start_dispatcher(TelegramNotifier(bot, ports.uow, ports.clock))
+            nexus.start_dispatcher(TelegramNotifier(bot, nexus.outbox_uow, ports.clock))
             window = search_window(datetime.now(UTC))
             began = time.monotonic()
 
@@ -140,7 +140,8 @@ async def lag(campaigns: int) -> dict[str, str]:
                     within=SETTLE_SECONDS,
                 )
 
-            await asyncio.gather(*(one(user) for user in range(1, campaigns + 1)))
+            outcomes = await asyncio.gather(*(one(user) for user in range(1, campaigns + 1)), return_exceptions=True)
+            errors = [type(o).__name__ for o in outcomes if isinstance(o, BaseException)]
             await gateway.wait_idle()
             await nexus.deliver_outbox()
             seconds = time.monotonic() - began
@@ -157,7 +158,9 @@ async def lag(campaigns: int) -> dict[str, str]:
         if row.delivered_at is not None:
             name = "live_view" if row.kind == "calls_changed" else "messages"
             waited[name].append((row.delivered_at - row.created_at).total_seconds())
-    result = {"database": kind, "campaigns": str(campaigns), "wall_s": f"{seconds:.1f}"}
+    result = {"database": kind, "campaigns": str(campaigns), "wall_s": f"{seconds:.1f}", "errors": str(len(errors))}
+    if errors:
+        result["error_kinds"] = ",".join(sorted(set(errors)))
     for name, values in waited.items():
         result[f"{name}.count"] = str(len(values))
         result[f"{name}.lag_p50_ms"] = f"{_percentile(values, 0.5) * 1000:.0f}"

@@ -53,6 +53,9 @@ from tools_server.keys import ReadinessCheck
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL connections the outbox dispatchers of one process share, besides DATABASE_POOL_SIZE.
+OUTBOX_POOL_SIZE = 3
+
 WebRoutes = Callable[[web.Application], None]
 
 
@@ -62,6 +65,7 @@ class Nexus:
 
     settings: Settings
     ports: Ports
+    outbox_uow: UnitOfWorkFactory  # what dispatchers and their sinks read and write through
     intent: IntentParser
     geocoder: Geocoder
     notifications: NotificationHub
@@ -116,7 +120,7 @@ class Nexus:
         woken at once by every commit here that queues one; stopped when NEXUS closes (or by
         ``stop_dispatcher``). Only a process that can reach those users may start one."""
         dispatcher = Dispatcher(
-            self.ports.uow,
+            self.outbox_uow,
             sink,
             users=users,
             max_attempts=self.settings.outbox_max_attempts,
@@ -190,6 +194,13 @@ async def bootstrap(
                 nudge()
 
         uow = make_uow_factory(engine, on_queued=queued)
+        outbox_uow = uow
+        if not settings.is_sqlite:
+            # Messages go out over connections of their own: a burst of tool requests queueing for the
+            # pool never holds them back, nor they the tool requests. (SQLite has one writer anyway.)
+            outbox_engine = create_engine(settings.database_url, **_pool_options(settings, OUTBOX_POOL_SIZE))
+            stack.push_async_callback(outbox_engine.dispose)
+            outbox_uow = make_uow_factory(outbox_engine)
 
         if holds is None:
             holds = await _hold_store(settings, stack)
@@ -237,6 +248,7 @@ async def bootstrap(
         nexus = Nexus(
             settings=settings,
             ports=ports,
+            outbox_uow=outbox_uow,
             intent=intent,
             geocoder=geocoder,
             notifications=notifications,
@@ -267,11 +279,11 @@ def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
         nexus.web_routes.append(lambda app: add_oauth_routes(app, settings, http))
 
 
-def _pool_options(settings: Settings) -> dict[str, int]:
+def _pool_options(settings: Settings, size: int | None = None) -> dict[str, int]:
     """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing."""
     if settings.is_sqlite:
         return {}
-    return {"pool_size": settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
+    return {"pool_size": size or settings.database_pool_size, "max_overflow": 0, "pool_timeout": 30}
 
 
 async def _hold_store(settings: Settings, stack: AsyncExitStack) -> HoldStore:

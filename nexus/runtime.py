@@ -85,7 +85,7 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
         async with nexus.serving(nexus.create_web_app(), host, port) as base_url:
             nexus.start_scheduler()
             async with running(application, webhook):
-                sink = TelegramNotifier(application.bot, nexus.ports.uow, nexus.ports.clock, budget=_budget(settings))
+                sink = TelegramNotifier(application.bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
                 dispatcher = nexus.start_dispatcher(sink)
                 try:
                     how = "webhook" if webhook else "long polling"
@@ -131,7 +131,7 @@ async def _telegram_dispatcher(nexus: Nexus) -> AsyncIterator[bool]:
     else:
         bot = Bot(token)
     async with bot:
-        sink = TelegramNotifier(bot, nexus.ports.uow, nexus.ports.clock, budget=_budget(settings))
+        sink = TelegramNotifier(bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
         dispatcher = nexus.start_dispatcher(sink)
         try:
             yield True

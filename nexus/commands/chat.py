@@ -37,7 +37,7 @@ async def chat(settings: Settings, world: Path | None, language: str) -> None:
     async with opened(settings, world) as nexus, nexus.serving(nexus.create_web_app(), "127.0.0.1", 0):
         nexus.start_scheduler()
         terminal = TerminalChat(lambda text: print(text, flush=True))
-        notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
+        notifier = TerminalNotifier(terminal, nexus.outbox_uow, nexus.ports.clock)
         # The terminal reaches its own user only: other users' messages wait for a process that reaches them.
         nexus.start_dispatcher(notifier, users={TERMINAL_USER}, live_view_interval=timedelta(0))
         conversation = conversation_for(nexus)
