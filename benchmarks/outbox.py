@@ -112,7 +112,7 @@ async def throughput(messages: int) -> dict[str, str]:
 async def lag(campaigns: int) -> dict[str, str]:
     """Run ``campaigns`` simulated campaigns with a Telegram dispatcher in the process; how long each
     message waited from its commit until Telegram had it (live-view refreshes apart: they are folded and
-    held to one edit per second per chat on purpose)."""
+    held to one edit every two seconds per chat on purpose)."""
     kind, database = _database()
     client = redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5) if kind == "postgres" else None
     holds = RedisHoldStore(client, f"nexus-bench:{uuid.uuid4().hex[:8]}:holds") if client else InMemoryHoldStore()

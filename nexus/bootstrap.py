@@ -41,7 +41,7 @@ from integrations.directory import BundledDirectory, GazetteerGeocoder
 from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
-from nexus.notifications import Dispatcher, NotificationHub
+from nexus.notifications import LIVE_VIEW_INTERVAL, Dispatcher, NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
@@ -114,7 +114,7 @@ class Nexus:
         self,
         sink: Notifier,
         users: Collection[int] | None = None,
-        live_view_interval: timedelta = timedelta(seconds=1),
+        live_view_interval: timedelta = LIVE_VIEW_INTERVAL,
     ) -> Dispatcher:
         """Deliver the outbox's messages (to ``users`` only, when given) to ``sink`` from this process,
         woken at once by every commit here that queues one; stopped when NEXUS closes (or by

@@ -33,6 +33,9 @@ from domain.ports import Notifier, OutboxEntry, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
+# One chat's live view is redrawn at most this often: 100 searches at once would otherwise want 100
+# edits a second of Telegram's 30.
+LIVE_VIEW_INTERVAL = timedelta(seconds=2)
 
 
 def wall_clock() -> datetime:
@@ -84,7 +87,7 @@ class Dispatcher:
         max_attempts: int = 6,
         poll_interval: float = 1.0,
         lease: timedelta = timedelta(minutes=1),
-        live_view_interval: timedelta = timedelta(seconds=1),
+        live_view_interval: timedelta = LIVE_VIEW_INTERVAL,
         now: Callable[[], datetime] = wall_clock,
         retry_delay: Callable[[int], timedelta] = backoff,
     ) -> None:
