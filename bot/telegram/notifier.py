@@ -54,8 +54,12 @@ class SendBudget:
 
     A request counts from the moment it is sent until a second after its answer came: it reaches Telegram
     somewhere in between, so however the network delays requests, no second of arrivals holds more than
-    ``per_second`` of them.
+    ``per_second`` of them. Requests that are not ``urgent`` (redrawing live views) may use only
+    ``BACKGROUND_SHARE`` of the budget, so that when many searches run at once their shortlists and
+    bookings still find room at once.
     """
+
+    BACKGROUND_SHARE = 2 / 3
 
     def __init__(self, per_second: int = TELEGRAM_MESSAGES_PER_SECOND) -> None:
         self._per_second = per_second
@@ -65,10 +69,11 @@ class SendBudget:
         self._changed = asyncio.Condition()
 
     @asynccontextmanager
-    async def sending(self) -> AsyncIterator[None]:
+    async def sending(self, *, urgent: bool = True) -> AsyncIterator[None]:
         """Wait for room in the budget, then count the request made inside until a second after it."""
+        room = self._per_second if urgent else max(1, int(self._per_second * self.BACKGROUND_SHARE))
         async with self._changed:
-            while (wait := self._wait()) != 0.0:
+            while (wait := self._wait(room)) != 0.0:
                 try:
                     async with asyncio.timeout(wait):
                         await self._changed.wait()
@@ -83,16 +88,18 @@ class SendBudget:
                 self._answered.append(time.monotonic())
                 self._changed.notify_all()
 
-    def _wait(self) -> float | None:
+    def _wait(self, room: int) -> float | None:
         """0 when a request may go now; else how long to wait at most (``None``: until one is answered)."""
         now = time.monotonic()
         while self._answered and now - self._answered[0] >= 1.0:
             self._answered.popleft()
         if now < self._paused_until:
             return self._paused_until - now
-        if self._in_flight + len(self._answered) < self._per_second:
+        used = self._in_flight + len(self._answered)
+        if used < room:
             return 0.0
-        return self._answered[0] + 1.0 - now if self._answered else None
+        # The oldest answer leaving the window makes room; so may a request in flight being answered.
+        return self._answered[used - room] + 1.0 - now if len(self._answered) > used - room else None
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -135,15 +142,16 @@ class TelegramNotifier:
         """The error's message as it may be logged and stored: never with the bot token in it."""
         return error.message.replace(self._bot.token, "<bot token>")
 
-    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
-        async with self._budget.sending():
+    async def _call(self, request: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
+        async with self._budget.sending(urgent=urgent):
             return await request()
 
     async def _deliver(self, user_id: int, notification: Notification) -> None:
         match notification:
             case CampaignProgress():
                 if notification.campaign.status in _DISCOVERING:
-                    await self._show_live_view(user_id, notification.campaign.id, views.live_view(notification))
+                    reply = views.live_view(notification)
+                    await self._show_live_view(user_id, notification.campaign.id, reply, urgent=False)
             case ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id)
                 await self._send_rendered(user_id, notification)
@@ -158,11 +166,12 @@ class TelegramNotifier:
         if reply is not None:
             await self._send(user_id, reply)
 
-    async def _send(self, user_id: int, reply: Reply) -> Message:
+    async def _send(self, user_id: int, reply: Reply, *, urgent: bool = True) -> Message:
         message = await self._call(
             lambda: self._bot.send_message(
                 user_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=render.markup(reply)
-            )
+            ),
+            urgent=urgent,
         )
         if reply.document is not None:
             await self._call(lambda: render.send_document(self._bot, user_id, reply))
@@ -197,7 +206,7 @@ class TelegramNotifier:
             return int(stored["message"])
         return None
 
-    async def _show_live_view(self, user_id: int, campaign_id: str, reply: Reply) -> None:
+    async def _show_live_view(self, user_id: int, campaign_id: str, reply: Reply, *, urgent: bool = True) -> None:
         fingerprint = reply.text + "|" + ",".join(reply.button_data())
         if self._shown.get((user_id, campaign_id)) == fingerprint:
             return
@@ -205,13 +214,13 @@ class TelegramNotifier:
         if message_id is not None:
             editing = message_id
             try:
-                await self._call(lambda: render.edit(self._bot, user_id, editing, reply))
+                await self._call(lambda: render.edit(self._bot, user_id, editing, reply), urgent=urgent)
             except BadRequest as exc:
                 # The message is gone or too old to edit: show the calls in a new one.
                 log.info("live view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
                 message_id = None
         if message_id is None:
-            message = await self._send(user_id, reply)
+            message = await self._send(user_id, reply, urgent=urgent)
             live: dict[str, Any] = {"campaign": campaign_id, "message": message.message_id}
 
             def remember(state: dict[str, Any]) -> None:
