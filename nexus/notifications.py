@@ -172,6 +172,14 @@ class Dispatcher:
 
     async def _deliver(self, entry: OutboxEntry) -> None:
         try:
+            await self._deliver_once(entry)
+        except Exception:
+            # The database failed while the outcome was being recorded: the claim runs out and the
+            # message is taken again (it may be sent twice; see the guarantee above).
+            log.exception("recording the delivery of message %s to user %s failed", entry.id, entry.user_id)
+
+    async def _deliver_once(self, entry: OutboxEntry) -> None:
+        try:
             if isinstance(entry.notification, CallsChanged) and await self._live_view_waits(entry):
                 return
             notification = await self._content(entry.notification)
