@@ -124,7 +124,7 @@ async def lag(campaigns: int) -> dict[str, str]:
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
         ):
             ports = nexus.ports
-            nexus.start_dispatcher(TelegramNotifier(bot, nexus.outbox_uow, ports.clock))
+            nexus.start_dispatcher(TelegramNotifier(bot, nexus.outbox_uow, ports.clock), drop_superseded=True)
             window = search_window(datetime.now(UTC))
             began = time.monotonic()
 

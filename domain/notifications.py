@@ -107,6 +107,17 @@ def idempotency_key(notification: Notification) -> str | None:
     return None
 
 
+def finishes_live_view(notification: Notification) -> str | None:
+    """The campaign whose live view ``notification`` draws for the last time (the shortlist, a failed or
+    cancelled search show how the calls ended): a refresh queued right before it need not be sent."""
+    match notification:
+        case (
+            ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign) | CampaignCancelled(campaign=campaign)
+        ):
+            return campaign.id
+    return None
+
+
 def folding_key(notification: Notification) -> str | None:
     """Messages of one chat with the same folding key, queued one after another, are delivered as one."""
     if isinstance(notification, CallsChanged):

@@ -182,7 +182,9 @@ class ChatSessionRepository(Protocol):
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """A message a dispatcher claimed from the outbox. ``folded`` are the ids of the messages queued right
-    behind it with the same folding key, delivered with it (a burst of live-view refreshes is one edit)."""
+    behind it with the same folding key, delivered with it (a burst of live-view refreshes is one edit).
+    ``superseded``: the message queued after those redraws what it would show (a live-view refresh right
+    before the shortlist), so it is marked delivered without being sent."""
 
     id: int
     user_id: int
@@ -190,6 +192,7 @@ class OutboxEntry:
     attempts: int
     created_at: datetime
     folded: tuple[int, ...] = ()
+    superseded: bool = False
 
     @property
     def ids(self) -> tuple[int, ...]:

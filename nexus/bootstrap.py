@@ -115,6 +115,7 @@ class Nexus:
         sink: Notifier,
         users: Collection[int] | None = None,
         live_view_interval: timedelta = LIVE_VIEW_INTERVAL,
+        drop_superseded: bool = False,
     ) -> Dispatcher:
         """Deliver the outbox's messages (to ``users`` only, when given) to ``sink`` from this process,
         woken at once by every commit here that queues one; stopped when NEXUS closes (or by
@@ -125,6 +126,7 @@ class Nexus:
             users=users,
             max_attempts=self.settings.outbox_max_attempts,
             live_view_interval=live_view_interval,
+            drop_superseded=drop_superseded,
         )
         self._dispatchers.append(dispatcher)
         dispatcher.start()

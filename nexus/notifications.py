@@ -13,7 +13,9 @@ repeat one message; the live view is an edit of one message, which repeats harml
   or exactly when the messenger says (Telegram's 429 ``retry_after``); after ``max_attempts`` tries, or at
   once when trying again cannot help, the message is kept as ``FAILED`` with the reason and logged.
 - Refreshes of one live view queued one after another are folded into one edit, drawn from the calls as
-  they stand at delivery, and one chat's live view is redrawn at most every ``live_view_interval``.
+  they stand at delivery, and one chat's live view is redrawn at most every ``live_view_interval``. With
+  ``drop_superseded`` (a sink that redraws the calls with the shortlist, as Telegram's does) a refresh
+  queued right before its search's shortlist, failure or cancellation is not sent at all.
 - ``nudge()`` (called after every commit that queued messages in this process) wakes the dispatcher at
   once; messages queued by other processes are found by polling every ``poll_interval``.
 """
@@ -90,6 +92,7 @@ class Dispatcher:
         live_view_interval: timedelta = LIVE_VIEW_INTERVAL,
         now: Callable[[], datetime] = wall_clock,
         retry_delay: Callable[[int], timedelta] = backoff,
+        drop_superseded: bool = False,
     ) -> None:
         self._uow = uow
         self._sink = sink
@@ -101,6 +104,7 @@ class Dispatcher:
         self._live_view_interval = live_view_interval
         self._now = now
         self._retry_delay = retry_delay
+        self._drop_superseded = drop_superseded
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last_live_view: dict[int, datetime] = {}
@@ -180,11 +184,14 @@ class Dispatcher:
 
     async def _deliver_once(self, entry: OutboxEntry) -> None:
         try:
-            if isinstance(entry.notification, CallsChanged) and await self._live_view_waits(entry):
+            if entry.superseded and self._drop_superseded:
+                pass  # the sink draws how the calls ended with the message queued after it
+            elif isinstance(entry.notification, CallsChanged) and await self._live_view_waits(entry):
                 return
-            notification = await self._content(entry.notification)
-            if notification is not None:
-                await self._sink.notify(entry.user_id, notification)
+            else:
+                notification = await self._content(entry.notification)
+                if notification is not None:
+                    await self._sink.notify(entry.user_id, notification)
         except DeliveryFailed as exc:
             await self._failed(entry, exc)
         except Exception as exc:

@@ -86,7 +86,7 @@ async def run_all(settings: Settings, host: str, port: int, world: Path | None) 
             nexus.start_scheduler()
             async with running(application, webhook):
                 sink = TelegramNotifier(application.bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
-                dispatcher = nexus.start_dispatcher(sink)
+                dispatcher = nexus.start_dispatcher(sink, drop_superseded=True)
                 try:
                     how = "webhook" if webhook else "long polling"
                     print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
@@ -132,7 +132,7 @@ async def _telegram_dispatcher(nexus: Nexus) -> AsyncIterator[bool]:
         bot = Bot(token)
     async with bot:
         sink = TelegramNotifier(bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
-        dispatcher = nexus.start_dispatcher(sink)
+        dispatcher = nexus.start_dispatcher(sink, drop_superseded=True)
         try:
             yield True
         finally:

@@ -36,7 +36,7 @@ from domain.models import (
     TimeWindow,
     User,
 )
-from domain.notifications import Notification, folding_key, idempotency_key
+from domain.notifications import CallsChanged, Notification, finishes_live_view, folding_key, idempotency_key
 from domain.ports import OutboxEntry
 from domain.scoring import UNKNOWN_RATING
 from storage import mapping, messages
@@ -504,8 +504,18 @@ class SqlAlchemyOutboxRepository(_Repository):
                 log.error("outbox message %s (%s) cannot be read: %s", row.seq, row.kind, exc)
                 unreadable.append(row.seq)
                 continue
-            folded = await self._followers(row) if row.folding_key is not None else ()
-            entries.append(OutboxEntry(row.seq, row.user_id, notification, row.attempts, row.created_at, folded))
+            folded: tuple[int, ...] = ()
+            superseded = False
+            if row.folding_key is not None:
+                folded, after = await self._followers(row)
+                superseded = (
+                    isinstance(notification, CallsChanged)
+                    and after is not None
+                    and finishes_live_view(after) == notification.campaign_id
+                )
+            entries.append(
+                OutboxEntry(row.seq, row.user_id, notification, row.attempts, row.created_at, folded, superseded)
+            )
         if unreadable:
             await self._set(unreadable, status=OutboxStatus.FAILED, last_error="The message could not be read.")
         # Only heads are leased: the messages folded into one are not claimable while it is pending.
@@ -514,10 +524,11 @@ class SqlAlchemyOutboxRepository(_Repository):
             await self._set(claimed, claimed_until=lease_until)
         return entries
 
-    async def _followers(self, head: OutboxRow) -> tuple[int, ...]:
-        """Messages of the same user queued right behind ``head`` with its folding key."""
+    async def _followers(self, head: OutboxRow) -> tuple[tuple[int, ...], Notification | None]:
+        """Messages of the same user queued right behind ``head`` with its folding key, and the message
+        after them (if one is queued and readable)."""
         behind = (
-            select(OutboxRow.seq, OutboxRow.folding_key)
+            select(OutboxRow.seq, OutboxRow.folding_key, OutboxRow.kind, OutboxRow.payload)
             .where(
                 OutboxRow.user_id == head.user_id, OutboxRow.status == OutboxStatus.PENDING, OutboxRow.seq > head.seq
             )
@@ -525,11 +536,14 @@ class SqlAlchemyOutboxRepository(_Repository):
             .limit(_FOLD_LIMIT)
         )
         folded: list[int] = []
-        for seq, key in (await self._session.execute(behind)).all():
+        for seq, key, kind, payload in (await self._session.execute(behind)).all():
             if key != head.folding_key:
-                break
+                try:
+                    return tuple(folded), messages.from_json(kind, payload)
+                except (KeyError, TypeError, ValueError):
+                    break
             folded.append(seq)
-        return tuple(folded)
+        return tuple(folded), None
 
     async def _set(self, ids: Collection[int], **values: Any) -> None:
         statement = update(OutboxRow).where(OutboxRow.seq.in_(list(ids))).values(**values)

@@ -80,7 +80,8 @@ class Harness:
         """A running bot (long polling) with an outbox dispatcher delivering through it while it runs."""
         application = self.application()
         async with running(application):
-            dispatcher = Dispatcher(self.ports.uow, TelegramNotifier(application.bot, self.ports.uow, self.clock))
+            sink = TelegramNotifier(application.bot, self.ports.uow, self.clock)
+            dispatcher = Dispatcher(self.ports.uow, sink, drop_superseded=True)
             self.nudges.append(dispatcher)
             dispatcher.start()
             try:

@@ -227,9 +227,9 @@ async def test_messages_of_one_user_keep_their_order_while_users_are_served_at_o
 
 async def test_live_view_refreshes_queued_in_a_row_are_one_delivery(database: Database) -> None:
     campaign, _ = await builders.store_offers(database.uow_factory, 2)
+    other = builders.campaign()  # another search of the same user
     refresh = CallsChanged(campaign.id)
-    failed = CampaignFailed(campaign)
-    await queue(database.uow_factory, *[(USER_ID, refresh)] * 5, (USER_ID, failed), (USER_ID, refresh))
+    await queue(database.uow_factory, *[(USER_ID, refresh)] * 5, (USER_ID, CampaignFailed(other)), (USER_ID, refresh))
     sink = Sink()
 
     await dispatcher(database.uow_factory, sink, WallClock(), live_view_interval=timedelta(0)).deliver_due()
@@ -239,6 +239,18 @@ async def test_live_view_refreshes_queued_in_a_row_are_one_delivery(database: Da
     progress = sink.of(USER_ID)[0]
     assert isinstance(progress, CampaignProgress)
     assert [o.id for o in progress.offers] and progress.campaign.id == campaign.id
+    assert {row.status for row in await stored(database)} == {"DELIVERED"}
+
+
+async def test_a_refresh_right_before_the_end_of_its_search_is_not_sent(database: Database) -> None:
+    campaign, _ = await builders.store_offers(database.uow_factory, 2)
+    refresh, failed = CallsChanged(campaign.id), CampaignFailed(campaign)
+    await queue(database.uow_factory, (USER_ID, refresh), (USER_ID, refresh), (USER_ID, failed))
+    sink = Sink()
+
+    await dispatcher(database.uow_factory, sink, WallClock(), drop_superseded=True).deliver_due()
+
+    assert sink.of(USER_ID) == [failed]  # which shows how the calls ended itself
     assert {row.status for row in await stored(database)} == {"DELIVERED"}
 
 
