@@ -73,11 +73,15 @@ class CalendarUnavailable(DependencyUnavailable):
 
 class DeliveryFailed(DependencyUnavailable):
     """A message could not be delivered. ``retry_after`` (seconds) is when the messenger allows the next
-    try (Telegram's 429); ``permanent`` means trying again cannot help (the user blocked the bot)."""
+    try (Telegram's 429); ``permanent`` means trying again cannot help (the user blocked the bot);
+    ``deferred`` means it was not tried at all (it waits for its turn) and does not count as a try."""
 
     code = "delivery_failed"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, deferred: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.deferred = deferred

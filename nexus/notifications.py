@@ -239,7 +239,11 @@ class Dispatcher:
         kind = type(entry.notification).__name__
         now = self._now()
         async with self._uow() as uow:
-            if error.permanent or attempts >= self._max_attempts:
+            if error.deferred:  # not tried: its chat's next message may overtake nothing, it just waits
+                wait = timedelta(seconds=error.retry_after or 0.1)
+                await uow.outbox.retry_later(entry.id, now + wait, str(error), count=False)
+                self._wake_at(now + wait)
+            elif error.permanent or attempts >= self._max_attempts:
                 await uow.outbox.give_up(entry.id, str(error), now)
                 log.error(
                     "gave up on message %s (%s) to user %s after %s tries: %s",

@@ -70,10 +70,13 @@ class SendBudget:
 
     @asynccontextmanager
     async def sending(self, *, urgent: bool = True) -> AsyncIterator[None]:
-        """Wait for room in the budget, then count the request made inside until a second after it."""
+        """Wait for room in the budget, then count the request made inside until a second after it. A
+        request that is not ``urgent`` does not wait: without room it raises ``NoRoom`` at once."""
         room = self._per_second if urgent else max(1, int(self._per_second * self.BACKGROUND_SHARE))
         async with self._changed:
             while (wait := self._wait(room)) != 0.0:
+                if not urgent:
+                    raise NoRoom(wait or 0.1)
                 try:
                     async with asyncio.timeout(wait):
                         await self._changed.wait()
@@ -105,6 +108,14 @@ class SendBudget:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
+class NoRoom(Exception):
+    """The budget has no room for a request that need not be sent now; ``seconds`` until it may have."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no room in the send budget for {seconds:.2f} s")
+        self.seconds = seconds
+
+
 def _retry_after_seconds(error: RetryAfter) -> float:
     # PTB 22 warns that ``retry_after`` becomes a timedelta; both forms are read the same.
     with warnings.catch_warnings():
@@ -127,6 +138,12 @@ class TelegramNotifier:
     async def notify(self, user_id: int, notification: Notification) -> None:
         try:
             await self._deliver(user_id, notification)
+        except NoRoom as exc:
+            # A live view waiting for room would hold its chat's next message (the shortlist) back: it
+            # goes back to the outbox instead, where a newer refresh or the shortlist supersedes it.
+            raise DeliveryFailed(
+                "The live view waits for room in Telegram's budget.", retry_after=exc.seconds, deferred=True
+            ) from exc
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             self._budget.pause(seconds)

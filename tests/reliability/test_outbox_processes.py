@@ -136,7 +136,9 @@ async def test_every_user_hears_each_message_once_and_in_order_across_processes(
             await proxy.start()
             stack.push_async_callback(proxy.stop)
             connector = aiohttp.TCPConnector(force_close=True)  # a new connection, so the next process, each time
-            http = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
+            http = await stack.enter_async_context(
+                aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30))
+            )
             agent = Agent(http, f"http://127.0.0.1:{proxy.port}")
 
             window = search_window(datetime.now(UTC))
