@@ -1,5 +1,5 @@
-"""``python -m benchmarks [--quick] [--only parsing,latency,scale,swarm,quality] [--rounds R] [--seconds S]``: run
-the benchmarks, print ``name: value`` lines and write them to ``benchmarks/results/latest.txt``."""
+"""``python -m benchmarks [--quick] [--only parsing,latency,scale,swarm,quality,outbox] [--rounds R] [--seconds S]``:
+run the benchmarks, print ``name: value`` lines and write them to ``benchmarks/results/latest.txt``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.latency import run_latency
+from benchmarks.outbox import run_outbox
 from benchmarks.parsing import run_parsing
 from benchmarks.quality import run_quality
 from benchmarks.scale import run_scale_out
 from benchmarks.swarm import run_swarm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
-SUITES = ("parsing", "latency", "scale", "swarm", "quality")
+SUITES = ("parsing", "latency", "scale", "swarm", "quality", "outbox")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +80,8 @@ def _run(chosen: list[str], args: argparse.Namespace, emit: Callable[[str, str],
         asyncio.run(run_swarm([1, 10, 30] if quick else [1, 10, 100, 300], emit))
     if "quality" in chosen:
         asyncio.run(run_quality(30 if quick else 200, emit))
+    if "outbox" in chosen:
+        asyncio.run(run_outbox(30 if quick else 100, 300 if quick else 900, emit))
 
 
 if __name__ == "__main__":

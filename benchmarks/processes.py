@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -60,11 +61,25 @@ class ServerProcess:
                 await self.process.wait()
 
 
+def _serving_line(line: str) -> str | None:
+    return line.removeprefix("serving ").strip() if line.startswith("serving ") else None
+
+
+def _nexus_ready_line(line: str) -> str | None:
+    """The tool server's URL from what ``nexus run`` / ``nexus serve`` print once they listen."""
+    found = re.search(r"tool server on (http://[^\s,]+)", line)
+    return found.group(1) if found else None
+
+
 @asynccontextmanager
 async def server_process(
-    module: str, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    module: str,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    ready: Callable[[str], str | None] = _serving_line,
 ) -> AsyncIterator[ServerProcess]:
-    """Run ``python -m module args`` from the project root; yields once it prints ``serving <url>``."""
+    """Run ``python -m module args`` from the project root; yields once it prints the line ``ready`` reads
+    its base URL from (``serving <url>`` by default)."""
     child_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     child_env.update(env or {})
     process = await asyncio.create_subprocess_exec(
@@ -80,7 +95,8 @@ async def server_process(
     server = ServerProcess(process)
     try:
         async with asyncio.timeout(START_TIMEOUT_SECONDS):
-            server.base_url = await server.wait_for("serving ")
+            while not server.base_url:
+                server.base_url = ready(await server.next_line()) or ""
         yield server
     finally:
         await server.stop()
@@ -99,6 +115,13 @@ def nexus_server(
         env["REDIS_URL"] = redis_url
     env.update(extra_env or {})
     return server_process("benchmarks.serve", extra_args, env)
+
+
+def nexus_command(
+    command: str, env: Mapping[str, str], args: Sequence[str] = ()
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """``nexus <command> --port 0 args`` (``run`` or ``serve``) with settings from ``env`` only."""
+    return server_process("nexus.cli", [command, "--port", "0", *args], env, ready=_nexus_ready_line)
 
 
 def rss_bytes(pid: int) -> int:

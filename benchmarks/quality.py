@@ -144,6 +144,7 @@ async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
         ) as nexus,
         nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
     ):
+        nexus.start_dispatcher(nexus.notifications, live_view_interval=timedelta(0))
         ports = nexus.ports
         campaign = await create_campaign(
             ports,

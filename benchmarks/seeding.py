@@ -21,7 +21,6 @@ from domain.services.context import Policy, Ports
 from integrations.clock import SystemClock
 from integrations.directory import BundledDirectory, load_bundled_providers
 from integrations.offline_calendar import StaticCalendar
-from nexus.notifications import NotificationHub
 from storage.holds import InMemoryHoldStore
 from storage.slots import InMemoryCallSlots
 
@@ -72,7 +71,6 @@ def seeding_ports(uow: UnitOfWorkFactory, gateway: RecordingVoiceGateway) -> Por
         calendar=StaticCalendar(),
         directory=always_open_directory(),
         voice=gateway,
-        notifier=NotificationHub(),
         clock=SystemClock(),
         slots=InMemoryCallSlots(1_000_000),
         policy=UNLIMITED,

@@ -16,6 +16,7 @@ import asyncio
 import signal
 import sys
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 from benchmarks.seeding import ALEXANDERPLATZ, TIMEZONE, always_open_directory, search_window
 from domain.models import Campaign
@@ -106,6 +107,8 @@ async def serve(args: argparse.Namespace) -> None:
         campaigns: asyncio.Task[None] | None = None
         if args.campaigns:
             nexus.notifications.subscribe(_OfferAnnouncer())
+            users = range(args.first_user, args.first_user + args.campaigns)
+            nexus.start_dispatcher(nexus.notifications, users=users, live_view_interval=timedelta(0))
             campaigns = asyncio.create_task(_start_campaigns(nexus.ports, args.campaigns, args.first_user))
         await stop.wait()
         if campaigns is not None:

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as redis
@@ -85,6 +85,8 @@ async def measure(campaigns: int, max_calls: int, agent_processes: int) -> dict[
             ) as nexus,
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0) as base_url,
         ):
+            # Messages to the users are delivered (to nowhere) as they would be, so the outbox does not pile up.
+            nexus.start_dispatcher(nexus.notifications, live_view_interval=timedelta(0))
             try:
                 await agents.start(nexus.ports, base_url, nexus.tool_secret)
                 rss_before = rss_bytes(os.getpid())

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import buttons, views
+from bot.background import BackgroundTasks
 from bot.buttons import Expired, Tap
 from bot.intake import Intake, TapHandler
 from bot.replies import Button, Chat, Key, Person, Reply
@@ -88,6 +89,7 @@ class Conversation:
         self._calendar_disconnect = calendar_disconnect
         self._new_user = dict(new_user or {})
         self._ports = ports
+        self.background = BackgroundTasks()  # campaigns run here, never inside an update handler
         self._calendar_link = calendar_link
         self._geocoder = geocoder
         self._allowed = frozenset(allowed_users)
@@ -117,8 +119,9 @@ class Conversation:
         }
 
     async def _start_campaign(self, campaign_id: str) -> None:
-        """Run a campaign the user just started with **Call providers**."""
-        await run_campaign(self._ports, campaign_id)
+        """Run a campaign the user just started with **Call providers**, in the background: the update
+        handler returns at once, so this chat's next update and other chats' never wait on the calls."""
+        self.background.start(run_campaign(self._ports, campaign_id), name=f"campaign-{campaign_id}")
 
     # --- who may talk ----------------------------------------------------------------------------
 

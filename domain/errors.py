@@ -15,7 +15,8 @@ before they reach a use case, and the HTTP layer turns them into 4xx answers::
     ├── SlotConflict            the time overlaps something the user already has (409)
     ├── ConcurrentUpdate        somebody else changed the record first; retry (409)
     └── DependencyUnavailable   a port's outside service cannot answer right now (503)
-        └── CalendarUnavailable the user's calendar cannot be read: fail closed
+        ├── CalendarUnavailable the user's calendar cannot be read: fail closed
+        └── DeliveryFailed      a message did not reach the user (try again later, or never)
 """
 
 from __future__ import annotations
@@ -75,3 +76,19 @@ class DependencyUnavailable(DomainError):
 
 class CalendarUnavailable(DependencyUnavailable):
     code = "cannot_verify"
+
+
+class DeliveryFailed(DependencyUnavailable):
+    """A message could not be delivered. ``retry_after`` (seconds) is when the messenger allows the next
+    try (Telegram's 429); ``permanent`` means trying again cannot help (the user blocked the bot);
+    ``deferred`` means it was not tried at all (it waits for its turn) and does not count as a try."""
+
+    code = "delivery_failed"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False, deferred: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+        self.deferred = deferred

@@ -1,4 +1,10 @@
-"""What NEXUS tells a user, as events; the notifier adapter decides how it reads in a chat."""
+"""What NEXUS tells a user, as events; the notifier adapter decides how it reads in a chat.
+
+A use case never sends anything: it adds the notification to the outbox (``uow.outbox``) in the same
+transaction as the change that causes it, and a dispatcher delivers it later (see ``domain.ports``).
+``CallsChanged`` stands for the live view of a campaign's calls: it carries no state, because the live
+view is drawn from the calls as they stand when it is delivered, so a burst of changes is one edit.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,15 @@ from domain.models import Appointment, CallTask, Campaign, Offer
 
 
 @dataclass(frozen=True, slots=True)
+class CallsChanged:
+    """A call of the campaign changed state or an offer came in: the live view is out of date."""
+
+    campaign_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignProgress:
-    """A call of the campaign changed state or an offer came in."""
+    """The live view's content: the campaign, its calls and offers as they stand at delivery."""
 
     campaign: Campaign
     calls: list[CallTask]
@@ -71,7 +84,8 @@ class AppointmentReminder:
 
 
 Notification = (
-    CampaignProgress
+    CallsChanged
+    | CampaignProgress
     | ShortlistReady
     | CampaignFailed
     | CampaignCancelled
@@ -81,3 +95,45 @@ Notification = (
     | AppointmentCancelled
     | AppointmentReminder
 )
+
+
+def idempotency_key(notification: Notification) -> str | None:
+    """The key under which the outbox keeps ``notification`` once: the same event queued twice (a retried
+    use case, two processes settling one campaign) is one message. ``None``: every one is its own message
+    (live-view refreshes, which are folded at delivery instead)."""
+    match notification:
+        case ShortlistReady(campaign=campaign):
+            return f"shortlist:{campaign.id}"
+        case CampaignFailed(campaign=campaign):
+            return f"failed:{campaign.id}"
+        case CampaignCancelled(campaign=campaign):
+            return f"cancelled:{campaign.id}"
+        case Booked(appointment=appointment):
+            return f"booked:{appointment.id}"
+        case SlotGone(offer=offer):
+            return f"slot-gone:{offer.id}"
+        case ConfirmationRetrying(offer=offer, attempt=attempt):
+            return f"confirmation-retrying:{offer.id}:{attempt}"
+        case AppointmentCancelled(appointment=appointment):
+            return f"appointment-cancelled:{appointment.id}"
+        case AppointmentReminder(appointment=appointment, lead=lead):
+            return f"reminder:{appointment.id}:{int(lead.total_seconds() // 60)}"
+    return None
+
+
+def finishes_live_view(notification: Notification) -> str | None:
+    """The campaign whose live view ``notification`` draws for the last time (the shortlist, a failed or
+    cancelled search show how the calls ended): a refresh queued right before it need not be sent."""
+    match notification:
+        case (
+            ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign) | CampaignCancelled(campaign=campaign)
+        ):
+            return campaign.id
+    return None
+
+
+def folding_key(notification: Notification) -> str | None:
+    """Messages of one chat with the same folding key, queued one after another, are delivered as one."""
+    if isinstance(notification, CallsChanged):
+        return f"calls:{notification.campaign_id}"
+    return None

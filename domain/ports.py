@@ -159,7 +159,8 @@ class ReminderRepository(Protocol):
 
     async def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
         """Atomically mark due, unsent, uncancelled reminders as sent (``sent_at = now``) and return them.
-        Two processes claiming at once never get the same reminder."""
+        Two processes claiming at once never get the same reminder. "Sent" means handed to the outbox in
+        the same transaction; the outbox delivers it (and retries)."""
         ...
 
     async def cancel_for_appointment(self, appointment_id: str) -> int: ...
@@ -186,6 +187,61 @@ class ChatSessionRepository(Protocol):
     async def delete(self, user_id: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message a dispatcher claimed from the outbox. ``folded`` are the ids of the messages queued right
+    behind it with the same folding key, delivered with it (a burst of live-view refreshes is one edit).
+    ``superseded``: the message queued after those redraws what it would show (a live-view refresh right
+    before the shortlist), so it is marked delivered without being sent."""
+
+    id: int
+    user_id: int
+    notification: Notification
+    attempts: int
+    created_at: datetime
+    folded: tuple[int, ...] = ()
+    superseded: bool = False
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return (self.id, *self.folded)
+
+
+class OutboxRepository(Protocol):
+    """Messages to users, written in the transaction that causes them and delivered by a dispatcher.
+
+    Per user, messages are delivered in the order they were queued: only the oldest undelivered message of
+    a user can be claimed, and not while another dispatcher holds it.
+    """
+
+    async def add(self, user_id: int, notification: Notification, now: datetime) -> bool:
+        """Queue ``notification`` for ``user_id``; ``False`` (and nothing queued) when a message with the
+        same ``domain.notifications.idempotency_key`` is in the outbox already."""
+        ...
+
+    async def claim(
+        self, now: datetime, lease_until: datetime, limit: int, users: Collection[int] | None = None
+    ) -> list[OutboxEntry]:
+        """Claim up to ``limit`` due messages, each the oldest undelivered one of its user, until
+        ``lease_until``: no other claimer gets them (or a later message of that user) before then.
+        With ``users``, only messages to those users."""
+        ...
+
+    async def delivered(self, ids: Collection[int], now: datetime) -> None: ...
+
+    async def retry_later(self, entry_id: int, not_before: datetime, reason: str, *, count: bool = True) -> None:
+        """Give the claim back; the message is due again at ``not_before``. ``count``: it was a failed try."""
+        ...
+
+    async def give_up(self, entry_id: int, reason: str, now: datetime) -> None:
+        """Keep the message as failed with ``reason``; the user's next message becomes due."""
+        ...
+
+    async def purge_delivered(self, before: datetime) -> int:
+        """Delete messages delivered before ``before``; returns how many."""
+        ...
+
+
 class ProcessedEventRepository(Protocol):
     async def remember(self, key: str, at: datetime) -> bool:
         """Record an incoming event (a webhook) by ``key``; ``False`` when it was seen before (a replay)."""
@@ -204,6 +260,7 @@ class UnitOfWork(Protocol):
     calendar_links: CalendarLinkRepository
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
+    outbox: OutboxRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -345,6 +402,9 @@ class CallSlots(Protocol):
 
 
 class Notifier(Protocol):
+    """Where a dispatcher delivers the outbox's messages: a messenger (Telegram, the terminal) or an
+    in-process listener. Use cases never call it; they queue messages in ``uow.outbox``."""
+
     async def notify(self, user_id: int, notification: Notification) -> None:
-        """Tell the user; must not raise for delivery problems (log them instead)."""
+        """Tell the user; raises ``DeliveryFailed`` when the message did not get through."""
         ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,11 +32,11 @@ from domain.ports import (
     Geocoder,
     HoldStore,
     IntentParser,
+    Notifier,
     ProviderDirectory,
     UnitOfWorkFactory,
     VoiceGateway,
 )
-from domain.services.coalescing import Coalescer
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
 from domain.services.recovery import RecoveryReport, recover_open_calls
@@ -46,7 +46,7 @@ from integrations.intent.offline import OfflineIntentParser
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
 from nexus.failures import database_unreachable, is_database_error, port_taken, sqlite_cannot_open
-from nexus.notifications import NotificationHub
+from nexus.notifications import LIVE_VIEW_INTERVAL, Dispatcher, NotificationHub
 from nexus.scheduler import Scheduler
 from nexus.settings import Mode, Settings, SettingsError
 from storage.engine import create_engine
@@ -62,6 +62,9 @@ from tools_server.metrics import Metrics, StateReader
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL connections the outbox dispatchers of one process share, besides DATABASE_POOL_SIZE.
+OUTBOX_POOL_SIZE = 3
+
 WebRoutes = Callable[[web.Application], None]
 
 
@@ -71,6 +74,7 @@ class Nexus:
 
     settings: Settings
     ports: Ports
+    outbox_uow: UnitOfWorkFactory  # what dispatchers and their sinks read and write through
     intent: IntentParser
     geocoder: Geocoder
     notifications: NotificationHub
@@ -87,6 +91,7 @@ class Nexus:
     _recovery_enabled: bool = False
     # What /metrics reads from the database at scrape time.
     _read_state: StateReader | None = None
+    _dispatchers: list[Dispatcher] = field(default_factory=list)
 
     def create_web_app(self) -> web.Application:
         """The tool server, with every extra route registered through ``web_routes``."""
@@ -147,6 +152,46 @@ class Nexus:
             grace = timedelta(seconds=self.settings.call_slot_lease_seconds)
             return await recover_open_calls(self.ports, self._reconcile_fetch, grace)
 
+    def start_dispatcher(
+        self,
+        sink: Notifier,
+        users: Collection[int] | None = None,
+        live_view_interval: timedelta = LIVE_VIEW_INTERVAL,
+        drop_superseded: bool = False,
+    ) -> Dispatcher:
+        """Deliver the outbox's messages (to ``users`` only, when given) to ``sink`` from this process,
+        woken at once by every commit here that queues one; stopped when NEXUS closes (or by
+        ``stop_dispatcher``). Only a process that can reach those users may start one."""
+        dispatcher = Dispatcher(
+            self.outbox_uow,
+            sink,
+            users=users,
+            max_attempts=self.settings.outbox_max_attempts,
+            live_view_interval=live_view_interval,
+            drop_superseded=drop_superseded,
+        )
+        self._dispatchers.append(dispatcher)
+        dispatcher.start()
+        return dispatcher
+
+    async def stop_dispatcher(self, dispatcher: Dispatcher) -> None:
+        if dispatcher in self._dispatchers:
+            self._dispatchers.remove(dispatcher)
+        await dispatcher.stop()
+
+    async def stop_dispatchers(self) -> None:
+        for dispatcher in list(self._dispatchers):
+            await self.stop_dispatcher(dispatcher)
+
+    async def deliver_outbox(self) -> None:
+        """Deliver what is due now through this process's dispatchers (a simulation's last live view)."""
+        for dispatcher in list(self._dispatchers):
+            await dispatcher.deliver_due()
+
+    def nudge_dispatchers(self) -> None:
+        for dispatcher in self._dispatchers:
+            dispatcher.nudge()
+
     async def stop_scheduler(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.stop()
@@ -192,7 +237,20 @@ async def bootstrap(
         stack.push_async_callback(engine.dispose)
         if check_schema:
             await _check_database(engine, settings.database_url)
-        uow = make_uow_factory(engine)
+        nudges: list[Callable[[], None]] = []
+
+        def queued() -> None:
+            for nudge in nudges:
+                nudge()
+
+        uow = make_uow_factory(engine, on_queued=queued)
+        outbox_uow = uow
+        if not settings.is_sqlite:
+            # Messages go out over connections of their own: a burst of tool requests queueing for the
+            # pool never holds them back, nor they the tool requests. (SQLite has one writer anyway.)
+            outbox_engine = create_engine(settings.database_url, **_pool_options(settings, OUTBOX_POOL_SIZE))
+            stack.push_async_callback(outbox_engine.dispose)
+            outbox_uow = make_uow_factory(outbox_engine)
 
         redis_client = _redis_client(settings, stack)
         if holds is None:
@@ -234,14 +292,11 @@ async def bootstrap(
             calendar=calendar,
             directory=directory,
             voice=voice,
-            notifier=notifications,
             clock=clock,
             slots=slots,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
-            progress=Coalescer(inline=False),  # the live view is never worth a tool request's time
         )
-        stack.push_async_callback(ports.progress.aclose)
         if isinstance(voice, SimulatedVoiceGateway):
             voice.bind(ports, tool_secret)
             on_serving.append(voice.set_tools_url)
@@ -253,6 +308,7 @@ async def bootstrap(
         nexus = Nexus(
             settings=settings,
             ports=ports,
+            outbox_uow=outbox_uow,
             intent=intent,
             geocoder=geocoder,
             notifications=notifications,
@@ -266,11 +322,13 @@ async def bootstrap(
             _recovery_enabled=isinstance(slots, RedisCallSlots) or settings.is_sqlite,
             _read_state=lambda: read_state(engine),
         )
+        nudges.append(nexus.nudge_dispatchers)
         _add_live_routes(nexus, http)
         try:
             yield nexus
         finally:
             await nexus.stop_scheduler()
+            await nexus.stop_dispatchers()
 
 
 def _add_live_routes(nexus: Nexus, http: aiohttp.ClientSession) -> None:
@@ -298,13 +356,13 @@ async def _check_database(engine: AsyncEngine, url: str) -> None:
         raise
 
 
-def _pool_options(settings: Settings) -> dict[str, float]:
+def _pool_options(settings: Settings, size: int | None = None) -> dict[str, float]:
     """A fixed pool on PostgreSQL: requests queue for a connection in order instead of overflowing, and
     wait up to ``DATABASE_POOL_TIMEOUT_SECONDS`` for one before the database counts as busy."""
     if settings.is_sqlite:
         return {}
     return {
-        "pool_size": settings.database_pool_size,
+        "pool_size": size or settings.database_pool_size,
         "max_overflow": 0,
         "pool_timeout": settings.database_pool_timeout_seconds,
     }

@@ -19,6 +19,7 @@ from nexus.settings import Settings
 from tools_server.oauth_routes import calendar_connect_configured, calendar_connect_link
 
 if TYPE_CHECKING:
+    from bot.telegram import SendBudget
     from integrations.simulation.world import World
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,10 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
     assert token is not None
     async with opened(settings, world) as nexus:
         webhook: Webhook | None = None
+        conversation = conversation_for(nexus, world)
         application = build_application(
             token.get_secret_value(),
-            conversation_for(nexus, world),
+            conversation,
             base_url=settings.telegram_base_url,
             webhook=bool(settings.telegram_webhook_url),
         )
@@ -114,8 +116,6 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
                 log.warning("TELEGRAM_WEBHOOK_SECRET is not set; using a random one for this process")
             webhook = Webhook(settings.telegram_webhook_url, secret)
             nexus.web_routes.append(webhook_routes(application, secret))
-        notifier = TelegramNotifier(application.bot, nexus.ports.uow, nexus.ports.clock)
-        nexus.notifications.subscribe(notifier)
         try:
             await _check_hold_store(nexus)
             async with nexus.serving(nexus.create_web_app(), host, port) as base_url, AsyncExitStack() as bot:
@@ -128,21 +128,31 @@ async def run_all(settings: Settings, host: str, port: int, world: World | None)
                     raise failure from exc
                 # Only once Telegram answers: a bot that cannot start should not have begun dialling retries.
                 nexus.start_scheduler()
-                how = "webhook" if webhook else "long polling"
-                print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
-                await _until_stopped()
+                sink = TelegramNotifier(application.bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
+                dispatcher = nexus.start_dispatcher(sink, drop_superseded=True)
+                try:
+                    how = "webhook" if webhook else "long polling"
+                    print(f"NEXUS is running: tool server on {base_url}, Telegram bot by {how}. Ctrl+C stops it.")
+                    await _until_stopped()
+                finally:
+                    await nexus.stop_dispatcher(dispatcher)  # before the bot it sends through stops
         finally:
-            nexus.notifications.unsubscribe(notifier)
-            await notifier.aclose()
+            await conversation.background.aclose()  # campaigns still being dialled
     return 0
 
 
 async def serve(settings: Settings, host: str, port: int, reuse_port: bool = False) -> int:
+    """The tool server and the scheduler; with ``TELEGRAM_BOT_TOKEN`` also the outbox dispatcher, so
+    users hear from this process too (the updates still go to ``nexus run``)."""
     async with bootstrap(settings) as nexus:
         await _check_hold_store(nexus)
-        async with nexus.serving(nexus.create_web_app(), host, port, reuse_port) as base_url:
+        async with (
+            nexus.serving(nexus.create_web_app(), host, port, reuse_port) as base_url,
+            _telegram_dispatcher(nexus) as telling,
+        ):
             nexus.start_scheduler()
-            print(f"NEXUS tool server on {base_url}, with the scheduler. Ctrl+C stops it.")
+            also = ", telling users on Telegram" if telling else ""
+            print(f"NEXUS tool server on {base_url}, with the scheduler{also}. Ctrl+C stops it.")
             await _until_stopped()
     return 0
 
@@ -156,6 +166,39 @@ async def _check_hold_store(nexus: Nexus) -> None:
         await asyncio.wait_for(nexus.ports.holds.ping(), HOLD_STORE_TIMEOUT_SECONDS)
     except Exception as exc:  # whatever the client raises, the sentence is the same
         raise redis_unreachable(url, exc) from exc
+
+
+@asynccontextmanager
+async def _telegram_dispatcher(nexus: Nexus) -> AsyncIterator[bool]:
+    """Deliver the outbox through the Bot API while inside, when this process has the bot token."""
+    settings = nexus.settings
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        yield False
+        return
+    from telegram import Bot
+
+    from bot.telegram import TelegramNotifier
+    from bot.telegram.app import api_urls
+
+    token = settings.telegram_bot_token.get_secret_value()
+    if settings.telegram_base_url:
+        api, files = api_urls(settings.telegram_base_url)
+        bot = Bot(token, base_url=api, base_file_url=files)
+    else:
+        bot = Bot(token)
+    async with bot:
+        sink = TelegramNotifier(bot, nexus.outbox_uow, nexus.ports.clock, budget=_budget(settings))
+        dispatcher = nexus.start_dispatcher(sink, drop_superseded=True)
+        try:
+            yield True
+        finally:
+            await nexus.stop_dispatcher(dispatcher)
+
+
+def _budget(settings: Settings) -> SendBudget:
+    from bot.telegram import SendBudget
+
+    return SendBudget(settings.telegram_messages_per_second)
 
 
 async def _until_stopped() -> None:

@@ -1,5 +1,5 @@
-"""Scheduled jobs: recovery, the sweep and due reminders, every few seconds (the first round at start), in
-whichever processes run them.
+"""Scheduled jobs: recovery, the sweep, due reminders (queued in the outbox) and purging delivered messages,
+every few seconds (the first round at start), in whichever processes run them.
 
 Every job is made of idempotent conditional updates, so any number of NEXUS processes may run them at once;
 recovery runs in one process at a time anyway (``Nexus.recover``).
@@ -14,15 +14,19 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from domain.ports import UnitOfWork
 from domain.services.appointments import send_due_reminders
 from domain.services.context import Ports
 from domain.services.reconcile import ConversationFetcher, reconcile_silent_calls
 from domain.services.sweeps import sweep
+from domain.services.transactions import in_transaction
 
 log = logging.getLogger(__name__)
 
 QUIET_CALL_AFTER = timedelta(minutes=3)
 STOP_GRACE_SECONDS = 10.0
+# Delivered messages are kept this long (to look into what a user was told), then deleted.
+KEEP_DELIVERED_MESSAGES = timedelta(days=7)
 
 
 Recover = Callable[[], Awaitable[object]]
@@ -53,7 +57,20 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None, recov
     try:
         await send_due_reminders(ports)
     except Exception:
-        log.exception("sending reminders failed; they are tried again next round")
+        log.exception("queueing reminders failed; they are tried again next round")
+    try:
+        await purge_delivered_messages(ports)
+    except Exception:
+        log.exception("purging delivered messages failed; it runs again next round")
+
+
+async def purge_delivered_messages(ports: Ports) -> int:
+    """Delete messages delivered more than ``KEEP_DELIVERED_MESSAGES`` ago (failed ones are kept)."""
+
+    async def work(uow: UnitOfWork) -> int:
+        return await uow.outbox.purge_delivered(ports.clock.now() - KEEP_DELIVERED_MESSAGES)
+
+    return await in_transaction(ports.uow, work)
 
 
 class Scheduler:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_base_url: str | None = None
     allowed_telegram_users: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_messages_per_second: int = Field(default=30, ge=1, le=30)
+    outbox_max_attempts: int = Field(default=6, ge=1, le=50)
 
     # ElevenLabs and Twilio
     elevenlabs_api_key: SecretStr | None = None

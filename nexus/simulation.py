@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -117,6 +117,8 @@ async def offline_nexus(
             ) as nexus,
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
         ):
+            # Everything this NEXUS tells its users goes to the listeners of this process.
+            nexus.start_dispatcher(nexus.notifications, live_view_interval=timedelta(0))
             yield SimulationRun(nexus, gateway, timezone)
             await gateway.wait_idle()
 
@@ -174,7 +176,7 @@ async def start_and_settle(
         await run_campaign(ports, campaign.id)
         await _until_discovery_over(run, watcher)
         await run.gateway.wait_idle()
-        await ports.progress.drain()  # the live view shows the final state before we move on
+        await run.nexus.deliver_outbox()  # the live view shows the final state before we move on
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)
@@ -214,7 +216,7 @@ async def book(run: SimulationRun, campaign: Campaign, offer: Offer) -> Campaign
         await choose_offer(ports, campaign.user_id, offer.id)
         await watcher.wait_until(_confirmation_over)
         await run.gateway.wait_idle()
-        await ports.progress.drain()
+        await run.nexus.deliver_outbox()
     finally:
         run.nexus.notifications.unsubscribe(watcher)
     return await _campaign(ports, campaign.id)

@@ -229,3 +229,25 @@ class ProcessedEventRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A message to a user, queued in the transaction that caused it (see ``domain.ports.OutboxRepository``)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "user_id", "seq"),)
+
+    # ``seq`` is the order messages of one user go out in.
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    folding_key: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

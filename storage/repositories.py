@@ -2,18 +2,20 @@
 
 Every write is an explicit statement (insert, conditional update, upsert), so the database decides
 races: optimistic versions on campaigns and calls, a conditional update for reminders, a unique key for
-processed events, partial unique indexes for one booking per offer and one open cancellation call per
-appointment and, for appointments, an exclusion constraint (PostgreSQL) or a check inside a
+processed events and outbox messages, partial unique indexes for one booking per offer and one open
+cancellation call per appointment, a claim lease (and ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) for the
+outbox and, for appointments, an exclusion constraint (PostgreSQL) or a check inside a
 ``BEGIN IMMEDIATE`` transaction (SQLite). Reads refresh any row already in the session.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,8 +36,10 @@ from domain.models import (
     TimeWindow,
     User,
 )
+from domain.notifications import CallsChanged, Notification, finishes_live_view, folding_key, idempotency_key
+from domain.ports import OutboxEntry
 from domain.scoring import UNKNOWN_RATING
-from storage import mapping, statements
+from storage import mapping, messages, statements
 from storage.orm import (
     ONE_BOOKING_PER_OFFER,
     ONE_CANCELLATION_CALL,
@@ -46,12 +50,15 @@ from storage.orm import (
     CampaignRow,
     ChatSessionRow,
     OfferRow,
+    OutboxRow,
     ProcessedEventRow,
     ReminderRow,
     UserRow,
 )
 
 RowT = TypeVar("RowT", bound=Base)
+
+log = logging.getLogger(__name__)
 
 _OPEN_CALL_STATUSES = [status.value for status in CallStatus if not status.is_ended]
 # Statements below carry their own WHERE clauses; rows in the session are refreshed on the next read.
@@ -500,3 +507,150 @@ class SqlAlchemyProcessedEventRepository(_Repository):
         statement = self._insert_if_absent(ProcessedEventRow, {"key": key, "seen_at": at}, "key")
         inserted = await self._session.execute(statement.returning(ProcessedEventRow.key))
         return inserted.first() is not None
+
+
+class OutboxStatus:
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+# At most this many messages queued right behind a claimed one are folded into it.
+_FOLD_LIMIT = 200
+
+
+class SqlAlchemyOutboxRepository(_Repository):
+    """``domain.ports.OutboxRepository``. A message is claimed with a lease (``claimed_until``) in a short
+    transaction and delivered outside it; the lease keeps other dispatchers off it and off the later
+    messages of its user, and lets another dispatcher take over when the claimer died."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self.queued = 0
+
+    async def add(self, user_id: int, notification: Notification, now: datetime) -> bool:
+        kind, payload = messages.to_json(notification)
+        key = idempotency_key(notification)
+        values = {
+            "user_id": user_id,
+            "key": key,
+            "folding_key": folding_key(notification),
+            "kind": kind,
+            "payload": payload,
+            "created_at": now,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+        }
+        if key is None:
+            await self._session.execute(insert(OutboxRow).values(values))
+        else:
+            # ON CONFLICT DO NOTHING: the same message queued twice is one, and the transaction goes on.
+            statement = self._insert_if_absent(OutboxRow, values, "key").returning(OutboxRow.seq)
+            if (await self._session.execute(statement)).first() is None:
+                return False
+        self.queued += 1
+        return True
+
+    async def claim(
+        self, now: datetime, lease_until: datetime, limit: int, users: Collection[int] | None = None
+    ) -> list[OutboxEntry]:
+        pending = OutboxRow.status == OutboxStatus.PENDING
+        heads = select(func.min(OutboxRow.seq)).where(pending)
+        if users is not None:
+            heads = heads.where(OutboxRow.user_id.in_(list(users)))
+        due = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.seq.in_(heads.group_by(OutboxRow.user_id)),
+                pending,
+                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now),
+                or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now),
+            )
+            .order_by(OutboxRow.seq)
+            .limit(limit)
+            # PostgreSQL: a concurrent claimer skips the heads being claimed (and, as only heads are
+            # claimable, the rest of their users' messages). SQLite: BEGIN IMMEDIATE serialises claimers.
+            .with_for_update(skip_locked=True)
+        )
+        entries: list[OutboxEntry] = []
+        unreadable: list[int] = []
+        for row in await self._all(due):
+            try:
+                notification = messages.from_json(row.kind, row.payload)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("outbox message %s (%s) cannot be read: %s", row.seq, row.kind, exc)
+                unreadable.append(row.seq)
+                continue
+            folded: tuple[int, ...] = ()
+            superseded = False
+            if row.folding_key is not None:
+                folded, after = await self._followers(row)
+                superseded = (
+                    isinstance(notification, CallsChanged)
+                    and after is not None
+                    and finishes_live_view(after) == notification.campaign_id
+                )
+            entries.append(
+                OutboxEntry(row.seq, row.user_id, notification, row.attempts, row.created_at, folded, superseded)
+            )
+        if unreadable:
+            await self._set(unreadable, status=OutboxStatus.FAILED, last_error="The message could not be read.")
+        # Only heads are leased: the messages folded into one are not claimable while it is pending.
+        claimed = [entry.id for entry in entries]
+        if claimed:
+            await self._set(claimed, claimed_until=lease_until)
+        return entries
+
+    async def _followers(self, head: OutboxRow) -> tuple[tuple[int, ...], Notification | None]:
+        """Messages of the same user queued right behind ``head`` with its folding key, and the message
+        after them (if one is queued and readable)."""
+        behind = (
+            select(OutboxRow.seq, OutboxRow.folding_key, OutboxRow.kind, OutboxRow.payload)
+            .where(
+                OutboxRow.user_id == head.user_id, OutboxRow.status == OutboxStatus.PENDING, OutboxRow.seq > head.seq
+            )
+            .order_by(OutboxRow.seq)
+            .limit(_FOLD_LIMIT)
+        )
+        folded: list[int] = []
+        for seq, key, kind, payload in (await self._session.execute(behind)).all():
+            if key != head.folding_key:
+                try:
+                    return tuple(folded), messages.from_json(kind, payload)
+                except (KeyError, TypeError, ValueError):
+                    break
+            folded.append(seq)
+        return tuple(folded), None
+
+    async def _set(self, ids: Collection[int], **values: Any) -> None:
+        statement = update(OutboxRow).where(OutboxRow.seq.in_(list(ids))).values(**values)
+        await self._session.execute(statement, execution_options=_DML)
+
+    async def delivered(self, ids: Collection[int], now: datetime) -> None:
+        await self._set(ids, status=OutboxStatus.DELIVERED, delivered_at=now, claimed_until=None)
+
+    async def retry_later(self, entry_id: int, not_before: datetime, reason: str, *, count: bool = True) -> None:
+        await self._set(
+            [entry_id],
+            not_before=not_before,
+            claimed_until=None,
+            last_error=reason[:1000],
+            attempts=OutboxRow.attempts + (1 if count else 0),
+        )
+
+    async def give_up(self, entry_id: int, reason: str, now: datetime) -> None:
+        await self._set(
+            [entry_id],
+            status=OutboxStatus.FAILED,
+            claimed_until=None,
+            last_error=reason[:1000],
+            attempts=OutboxRow.attempts + 1,
+        )
+
+    async def purge_delivered(self, before: datetime) -> int:
+        statement = (
+            delete(OutboxRow)
+            .where(OutboxRow.status == OutboxStatus.DELIVERED, OutboxRow.delivered_at < before)
+            .returning(OutboxRow.seq)
+        )
+        return len((await self._session.execute(statement, execution_options=_DML)).all())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +19,7 @@ from domain.ports import (
     CampaignRepository,
     ChatSessionRepository,
     OfferRepository,
+    OutboxRepository,
     ProcessedEventRepository,
     ReminderRepository,
     UnitOfWork,
@@ -33,6 +35,7 @@ from storage.repositories import (
     SqlAlchemyCampaignRepository,
     SqlAlchemyChatSessionRepository,
     SqlAlchemyOfferRepository,
+    SqlAlchemyOutboxRepository,
     SqlAlchemyProcessedEventRepository,
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
@@ -58,11 +61,17 @@ class SqlAlchemyUnitOfWork:
     calendar_links: CalendarLinkRepository
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
+    outbox: OutboxRepository
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], writer_turn: asyncio.Lock | None = None
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        writer_turn: asyncio.Lock | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._on_queued = on_queued
+        self._outbox: SqlAlchemyOutboxRepository | None = None
         self._session: AsyncSession | None = None
         self._writer_turn = writer_turn
         self._holds_turn = False
@@ -88,6 +97,7 @@ class SqlAlchemyUnitOfWork:
         self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
         self.events = SqlAlchemyProcessedEventRepository(session)
+        self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
         return self
 
     async def __aexit__(
@@ -118,6 +128,10 @@ class SqlAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         await self._open().commit()
+        if self._outbox is not None and self._outbox.queued:
+            self._outbox.queued = 0
+            if self._on_queued is not None:
+                self._on_queued()  # wake this process's dispatcher: messages were just committed
 
     async def rollback(self) -> None:
         await self._open().rollback()
@@ -138,8 +152,10 @@ def _refused(error: DBAPIError) -> bool:
     return isinstance(state, str) and (state.startswith("08") or state in _REFUSED_STATES)
 
 
-def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None = None) -> UnitOfWorkFactory:
     """A factory of fresh units of work over ``engine``, for ``bootstrap`` and the use cases.
+
+    ``on_queued`` is called after every commit that queued outbox messages (the dispatcher's nudge).
 
     SQLite lets one transaction write at a time (every one starts ``BEGIN IMMEDIATE``). Left to itself, a
     waiting transaction polls the lock with growing sleeps, so under load most of the time goes to sleeping
@@ -150,6 +166,6 @@ def make_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, writer_turn)
+        return SqlAlchemyUnitOfWork(session_factory, writer_turn, on_queued)
 
     return new_unit_of_work

@@ -28,8 +28,8 @@ from domain.models import (
     TimeWindow,
     User,
 )
-from domain.notifications import Notification
-from domain.ports import CallRequest, PlacedCall
+from domain.notifications import Notification, idempotency_key
+from domain.ports import CallRequest, OutboxEntry, PlacedCall
 from domain.scoring import ranking_key
 from domain.services.context import Policy, Ports
 from storage.slots import InMemoryCallSlots
@@ -63,6 +63,7 @@ class FakeStore:
                 "calendar_links",
                 "chat_sessions",
                 "events",
+                "outbox",
             )
         }
     )
@@ -300,6 +301,65 @@ class FakeEvents(_Repo):
         return True
 
 
+@dataclass
+class FakeMessage:
+    seq: int
+    user_id: int
+    notification: Notification
+    status: str = "PENDING"
+    attempts: int = 0
+    not_before: datetime | None = None
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+
+
+class FakeOutboxRepository(_Repo):
+    """Keeps every message; claims heads per user in order (no folding: the SQL repository is tested for it)."""
+
+    async def add(self, user_id: int, notification: Notification, now: datetime) -> bool:
+        key = idempotency_key(notification)
+        if key is not None and any(idempotency_key(m.notification) == key for m in self._all()):
+            return False
+        seq = len(self.uow.store.tables[self.table]) + len(self.uow.pending[self.table]) + 1
+        self._put(seq, FakeMessage(seq, user_id, notification))
+        return True
+
+    async def claim(
+        self, now: datetime, lease_until: datetime, limit: int, users: Collection[int] | None = None
+    ) -> list[OutboxEntry]:
+        heads: dict[int, FakeMessage] = {}
+        for message in sorted(self._all(), key=lambda m: m.seq):
+            if message.status == "PENDING" and (users is None or message.user_id in users):
+                heads.setdefault(message.user_id, message)
+        claimed = []
+        for message in sorted(heads.values(), key=lambda m: m.seq)[:limit]:
+            if (message.claimed_until or now) <= now and (message.not_before or now) <= now:
+                message.claimed_until = lease_until
+                self._put(message.seq, message)
+                claimed.append(OutboxEntry(message.seq, message.user_id, message.notification, message.attempts, now))
+        return claimed
+
+    def _change(self, entry_id: int, **values: Any) -> None:
+        message = self._get(entry_id)
+        for name, value in values.items():
+            setattr(message, name, value)
+        self._put(entry_id, message)
+
+    async def delivered(self, ids: Collection[int], now: datetime) -> None:
+        for entry_id in ids:
+            self._change(entry_id, status="DELIVERED", claimed_until=None)
+
+    async def retry_later(self, entry_id: int, not_before: datetime, reason: str, *, count: bool = True) -> None:
+        attempts = self._get(entry_id).attempts + (1 if count else 0)
+        self._change(entry_id, not_before=not_before, claimed_until=None, last_error=reason, attempts=attempts)
+
+    async def give_up(self, entry_id: int, reason: str, now: datetime) -> None:
+        self._change(entry_id, status="FAILED", claimed_until=None, last_error=reason)
+
+    async def purge_delivered(self, before: datetime) -> int:
+        return 0
+
+
 class FakeUnitOfWork:
     """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""
 
@@ -318,6 +378,7 @@ class FakeUnitOfWork:
         self.calendar_links = FakeCalendarLinks(self, "calendar_links")
         self.chat_sessions = FakeChatSessions(self, "chat_sessions")
         self.events = FakeEvents(self, "events")
+        self.outbox = FakeOutboxRepository(self, "outbox")
 
     async def __aenter__(self) -> Self:
         return self
@@ -456,12 +517,16 @@ class FakeCallSlots(InMemoryCallSlots):
         await super().release(call_id)
 
 
-class FakeNotifier:
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, Notification]] = []
+class FakeOutbox:
+    """What the use cases queued for users (committed messages, in order)."""
 
-    async def notify(self, user_id: int, notification: Notification) -> None:
-        self.sent.append((user_id, notification))
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+
+    @property
+    def sent(self) -> list[tuple[int, Notification]]:
+        messages = sorted(self._store.tables["outbox"].values(), key=lambda m: m.seq)
+        return [(m.user_id, m.notification) for m in messages]
 
     def of_type(self, kind: type[Any]) -> list[Any]:
         return [n for _, n in self.sent if isinstance(n, kind)]
@@ -477,9 +542,12 @@ class FakeWorld:
     calendar: FakeCalendar = field(default_factory=FakeCalendar)
     voice: FakeVoiceGateway = field(default_factory=FakeVoiceGateway)
     slots: FakeCallSlots = field(default_factory=FakeCallSlots)
-    notifier: FakeNotifier = field(default_factory=FakeNotifier)
     providers: list[Provider] = field(default_factory=list)
     policy: Policy = field(default_factory=Policy)
+
+    @property
+    def outbox(self) -> FakeOutbox:
+        return FakeOutbox(self.store)
 
     @property
     def ports(self) -> Ports:
@@ -489,7 +557,6 @@ class FakeWorld:
             calendar=self.calendar,
             directory=FakeDirectory(self.providers),
             voice=self.voice,
-            notifier=self.notifier,
             clock=self.clock,
             slots=self.slots,
             policy=self.policy,

@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.conversation import COMMANDS, Conversation
 from bot.replies import Person
 from bot.telegram.render import TelegramChat
+from bot.telegram.updates import PerChatUpdates
 from bot.telegram.webhook import Webhook
 from bot.texts import language_of, plain, say
 
@@ -91,6 +92,7 @@ def build_application(
         .token(token)
         .context_types(ContextTypes(context=NexusContext, bot_data=BotData))
         .rate_limiter(AIORateLimiter())
+        .concurrent_updates(PerChatUpdates())  # chats at once, each chat's updates in order
         .job_queue(None)  # scheduled work runs in NEXUS's own scheduler, from the database
     )
     if base_url:

@@ -1,24 +1,34 @@
-"""The notifier port over the Bot API: the live view of the calls, the shortlist, bookings, reminders.
+"""The outbox's sink over the Bot API: the live view of the calls, the shortlist, bookings, reminders.
 
-It sends from whichever process acts (tool server, scheduler, bot), through ``bot`` alone, without the
-polling loop. Which message shows a search's calls is stored in the chat session, so another process (or
-this one after a restart) edits the same message instead of starting a new one.
+The dispatcher of whichever process holds the bot token hands it one message at a time, in order per
+chat. Which message shows a search's calls is stored in the chat session, so another process (or this
+one after a restart) edits the same message instead of starting a new one. Every failure is raised as
+``DeliveryFailed`` (Telegram's 429 with its ``retry_after``; permanent when trying again cannot help),
+so the dispatcher retries or gives up; a repeated live view or final view is an edit, harmless twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
 
-from telegram import Bot
-from telegram.error import TelegramError
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import views
 from bot.replies import Reply
 from bot.session import LIVE_KEY, read_session, update_session
 from bot.telegram import render
+from domain.errors import DeliveryFailed
 from domain.models import CampaignStatus, User
 from domain.notifications import (
     CampaignCancelled,
@@ -32,51 +42,133 @@ from domain.ports import Clock, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 _DISCOVERING = (CampaignStatus.DIALING, CampaignStatus.NEGOTIATING)
+T = TypeVar("T")
+
+# Telegram allows a bot about 30 messages a second.
+TELEGRAM_MESSAGES_PER_SECOND = 30
 
 
-@dataclass(slots=True)
-class _LiveView:
-    """The message showing one search's calls in one chat, and what is waiting to be shown."""
+class SendBudget:
+    """At most ``per_second`` requests in any one-second window as Telegram sees them, and nothing at all
+    while Telegram's flood control asked to wait.
 
-    campaign_id: str
-    message_id: int | None
-    shown: str = ""
-    last_edit: float = float("-inf")
-    pending: Reply | None = None
-    timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    A request counts from the moment it is sent until a second after its answer came: it reaches Telegram
+    somewhere in between, so however the network delays requests, no second of arrivals holds more than
+    ``per_second`` of them. Requests that are not ``urgent`` (redrawing live views) may use only
+    ``BACKGROUND_SHARE`` of the budget, so that when many searches run at once their shortlists and
+    bookings still find room at once.
+    """
+
+    BACKGROUND_SHARE = 2 / 3
+
+    def __init__(self, per_second: int = TELEGRAM_MESSAGES_PER_SECOND) -> None:
+        self._per_second = per_second
+        self._in_flight = 0
+        self._answered: collections.deque[float] = collections.deque()
+        self._paused_until = 0.0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def sending(self, *, urgent: bool = True) -> AsyncIterator[None]:
+        """Wait for room in the budget, then count the request made inside until a second after it. A
+        request that is not ``urgent`` does not wait: without room it raises ``NoRoom`` at once."""
+        room = self._per_second if urgent else max(1, int(self._per_second * self.BACKGROUND_SHARE))
+        async with self._changed:
+            while (wait := self._wait(room)) != 0.0:
+                if not urgent:
+                    raise NoRoom(wait or 0.1)
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._answered.append(time.monotonic())
+                self._changed.notify_all()
+
+    def _wait(self, room: int) -> float | None:
+        """0 when a request may go now; else how long to wait at most (``None``: until one is answered)."""
+        now = time.monotonic()
+        while self._answered and now - self._answered[0] >= 1.0:
+            self._answered.popleft()
+        if now < self._paused_until:
+            return self._paused_until - now
+        used = self._in_flight + len(self._answered)
+        if used < room:
+            return 0.0
+        # The oldest answer leaving the window makes room; so may a request in flight being answered.
+        return self._answered[used - room] + 1.0 - now if len(self._answered) > used - room else None
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class NoRoom(Exception):
+    """The budget has no room for a request that need not be sent now; ``seconds`` until it may have."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no room in the send budget for {seconds:.2f} s")
+        self.seconds = seconds
+
+
+def _retry_after_seconds(error: RetryAfter) -> float:
+    # PTB 22 warns that ``retry_after`` becomes a timedelta; both forms are read the same.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramNotifier:
     """``domain.ports.Notifier`` for Telegram; user ids are private chat ids."""
 
-    def __init__(self, bot: Bot, uow: UnitOfWorkFactory, clock: Clock, *, edit_interval: float = 2.0) -> None:
+    def __init__(self, bot: Bot, uow: UnitOfWorkFactory, clock: Clock, *, budget: SendBudget | None = None) -> None:
         self._bot = bot
         self._uow = uow
         self._clock = clock
-        self._edit_interval = edit_interval
-        self._views: dict[int, _LiveView] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._budget = budget or SendBudget()
+        self._shown: dict[tuple[int, str], str] = {}  # what each live view shows, to skip unchanged edits
+        self._live: dict[tuple[int, str], int] = {}  # the message of each live view this process showed
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         try:
             await self._deliver(user_id, notification)
+        except NoRoom as exc:
+            # A live view waiting for room would hold its chat's next message (the shortlist) back: it
+            # goes back to the outbox instead, where a newer refresh or the shortlist supersedes it.
+            raise DeliveryFailed(
+                "The live view waits for room in Telegram's budget.", retry_after=exc.seconds, deferred=True
+            ) from exc
+        except RetryAfter as exc:
+            seconds = _retry_after_seconds(exc)
+            self._budget.pause(seconds)
+            raise DeliveryFailed(f"Telegram asked to wait {seconds:g} s.", retry_after=seconds) from exc
+        except Forbidden as exc:
+            raise DeliveryFailed(f"Telegram refused the message: {self._plain(exc)}", permanent=True) from exc
+        except BadRequest as exc:
+            raise DeliveryFailed(f"Telegram rejected the message: {self._plain(exc)}", permanent=True) from exc
         except TelegramError as exc:
-            log.warning("could not tell user %s about %s: %s", user_id, type(notification).__name__, exc)
-        except Exception:
-            log.exception("telling user %s about %s failed", user_id, type(notification).__name__)
+            raise DeliveryFailed(f"Telegram could not be reached: {self._plain(exc)}") from exc
 
-    async def aclose(self) -> None:
-        """Stop the edits still waiting for their turn."""
-        timers = [view.timer for view in self._views.values() if view.timer is not None]
-        for timer in timers:
-            timer.cancel()
-        await asyncio.gather(*timers, return_exceptions=True)
-        self._views.clear()
+    def _plain(self, error: TelegramError) -> str:
+        """The error's message as it may be logged and stored: never with the bot token in it."""
+        return error.message.replace(self._bot.token, "<bot token>")
+
+    async def _call(self, request: Callable[[], Awaitable[T]], *, urgent: bool = True) -> T:
+        async with self._budget.sending(urgent=urgent):
+            return await request()
 
     async def _deliver(self, user_id: int, notification: Notification) -> None:
         match notification:
             case CampaignProgress():
-                await self._progress(user_id, notification)
+                if notification.campaign.status in _DISCOVERING:
+                    reply = views.live_view(notification)
+                    await self._show_live_view(user_id, notification.campaign.id, reply, urgent=False)
             case ShortlistReady(campaign=campaign) | CampaignFailed(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id)
                 await self._send_rendered(user_id, notification)
@@ -91,8 +183,16 @@ class TelegramNotifier:
         if reply is not None:
             await self._send(user_id, reply)
 
-    async def _send(self, user_id: int, reply: Reply) -> None:
-        await render.send(self._bot, user_id, reply)
+    async def _send(self, user_id: int, reply: Reply, *, urgent: bool = True) -> Message:
+        message = await self._call(
+            lambda: self._bot.send_message(
+                user_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=render.markup(reply)
+            ),
+            urgent=urgent,
+        )
+        if reply.document is not None:
+            await self._call(lambda: render.send_document(self._bot, user_id, reply))
+        return message
 
     async def _user(self, user_id: int) -> User:
         async with self._uow() as uow:
@@ -100,78 +200,50 @@ class TelegramNotifier:
 
     # --- the live view ----------------------------------------------------------------------------
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(user_id, asyncio.Lock())
-
-    async def _progress(self, user_id: int, progress: CampaignProgress) -> None:
-        if progress.campaign.status not in _DISCOVERING:
-            return  # confirmation and cancellation calls are told about in their own messages
-        reply = views.live_view(progress)
-        final = views.live_view_is_final(progress)
-        async with self._lock(user_id):
-            view = await self._view(user_id, progress.campaign.id)
-            view.pending = reply
-            wait = view.last_edit + self._edit_interval - asyncio.get_running_loop().time()
-            if view.message_id is None or final or wait <= 0:
-                await self._show(user_id, view)
-            elif view.timer is None:
-                view.timer = asyncio.create_task(self._show_later(user_id, view, wait))
-
-    async def _show_later(self, user_id: int, view: _LiveView, delay: float) -> None:
-        await asyncio.sleep(delay)  # the throttle: at most one edit per interval per chat
-        async with self._lock(user_id):
-            view.timer = None
-            if self._views.get(user_id) is view:
-                await self._show(user_id, view)
-
     async def _finish_live_view(self, user_id: int, campaign_id: str, *, stopped: bool = False) -> None:
-        """Show how the calls ended, at once and without the Stop button."""
+        """Show how the calls ended, without the Stop button (an edit: harmless when repeated)."""
         async with self._uow() as uow:
             campaign = await uow.campaigns.get(campaign_id)
             calls = await uow.calls.list_for_campaign(campaign_id)
             offers = await uow.offers.list_for_campaign(campaign_id)
         if campaign is None:
             return
-        async with self._lock(user_id):
-            view = await self._view(user_id, campaign_id)
-            if view.timer is not None and view.timer is not asyncio.current_task():
-                view.timer.cancel()
-            view.timer = None
-            if view.message_id is not None:
-                view.pending = views.live_view(CampaignProgress(campaign, calls, offers), stopped=stopped)
-                await self._show(user_id, view)
-            self._views.pop(user_id, None)
+        if await self._live_message(user_id, campaign_id) is not None:
+            final = views.live_view(CampaignProgress(campaign, calls, offers), stopped=stopped)
+            await self._show_live_view(user_id, campaign_id, final)
+        self._shown.pop((user_id, campaign_id), None)
+        self._live.pop((user_id, campaign_id), None)
 
-    async def _view(self, user_id: int, campaign_id: str) -> _LiveView:
-        view = self._views.get(user_id)
-        if view is None or view.campaign_id != campaign_id:
-            if view is not None and view.timer is not None:
-                view.timer.cancel()
-            stored = (await read_session(self._uow, user_id)).get(LIVE_KEY)
-            message_id = None
-            if isinstance(stored, dict) and stored.get("campaign") == campaign_id:
-                message_id = int(stored["message"])
-            view = _LiveView(campaign_id, message_id)
-            self._views[user_id] = view
-        return view
+    async def _live_message(self, user_id: int, campaign_id: str) -> int | None:
+        """The message showing the campaign's calls: known here, or stored by whichever process sent it."""
+        if (known := self._live.get((user_id, campaign_id))) is not None:
+            return known
+        stored = (await read_session(self._uow, user_id)).get(LIVE_KEY)
+        if isinstance(stored, dict) and stored.get("campaign") == campaign_id:
+            return int(stored["message"])
+        return None
 
-    async def _show(self, user_id: int, view: _LiveView) -> None:
-        reply, view.pending = view.pending, None
-        if reply is None:
-            return
+    async def _show_live_view(self, user_id: int, campaign_id: str, reply: Reply, *, urgent: bool = True) -> None:
         fingerprint = reply.text + "|" + ",".join(reply.button_data())
-        if fingerprint == view.shown:
+        if self._shown.get((user_id, campaign_id)) == fingerprint:
             return
-        if view.message_id is None:
-            message = await render.send(self._bot, user_id, reply)
-            view.message_id = message.message_id
-            live: dict[str, Any] = {"campaign": view.campaign_id, "message": message.message_id}
+        message_id = await self._live_message(user_id, campaign_id)
+        if message_id is not None:
+            editing = message_id
+            try:
+                await self._call(lambda: render.edit(self._bot, user_id, editing, reply), urgent=urgent)
+            except BadRequest as exc:
+                # The message is gone or too old to edit: show the calls in a new one.
+                log.info("live view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
+                message_id = None
+        if message_id is None:
+            message = await self._send(user_id, reply, urgent=urgent)
+            live: dict[str, Any] = {"campaign": campaign_id, "message": message.message_id}
 
             def remember(state: dict[str, Any]) -> None:
                 state[LIVE_KEY] = live
 
             await update_session(self._uow, user_id, remember, self._clock.now())
-        else:
-            await render.edit(self._bot, user_id, view.message_id, reply)
-        view.shown = fingerprint
-        view.last_edit = asyncio.get_running_loop().time()
+            message_id = message.message_id
+        self._live[(user_id, campaign_id)] = message_id
+        self._shown[(user_id, campaign_id)] = fingerprint

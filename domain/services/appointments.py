@@ -72,6 +72,7 @@ async def settle_cancellation(ports: Ports, call: CallTask) -> None:
     if call.status is not CallStatus.COMPLETED or call.outcome is not CallOutcome.CANCELLED_APPOINTMENT:
         log.info("cancellation call %s ended without cancelling (%s)", call.id, call.outcome or call.status)
         return
+    now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> Appointment | None:
         appointment = await uow.appointments.get(call.target_appointment_id or "")
@@ -80,6 +81,7 @@ async def settle_cancellation(ports: Ports, call: CallTask) -> None:
         appointment.status = AppointmentStatus.CANCELLED
         await uow.appointments.save(appointment)
         await uow.reminders.cancel_for_appointment(appointment.id)
+        await uow.outbox.add(appointment.user_id, AppointmentCancelled(appointment), now)
         return appointment
 
     appointment = await in_transaction(ports.uow, work)
@@ -89,29 +91,29 @@ async def settle_cancellation(ports: Ports, call: CallTask) -> None:
         await ports.calendar.remove_event(appointment)
     except DependencyUnavailable as exc:
         log.warning("calendar event of appointment %s not removed: %s", appointment.id, exc)
-    await ports.notifier.notify(appointment.user_id, AppointmentCancelled(appointment))
 
 
 async def send_due_reminders(ports: Ports, limit: int = 100) -> int:
-    """Push every reminder that is due; each is claimed once, so two processes never send it twice."""
+    """Queue every reminder that is due in the outbox, in the transaction that marks it sent: each is
+    claimed once (two processes never queue it twice) and, once queued, delivered and retried by the
+    outbox, never lost to a failed send."""
     now = ports.clock.now()
 
-    async def work(uow: UnitOfWork) -> list[tuple[AppointmentReminder, int]]:
+    async def work(uow: UnitOfWork) -> int:
         # Of several reminders due for one appointment (after downtime) only the nearest is worth sending.
         nearest: dict[str, Reminder] = {}
         for reminder in await uow.reminders.claim_due(now, limit):
             kept = nearest.get(reminder.appointment_id)
             if kept is None or reminder.lead_minutes < kept.lead_minutes:
                 nearest[reminder.appointment_id] = reminder
-        due = []
+        queued = 0
         for reminder in nearest.values():
             appointment = await uow.appointments.get(reminder.appointment_id)
             if appointment is None or appointment.status is not AppointmentStatus.BOOKED or appointment.start <= now:
                 continue
-            due.append((AppointmentReminder(appointment, timedelta(minutes=reminder.lead_minutes)), reminder.user_id))
-        return due
+            lead = timedelta(minutes=reminder.lead_minutes)
+            await uow.outbox.add(reminder.user_id, AppointmentReminder(appointment, lead), now)
+            queued += 1
+        return queued
 
-    due = await in_transaction(ports.uow, work)
-    for notification, user_id in due:
-        await ports.notifier.notify(user_id, notification)
-    return len(due)
+    return await in_transaction(ports.uow, work)

@@ -33,11 +33,10 @@ from domain.models import (
     new_id,
 )
 from domain.notifications import (
+    CallsChanged,
     CampaignCancelled,
     CampaignFailed,
-    CampaignProgress,
     ConfirmationRetrying,
-    Notification,
     ShortlistReady,
     SlotGone,
 )
@@ -243,8 +242,10 @@ async def _place(ports: Ports, campaign: Campaign, call: CallTask, token: str, t
         fresh = await uow.calls.get(call.id)
         if fresh is None or fresh.status is not CallStatus.QUEUED:
             return False
-        fresh.advance(CallStatus.DIALING, ports.clock.now())
+        now = ports.clock.now()
+        fresh.advance(CallStatus.DIALING, now)
         await uow.calls.save(fresh)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)
         return True
 
     if not await _take_slot(ports, call):
@@ -310,7 +311,6 @@ async def _start_call(ports: Ports, campaign: Campaign, call: CallTask, token: s
     if fresh is not None and fresh.status is CallStatus.CANCELLED:
         # Cancelled while the provider was still placing it: stop it now that it can be stopped.
         await hang_up_all(ports, [fresh])
-    await publish_progress(ports, campaign.id)
 
 
 # --- calls for later: closed providers and voicemail boxes ----------------------------------------
@@ -335,8 +335,6 @@ async def dial_due_calls(ports: Ports) -> int:
         due = await uow.calls.list_due(now)
     claimed = [c for c in [await _claim_scheduled(ports, call.id, now) for call in due] if c is not None]
     await asyncio.gather(*(_place_claimed(ports, campaign, call, token) for call, campaign, token in claimed))
-    for campaign_id in {campaign.id for _, campaign, _ in claimed}:
-        await publish_progress(ports, campaign_id)
     return len(claimed)
 
 
@@ -349,6 +347,7 @@ async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[C
         if call is None or call.status is not CallStatus.QUEUED or call.not_before is None or call.not_before > now:
             return None
         campaign = await _require_campaign(uow, call.campaign_id)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)  # whichever way it goes, the view changes
         if campaign.deadline_at <= now:  # nobody swept in time: placing it now would only be hung up
             call.end(CallStatus.FAILED, now, reason="The search reached its deadline.")
             await uow.calls.save(call)
@@ -426,6 +425,7 @@ async def end_call_task(
             return None
         call.end(status, now, summary=summary, reason=reason)
         await uow.calls.save(call)
+        await calls_changed(uow, call.campaign_id, now)
         return call
 
     call = await in_transaction(ports.uow, work)
@@ -451,26 +451,23 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
 
 async def after_call_ended(ports: Ports, call: CallTask) -> None:
     """What a call's end means: its place under the call limit comes back; for discovery, maybe the shortlist;
-    for confirmation, maybe a lost slot."""
+    for confirmation, maybe a lost slot.
+
+    The transaction that ended the call queued the live view's refresh (``calls_changed``)."""
     await ports.slots.release(call.id)
     if call.purpose is CallPurpose.CANCEL:
         from domain.services.appointments import settle_cancellation
 
         await settle_cancellation(ports, call)
         return
-    await publish_progress(ports, call.campaign_id)
     await settle_campaign(ports, call.campaign_id)
 
 
 async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool = False) -> None:
     """Move the campaign on when its calls allow it. Safe to run from any process, any number of times."""
     now = ports.clock.now()
-    news: list[Notification] = []
-    retried: list[CallTask] = []
 
-    async def work(uow: UnitOfWork) -> int:
-        news.clear()
-        retried.clear()
+    async def work(uow: UnitOfWork) -> bool:
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
@@ -484,54 +481,52 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 await uow.campaigns.save(campaign)
                 for retry in retries:
                     await uow.calls.add(retry)
-                retried.extend(retries)
-                return campaign.user_id
+                await calls_changed(uow, campaign.id, now, campaign.user_id)  # the live view says when
+                return False
             if not deadline_passed and any(not c.status.is_ended for c in discovering):
-                return campaign.user_id
+                return False
             if campaign.status is CampaignStatus.DIALING and not deadline_passed:
-                return campaign.user_id  # still placing calls; the dialer settles when it is done
+                return False  # still placing calls; the dialer settles when it is done
             shortlist = shortlist_of(offers, ports.policy.shortlist_size)
             if shortlist:
                 if campaign.status is CampaignStatus.DIALING:
                     campaign.transition(CampaignStatus.NEGOTIATING, now)
                 campaign.transition(CampaignStatus.RANKING, now)
-                news.append(ShortlistReady(campaign, shortlist))
+                await uow.outbox.add(campaign.user_id, ShortlistReady(campaign, shortlist), now)
             else:
                 campaign.transition(CampaignStatus.FAILED, now, _no_offer_reason(campaign, discovering))
-                news.append(CampaignFailed(campaign))
+                await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)
             await uow.campaigns.save(campaign)
+            return True
         elif campaign.status is CampaignStatus.CONFIRMING:
             confirm = current_confirmation(campaign, calls)
             if confirm is None or not confirm.status.is_ended:
-                return campaign.user_id
+                return False
             chosen = next((o for o in offers if o.id == campaign.chosen_offer_id), None)
             if chosen is None or chosen.status is OfferStatus.BOOKED:
-                return campaign.user_id
+                return False
             retry_at = confirmation_retry_at(ports.policy, chosen, calls, now)
             if retry_at is not None:
                 attempt = len(confirmations_of(chosen, calls)) + 1
-                news.append(ConfirmationRetrying(campaign, chosen, attempt, retry_at))
-                return campaign.user_id
+                notice = ConfirmationRetrying(campaign, chosen, attempt, retry_at)
+                await uow.outbox.add(campaign.user_id, notice, now)
+                return False
             chosen.status = OfferStatus.UNAVAILABLE
             await uow.offers.save(chosen)
             campaign.chosen_offer_id = None
             campaign.transition(CampaignStatus.RANKING, now)
             remaining = shortlist_of(offers, ports.policy.shortlist_size)
             if remaining:
-                news.append(SlotGone(campaign, chosen, remaining))
+                await uow.outbox.add(campaign.user_id, SlotGone(campaign, chosen, remaining), now)
             else:
                 reason = failure_reason("slot_gone", campaign.language, provider=chosen.provider_name)
                 campaign.transition(CampaignStatus.FAILED, now, reason)
-                news.append(SlotGone(campaign, chosen, []))
+                await uow.outbox.add(campaign.user_id, SlotGone(campaign, chosen, []), now)
             await uow.campaigns.save(campaign)
-        return campaign.user_id
+            return True
+        return False
 
-    user_id = await in_transaction(ports.uow, work)
-    if retried:
-        await publish_progress(ports, campaign_id)  # the live view shows when the provider is called again
-    for notification in news:
-        await ports.notifier.notify(user_id, notification)
-    if news:
+    if await in_transaction(ports.uow, work):
         await _release_holds_if_done(ports, campaign_id)
 
 
@@ -604,19 +599,15 @@ async def get_shortlist(ports: Ports, campaign_id: str) -> list[Offer]:
     return shortlist_of(offers, ports.policy.shortlist_size)
 
 
-async def publish_progress(ports: Ports, campaign_id: str) -> None:
-    """Tell the user how the calls stand (the live view); bursts are folded into one update."""
-
-    async def publish() -> None:
-        async with ports.uow() as uow:
-            campaign = await uow.campaigns.get(campaign_id)
-            if campaign is None:
-                return
-            calls = await uow.calls.list_for_campaign(campaign_id)
-            offers = await uow.offers.list_for_campaign(campaign_id)
-        await ports.notifier.notify(campaign.user_id, CampaignProgress(campaign, calls, offers))
-
-    await ports.progress.request(campaign_id, publish)
+async def calls_changed(uow: UnitOfWork, campaign_id: str, now: datetime, user_id: int | None = None) -> None:
+    """Queue a refresh of the campaign's live view in this transaction (it is drawn at delivery, so a
+    burst of changes becomes one edit). ``user_id`` saves reading the campaign when the caller knows it."""
+    if user_id is None:
+        campaign = await uow.campaigns.get(campaign_id)
+        if campaign is None:
+            return
+        user_id = campaign.user_id
+    await uow.outbox.add(user_id, CallsChanged(campaign_id), now)
 
 
 # --- cancelling and failing ------------------------------------------------------------------------
@@ -636,6 +627,7 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
             raise IllegalTransition(f"That search has already ended ({campaign.status.lower()}).")
         campaign.transition(CampaignStatus.CANCELLED, now)
         await uow.campaigns.save(campaign)
+        await uow.outbox.add(campaign.user_id, CampaignCancelled(campaign), now)
         stopped = []
         for call in await uow.calls.list_for_campaign(campaign_id):
             if not call.status.is_ended:
@@ -650,7 +642,6 @@ async def cancel_campaign(ports: Ports, user_id: int, campaign_id: str) -> Campa
             await ports.slots.release(call.id)
         await hang_up_all(ports, stopped)
         await release_holds(ports, campaign.user_id, campaign.id)
-        await ports.notifier.notify(campaign.user_id, CampaignCancelled(campaign))
     return campaign
 
 
@@ -675,12 +666,10 @@ async def fail_campaign(ports: Ports, campaign_id: str, reason: str) -> Campaign
         if not campaign.status.is_terminal:
             campaign.transition(CampaignStatus.FAILED, now, reason)
             await uow.campaigns.save(campaign)
+            await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)
         return campaign
 
-    campaign = await in_transaction(ports.uow, work)
-    if campaign.status is CampaignStatus.FAILED:
-        await ports.notifier.notify(campaign.user_id, CampaignFailed(campaign))
-    return campaign
+    return await in_transaction(ports.uow, work)
 
 
 async def release_holds(ports: Ports, user_id: int, campaign_id: str) -> None:

@@ -7,11 +7,11 @@ from domain.errors import NotAllowed, NotFound, SlotConflict
 from domain.models import CallPurpose, CallTask, Campaign, CampaignStatus, Offer, OfferStatus
 from domain.ports import UnitOfWork
 from domain.services.campaigns import (
+    calls_changed,
     confirmation_retry_at,
     current_confirmation,
     dial,
     new_call,
-    publish_progress,
     settle_campaign,
 )
 from domain.services.context import Ports
@@ -47,10 +47,10 @@ async def choose_offer(ports: Ports, user_id: int, offer_id: str) -> tuple[Campa
             ports, campaign.id, discovery.provider, CallPurpose.CONFIRM, now, target_offer_id=offer.id
         )
         await uow.calls.add(call)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)
         return campaign, offer, call, token
 
     campaign, offer, call, token = await in_transaction(ports.uow, work)
-    await publish_progress(ports, campaign.id)
     await dial(ports, campaign, {call.id: token}, target=offer.window)
     return campaign, offer, call
 
@@ -88,6 +88,7 @@ async def retry_confirmations(ports: Ports) -> int:
                 ports, campaign.id, latest.provider, CallPurpose.CONFIRM, now, target_offer_id=offer.id
             )
             await uow.calls.add(call)
+            await calls_changed(uow, campaign.id, now, campaign.user_id)
             return campaign, offer, call, token
 
         retry = await in_transaction(ports.uow, work)
@@ -97,7 +98,6 @@ async def retry_confirmations(ports: Ports) -> int:
         if retry is False:
             continue
         campaign, offer, call, token = retry
-        await publish_progress(ports, campaign.id)
         await dial(ports, campaign, {call.id: token}, target=offer.window)
         placed += 1
     return placed

@@ -11,12 +11,10 @@ from domain.ports import (
     Clock,
     Geocoder,
     HoldStore,
-    Notifier,
     ProviderDirectory,
     UnitOfWorkFactory,
     VoiceGateway,
 )
-from domain.services.coalescing import Coalescer
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +52,7 @@ class Ports:
     calendar: Calendar
     directory: ProviderDirectory
     voice: VoiceGateway
-    notifier: Notifier
     clock: Clock
     slots: CallSlots
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
-    progress: Coalescer = field(default_factory=Coalescer)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from domain.errors import DependencyUnavailable, NotFound
 from domain.models import CallOutcome, CallStatus, CallTask, Turn
 from domain.ports import UnitOfWork
-from domain.services.campaigns import after_call_ended
+from domain.services.campaigns import after_call_ended, calls_changed
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
@@ -103,6 +103,8 @@ async def record_conversation(
         elif ended_now:
             call.end(CallStatus.COMPLETED, now, outcome=info.outcome, summary=summary)
         await uow.calls.save(call)
+        if ended_now:
+            await calls_changed(uow, call.campaign_id, now)
         return Recorded(call, ended_now)
 
     recorded = await in_transaction(ports.uow, work)
@@ -131,6 +133,7 @@ async def record_call_failure(
         call.conversation_id = call.conversation_id or conversation_id
         call.end(status, now, reason=_FAILURE_REASONS[status])
         await uow.calls.save(call)
+        await calls_changed(uow, call.campaign_id, now)
         return Recorded(call, ended_now=True)
 
     recorded = await in_transaction(ports.uow, work)

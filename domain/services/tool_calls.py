@@ -39,10 +39,10 @@ from domain.ports import UnitOfWork
 from domain.scoring import score_slot
 from domain.services.campaigns import (
     after_call_ended,
+    calls_changed,
     end_call_task,
     hang_up_all,
     is_open_for,
-    publish_progress,
     release_holds,
 )
 from domain.services.context import Ports
@@ -97,6 +97,7 @@ async def _live(uow: UnitOfWork, ctx: CallContext, now: datetime) -> tuple[CallT
         changed = True
     if changed:
         await uow.calls.save(call)
+        await calls_changed(uow, campaign.id, now, campaign.user_id)
     return call, campaign
 
 
@@ -297,6 +298,7 @@ async def report_offer(
                 )
             existing = _score_offer(campaign, call, slot, notes, now)
             await uow.offers.add(existing)
+            await calls_changed(uow, campaign.id, now, campaign.user_id)
         position, total = await uow.offers.standing(existing)
         return OfferAnswer(
             OfferAnswerStatus.RECORDED,
@@ -308,10 +310,7 @@ async def report_offer(
             total,
         )
 
-    answer = await in_transaction(ports.uow, work)
-    if answer.status is OfferAnswerStatus.RECORDED:
-        await publish_progress(ports, ctx.campaign.id)
-    return answer
+    return await in_transaction(ports.uow, work)
 
 
 def _score_offer(campaign: Campaign, call: CallTask, slot: TimeWindow, notes: str | None, now: datetime) -> Offer:
@@ -380,6 +379,7 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
         await uow.offers.save(offer)
         campaign.transition(CampaignStatus.CONFIRMED, now)
         await uow.campaigns.save(campaign)
+        await uow.outbox.add(campaign.user_id, Booked(campaign, appointment), now)
         user = await uow.users.get(campaign.user_id)
         if user is None or user.reminders_enabled:
             for lead in ports.policy.reminder_leads:
@@ -434,10 +434,7 @@ async def _after_booking(ports: Ports, appointment: Appointment) -> None:
         await in_transaction(ports.uow, remember)
         appointment.calendar_event_id = event_id
     async with ports.uow() as uow:
-        campaign = await uow.campaigns.get(appointment.campaign_id)
         open_calls = [c for c in await uow.calls.list_for_campaign(appointment.campaign_id) if not c.status.is_ended]
-    if campaign is not None:
-        await ports.notifier.notify(appointment.user_id, Booked(campaign, appointment))
     # Discovery calls still running for this campaign have nothing left to do.
     stragglers = [c for c in open_calls if c.purpose is CallPurpose.DISCOVER]
     for call in stragglers:
@@ -470,6 +467,7 @@ async def end_call(ports: Ports, ctx: CallContext, outcome: CallOutcome, summary
             call.conversation_id = ctx.conversation_id
         call.end(CallStatus.COMPLETED, now, outcome=outcome, summary=(summary or None) and summary[:2000])
         await uow.calls.save(call)
+        await calls_changed(uow, call.campaign_id, now, ctx.campaign.user_id)
         return call
 
     call = await in_transaction(ports.uow, work)

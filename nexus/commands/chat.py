@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,16 +56,17 @@ async def chat(settings: Settings, world: World | None, language: str) -> None:
     async with opened(settings, world) as nexus, nexus.serving(nexus.create_web_app(), "127.0.0.1", 0):
         nexus.start_scheduler()
         terminal = TerminalChat(lambda text: print(text, flush=True))
-        notifier = TerminalNotifier(terminal, nexus.ports.uow, nexus.ports.clock)
-        nexus.notifications.subscribe(notifier)
+        notifier = TerminalNotifier(terminal, nexus.outbox_uow, nexus.ports.clock)
+        # The terminal reaches its own user only: other users' messages wait for a process that reaches them.
+        nexus.start_dispatcher(notifier, users={TERMINAL_USER}, live_view_interval=timedelta(0))
         person = Person(TERMINAL_USER, "", language)
-        talk = conversation_for(nexus, world)
+        conversation = conversation_for(nexus, world)
         try:
             if sys.stdin.isatty():
                 # Messages printed while the prompt waits appear above it, and the prompt is drawn again below.
                 with patch_stdout(raw=True):
-                    await run_terminal(talk, terminal, person, prompt_reader())
+                    await run_terminal(conversation, terminal, person, prompt_reader())
             else:
-                await run_terminal(talk, terminal, person, piped_reader())
+                await run_terminal(conversation, terminal, person, piped_reader())
         finally:
-            nexus.notifications.unsubscribe(notifier)
+            await conversation.background.aclose()

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default NEXUS_HOST, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default NEXUS_PORT, 8000)")
+    parser.add_argument("--port", type=int, help="port to listen on (default NEXUS_PORT, 8000; 0 picks a free one)")
 
 
 def handle_run(args: argparse.Namespace) -> int:
@@ -62,7 +62,8 @@ def handle_run(args: argparse.Namespace) -> int:
         print(f"nexus run: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings, args)
-    host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
+    host = args.host or settings.nexus_host
+    port = args.port if args.port is not None else settings.nexus_port  # 0 picks a free port
     return asyncio.run(run_all(settings, host, port, world))
 
 
@@ -70,7 +71,8 @@ def handle_serve(args: argparse.Namespace) -> int:
     """Serve the tool endpoints and run the scheduler until Ctrl+C or SIGTERM."""
     settings = Settings()
     _configure_logging(settings, args)
-    host, port = args.host or settings.nexus_host, args.port or settings.nexus_port
+    host = args.host or settings.nexus_host
+    port = args.port if args.port is not None else settings.nexus_port  # 0 picks a free port
     from nexus.runtime import serve
 
     return asyncio.run(serve(settings, host, port, reuse_port=args.reuse_port))

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections.abc import Sequence
 
 
 class TcpProxy:
-    """Forwards ``127.0.0.1:<port>`` to ``target``; ``port`` stays the same across ``stop``/``start``."""
+    """Forwards ``127.0.0.1:<port>`` to ``target``; ``port`` stays the same across ``stop``/``start``.
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
+    With ``also`` it is a round-robin load balancer: each new connection goes to the next of the targets.
+    """
+
+    def __init__(self, target_host: str, target_port: int, *, also: Sequence[tuple[str, int]] = ()) -> None:
+        self._targets = itertools.cycle([(target_host, target_port), *also])
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -39,7 +44,7 @@ class TcpProxy:
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+            upstream_reader, upstream_writer = await asyncio.open_connection(*next(self._targets))
         except OSError:
             client_writer.transport.abort()
             return

@@ -67,7 +67,7 @@ async def tokens(world: FakeWorld) -> Tokens:
 
 
 def _state(world: FakeWorld) -> tuple[Any, ...]:
-    return copy.deepcopy(world.store.tables), world.store.commits, list(world.holds.holds), len(world.notifier.sent)
+    return copy.deepcopy(world.store.tables), world.store.commits, list(world.holds.holds), len(world.outbox.sent)
 
 
 async def _refused(

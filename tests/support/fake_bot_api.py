@@ -34,6 +34,7 @@ class ApiCall:
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     result: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def message_id(self) -> int:
@@ -69,6 +70,8 @@ class FakeBotApi:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._query_ids = itertools.count(1)
+        self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self.refused: list[ApiCall] = []
         self.app = web.Application()
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle)
 
@@ -149,6 +152,15 @@ class FakeBotApi:
         )
         return query_id
 
+    def fail(
+        self, method: str, status: int, description: str, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with a Bot API error (429 with ``retry_after``)."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        self._failures.setdefault(method, []).extend([(status, body)] * times)
+
     # --- what the test waits for ------------------------------------------------------------------
 
     def mark(self) -> int:
@@ -156,10 +168,11 @@ class FakeBotApi:
         return len(self.calls)
 
     async def wait_for(
-        self, method: str, where: Callable[[ApiCall], bool] = lambda _: True, *, since: int = 0
+        self, method: str, where: Callable[[ApiCall], bool] = lambda _: True, *, since: int = 0, within: float = 10
     ) -> ApiCall:
-        """The first call of ``method`` matching ``where`` (at or after ``since``), waiting until it comes."""
-        async with asyncio.timeout(10):
+        """The first call of ``method`` matching ``where`` (at or after ``since``), waiting until it comes
+        (at most ``within`` seconds)."""
+        async with asyncio.timeout(within):
             async with self._changed:
                 while True:
                     for call in self.calls[since:]:
@@ -184,6 +197,10 @@ class FakeBotApi:
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))
         call = ApiCall(method, params, files)
+        if self._failures.get(method):
+            status, body = self._failures[method].pop(0)
+            self.refused.append(call)
+            return web.json_response(body, status=status)
         call.result = self._answer(call)
         self.calls.append(call)
         await self._notify()

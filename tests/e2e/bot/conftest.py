@@ -23,7 +23,7 @@ from domain.ports import CallRequest, PlacedCall
 from domain.services.context import Policy, Ports
 from integrations.directory import GazetteerGeocoder
 from integrations.intent import OfflineIntentParser
-from nexus.notifications import NotificationHub
+from nexus.notifications import Dispatcher
 from storage.engine import create_engine
 from storage.holds import InMemoryHoldStore
 from storage.schema import upgrade
@@ -44,8 +44,11 @@ class WatchedVoiceGateway(FakeVoiceGateway):
     def __init__(self) -> None:
         super().__init__()
         self._placed = asyncio.Condition()
+        self.gate: asyncio.Event | None = None  # when set, calls wait for it (as for a free line)
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
+        if self.gate is not None:
+            await self.gate.wait()
         placed = await super().place_call(request)
         async with self._placed:
             self._placed.notify_all()
@@ -67,24 +70,26 @@ class Harness:
     ports: Ports
     voice: WatchedVoiceGateway
     clock: FakeClock
-    hub: NotificationHub
     conversation: Conversation
+    nudges: list[Dispatcher]
 
     def application(self, *, webhook: bool = False) -> NexusApplication:
         return build_application(TOKEN, self.conversation, base_url=self.api_url, webhook=webhook)
 
     @asynccontextmanager
     async def bot(self) -> AsyncIterator[NexusApplication]:
-        """A running bot (long polling) whose notifier is subscribed while it runs."""
+        """A running bot (long polling) with an outbox dispatcher delivering through it while it runs."""
         application = self.application()
-        notifier = TelegramNotifier(application.bot, self.ports.uow, self.clock)
-        self.hub.subscribe(notifier)
-        try:
-            async with running(application):
+        async with running(application):
+            sink = TelegramNotifier(application.bot, self.ports.uow, self.clock)
+            dispatcher = Dispatcher(self.ports.uow, sink, drop_superseded=True)
+            self.nudges.append(dispatcher)
+            dispatcher.start()
+            try:
                 yield application
-        finally:
-            self.hub.unsubscribe(notifier)
-            await notifier.aclose()
+            finally:
+                self.nudges.remove(dispatcher)
+                await dispatcher.stop()
 
 
 @pytest.fixture
@@ -97,26 +102,31 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     engine = create_engine(url)
     clock = FakeClock(NOW)
     voice = WatchedVoiceGateway()
-    hub = NotificationHub()
+    nudges: list[Dispatcher] = []
+
+    def queued() -> None:
+        for dispatcher in nudges:
+            dispatcher.nudge()
+
     providers = [
         make_provider("smile", name="Smile <Dental> Mitte", rating=4.7, lat=52.5250, lng=13.4090),
         make_provider("teeth", name="Teeth & Co", rating=4.1, lat=52.5200, lng=13.4200),
     ]
     ports = Ports(
-        uow=make_uow_factory(engine),
+        uow=make_uow_factory(engine, on_queued=queued),
         holds=InMemoryHoldStore(),
         calendar=FakeCalendar(),
         directory=FakeDirectory(providers),
         voice=voice,
-        notifier=hub,
         clock=clock,
         slots=InMemoryCallSlots(30),
         policy=Policy(campaigns_per_hour=2),
     )
     conversation = Conversation(ports, OfflineIntentParser(), GazetteerGeocoder())
     try:
-        yield Harness(api, str(server.make_url("")).rstrip("/"), ports, voice, clock, hub, conversation)
+        yield Harness(api, str(server.make_url("")).rstrip("/"), ports, voice, clock, conversation, nudges)
     finally:
+        await conversation.background.aclose()
         await server.close()
         await engine.dispose()
 

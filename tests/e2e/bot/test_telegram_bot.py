@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -260,3 +261,17 @@ async def test_edits_and_live_location_moves_get_no_reply(harness: Harness) -> N
         await api.user_says("/help")
         await api.wait_for("sendMessage", lambda c: "/appointments" in c.text, since=mark)
         assert len(api.sent("sendMessage", since=mark)) == 1
+
+
+async def test_a_campaign_waiting_for_its_calls_holds_up_no_other_chat(harness: Harness) -> None:
+    api = harness.api
+    harness.voice.gate = asyncio.Event()  # every call waits for a free line
+    async with harness.bot():
+        await tap(harness, await summary_card(harness), "📞 Call providers")  # answered while dialling waits
+        mark = api.mark()
+        await api.user_says("/start", user_id=8)
+        welcome = await api.wait_for("sendMessage", lambda c: c.params["chat_id"] in (8, "8"), since=mark)
+        assert harness.voice.placed == []  # the first user's calls are still waiting
+        harness.voice.gate.set()
+        await harness.voice.wait_placed(2)
+    assert welcome.text.startswith("Hello, User8!")

@@ -141,7 +141,7 @@ async def test_a_transcription_ends_the_last_open_call_and_the_shortlist_follows
     ]
     assert call.transcript[1].at == NOW - timedelta(seconds=53)
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
-    assert len(world.notifier.of_type(ShortlistReady)) == 1
+    assert len(world.outbox.of_type(ShortlistReady)) == 1
     assert call.id in world.slots.released
 
 

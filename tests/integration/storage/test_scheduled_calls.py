@@ -20,7 +20,6 @@ from tests.fakes import (
     FakeClock,
     FakeDirectory,
     FakeHoldStore,
-    FakeNotifier,
     FakeVoiceGateway,
 )
 
@@ -40,7 +39,6 @@ def _ports(
         calendar=FakeCalendar(),
         directory=FakeDirectory(providers),
         voice=voice,
-        notifier=FakeNotifier(),
         clock=clock,
         slots=FakeCallSlots(),
     )

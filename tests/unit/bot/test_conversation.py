@@ -113,6 +113,7 @@ async def test_calling_providers_starts_the_campaign_once(world: FakeWorld) -> N
     go = data_of(card, buttons.GO)
     assert await talk.tap(chat, ANNA, go) is None
     assert last(chat).replace and "Calling providers now" in last(chat).text
+    await talk.background.drain()  # the campaign runs outside the tap
     assert sorted(r.call.provider.id for r in world.voice.placed) == ["smile", "teeth"]
     assert await talk.tap(chat, ANNA, go) == "This button has expired."
     assert len(world.store.tables["campaigns"]) == 1
@@ -135,7 +136,9 @@ async def test_quota_stops_the_next_campaign_with_a_clear_message(world: FakeWor
     world.policy = Policy(campaigns_per_hour=1)
     chat, talk = RecordingChat(), conversation(world)
     await talk.tap(chat, ANNA, data_of(await summary(world, chat, talk), buttons.GO))
+    await talk.background.drain()  # the campaign runs outside the tap
     await talk.tap(chat, ANNA, data_of(await summary(world, chat, talk), buttons.GO))
+    await talk.background.drain()  # the campaign runs outside the tap
     assert last(chat).text.startswith("You have started 1 searches in the last hour")
     assert len(world.store.tables["campaigns"]) == 1
 
@@ -150,11 +153,12 @@ async def test_only_allowed_users_may_start_campaigns(world: FakeWorld) -> None:
 async def offers_in(world: FakeWorld, chat: RecordingChat, talk: Conversation) -> ShortlistReady:
     """Run a campaign in which both providers offer a slot (the test plays their agents)."""
     await talk.tap(chat, ANNA, data_of(await summary(world, chat, talk), buttons.GO))
+    await talk.background.drain()  # the campaign runs outside the tap
     for provider, hour in (("smile", 14), ("teeth", 15)):
         ctx = await open_call(world.ports, world.voice.token_for(provider))
         await report_offer(world.ports, ctx, datetime(2026, 12, 1, hour, 0, tzinfo=BERLIN))
         await end_call(world.ports, ctx, CallOutcome.OFFER_MADE)
-    ready: ShortlistReady = world.notifier.of_type(ShortlistReady)[0]
+    ready: ShortlistReady = world.outbox.of_type(ShortlistReady)[0]
     return ready
 
 
@@ -199,8 +203,9 @@ async def test_transcript_shows_the_call(world: FakeWorld) -> None:
 async def test_cancel_stops_the_running_campaign(world: FakeWorld) -> None:
     chat, talk = RecordingChat(), conversation(world)
     await talk.tap(chat, ANNA, data_of(await summary(world, chat, talk), buttons.GO))
+    await talk.background.drain()  # the campaign runs outside the tap
     await talk.cancel(chat, ANNA)
-    assert world.notifier.of_type(CampaignCancelled)
+    assert world.outbox.of_type(CampaignCancelled)
     assert len(world.voice.hung_up) == 2
     await talk.cancel(chat, ANNA)
     assert last(chat).text == "There is nothing to cancel right now."
@@ -226,6 +231,7 @@ async def test_past_times_are_asked_again(world: FakeWorld) -> None:
     card = await summary(world, chat, talk)
     world.clock.advance(timedelta(days=10))
     await talk.tap(chat, ANNA, data_of(card, buttons.GO))
+    await talk.background.drain()  # the campaign runs outside the tap
     assert last(chat).text.startswith("Every time you gave is already in the past.")
 
 

@@ -148,7 +148,7 @@ async def test_cancel_of_running_searches_is_told_once_in_the_users_language(wor
     assert [r.text for r in chat.replies[before:]] == [
         "⏹ Deine 2 Suchen sind beendet; für sie laufen keine Anrufe mehr."
     ]
-    cancelled = world.notifier.of_type(CampaignCancelled)
+    cancelled = world.outbox.of_type(CampaignCancelled)
     assert len(cancelled) == 2
     # What the notifiers make of those notifications adds nothing: the conversation has said it.
     user = world.store.tables["users"][ANNA.user_id]

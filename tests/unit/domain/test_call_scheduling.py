@@ -101,7 +101,7 @@ async def test_a_closed_provider_is_called_when_it_opens_and_one_closed_past_the
 
     await finish(world, "eight", CallOutcome.OFFER_MADE)
     assert await status(world, campaign_id) is CampaignStatus.RANKING
-    assert len(world.notifier.of_type(ShortlistReady)[0].shortlist) == 2
+    assert len(world.outbox.of_type(ShortlistReady)[0].shortlist) == 2
 
 
 async def test_a_scheduled_call_gets_its_own_token_when_it_is_placed() -> None:
@@ -136,7 +136,7 @@ async def test_a_search_where_everyone_is_closed_fails_with_a_reason_and_calls_n
 
     assert placed(world) == []
     assert await status(world, campaign_id) is CampaignStatus.FAILED
-    failed = world.notifier.of_type(CampaignFailed)[0].campaign
+    failed = world.outbox.of_type(CampaignFailed)[0].campaign
     assert failed.failure_reason == (
         "All 2 providers are closed until after the search would end. Try again when they are open."
     )
@@ -181,7 +181,7 @@ async def test_no_retry_after_the_deadline_and_at_the_next_opening_when_closed_b
     await finish(late, "box", CallOutcome.VOICEMAIL)
     assert len(await calls(late, campaign_id)) == 1  # 08:20 is past the 08:10 deadline
     assert await status(late, campaign_id) is CampaignStatus.FAILED
-    failed = late.notifier.of_type(CampaignFailed)[0].campaign
+    failed = late.outbox.of_type(CampaignFailed)[0].campaign
     assert failed.failure_reason == "None of the 1 providers I called answered."
 
     lunch = opening_hours_from_spec({day: ["07:00-07:55", "08:05-18:00"] for day in WEEKDAYS})

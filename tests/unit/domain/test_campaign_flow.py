@@ -97,7 +97,7 @@ async def test_no_provider_in_radius_fails_with_a_reason(world: FakeWorld) -> No
     result = await run_campaign(world.ports, campaign.id)
     assert result.status is CampaignStatus.FAILED
     assert result.failure_reason == "I found no opticians within 5 km of Alexanderplatz."
-    assert world.notifier.of_type(CampaignFailed)
+    assert world.outbox.of_type(CampaignFailed)
 
 
 async def test_unknown_token_is_refused(world: FakeWorld) -> None:
@@ -189,7 +189,7 @@ async def test_the_last_call_to_end_ranks_the_campaign(world: FakeWorld) -> None
         await report_offer(world.ports, near, at(13))
     await end_call(world.ports, good, CallOutcome.NO_AVAILABILITY)
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
-    [ready] = world.notifier.of_type(ShortlistReady)
+    [ready] = world.outbox.of_type(ShortlistReady)
     assert [o.provider_id for o in ready.shortlist] == ["near"]
 
 
@@ -199,7 +199,7 @@ async def test_no_offer_at_all_fails_the_campaign(world: FakeWorld) -> None:
         ctx = await open_call(world.ports, world.voice.token_for(provider))
         await end_call(world.ports, ctx, CallOutcome.NO_AVAILABILITY)
     assert await campaign_status(world, campaign_id) is CampaignStatus.FAILED
-    [failed] = world.notifier.of_type(CampaignFailed)
+    [failed] = world.outbox.of_type(CampaignFailed)
     assert "none had a time that fits you" in (failed.campaign.failure_reason or "")
 
 
@@ -235,7 +235,7 @@ async def test_confirm_and_book(world: FakeWorld) -> None:
     assert len(world.store.tables["appointments"]) == 1
     assert world.store.tables["offers"][offer_id].status is OfferStatus.BOOKED
     assert list(world.calendar.events) == [f"event-{booked.appointment.id}"]
-    assert world.notifier.of_type(Booked)
+    assert world.outbox.of_type(Booked)
     assert world.holds.holds == []
     leads = sorted(r.lead_minutes for r in world.store.tables["reminders"].values())
     assert leads == [60, 1440]
@@ -257,7 +257,7 @@ async def test_a_lost_slot_returns_the_campaign_to_ranking(world: FakeWorld) -> 
     await end_call(world.ports, confirm, CallOutcome.NO_AVAILABILITY, "slot was taken")
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
     assert world.store.tables["offers"][offer_id].status is OfferStatus.UNAVAILABLE
-    [gone] = world.notifier.of_type(SlotGone)
+    [gone] = world.outbox.of_type(SlotGone)
     assert [o.provider_id for o in gone.shortlist] == ["good"]
     with pytest.raises(NotAllowed):
         await choose_offer(world.ports, 7, offer_id)
@@ -294,12 +294,12 @@ async def test_cancelling_hangs_up_releases_holds_and_closes_tokens(world: FakeW
     assert await campaign_status(world, campaign_id) is CampaignStatus.CANCELLED
     assert len(world.voice.hung_up) == 2
     assert world.holds.holds == []
-    assert world.notifier.of_type(CampaignCancelled)
+    assert world.outbox.of_type(CampaignCancelled)
     with pytest.raises(CallClosed):
         await check_availability(world.ports, ctx, at(14))
     await cancel_campaign(world.ports, 7, campaign_id)  # twice is harmless
     assert len(world.voice.hung_up) == 2
-    assert len(world.notifier.of_type(CampaignCancelled)) == 1
+    assert len(world.outbox.of_type(CampaignCancelled)) == 1
 
 
 async def test_a_call_that_cannot_be_placed_fails_alone(world: FakeWorld) -> None:
@@ -353,7 +353,7 @@ async def test_cancel_an_appointment_by_phone_and_reminders(world: FakeWorld) ->
     world.clock.current = at(11, 5)  # both reminders are due; only the nearer one is worth sending
     assert await send_due_reminders(world.ports) == 1
     assert await send_due_reminders(world.ports) == 0
-    [reminder] = world.notifier.of_type(AppointmentReminder)
+    [reminder] = world.outbox.of_type(AppointmentReminder)
     assert reminder.lead == timedelta(hours=1)
 
     await cancel_appointment(world.ports, 7, booking.appointment.id)
@@ -362,7 +362,7 @@ async def test_cancel_an_appointment_by_phone_and_reminders(world: FakeWorld) ->
     stored = world.store.tables["appointments"][booking.appointment.id]
     assert stored.status is AppointmentStatus.CANCELLED
     assert world.calendar.events == {}
-    assert world.notifier.of_type(AppointmentCancelled)
+    assert world.outbox.of_type(AppointmentCancelled)
 
 
 async def test_distance_to_the_provider(world: FakeWorld) -> None:
@@ -392,7 +392,7 @@ async def test_calls_cut_short_by_the_deadline_count_as_reached(world: FakeWorld
     await check_availability(world.ports, near, at(14))  # someone picked up and talked
     world.clock.advance(timedelta(minutes=21))
     await sweep(world.ports)
-    [failed] = world.notifier.of_type(CampaignFailed)
+    [failed] = world.outbox.of_type(CampaignFailed)
     assert failed.campaign.failure_reason.startswith("I reached 1 of 2 providers")
     assert await campaign_status(world, campaign_id) is CampaignStatus.FAILED
 
@@ -402,4 +402,4 @@ async def test_cancelling_works_while_the_hold_store_is_down(world: FakeWorld) -
     world.holds.down = True
     await cancel_campaign(world.ports, 7, campaign_id)
     assert await campaign_status(world, campaign_id) is CampaignStatus.CANCELLED
-    assert world.notifier.of_type(CampaignCancelled)
+    assert world.outbox.of_type(CampaignCancelled)

@@ -28,14 +28,14 @@ async def test_a_dial_that_fails_is_tried_again_and_the_user_hears_so(world: Fak
 
     assert await campaign_status(world, campaign_id) is CampaignStatus.CONFIRMING
     assert world.store.tables["offers"][offer_id].status is OfferStatus.CHOSEN
-    assert world.notifier.of_type(SlotGone) == []
-    [retrying] = world.notifier.of_type(ConfirmationRetrying)
+    assert world.outbox.of_type(SlotGone) == []
+    [retrying] = world.outbox.of_type(ConfirmationRetrying)
     assert (retrying.offer.id, retrying.attempt) == (offer_id, 2)
     assert retrying.retry_at == NOW + world.policy.confirm_backoff[0]
 
     await sweep(world.ports)  # not due yet
     assert confirm_calls(world) == [CallStatus.FAILED]
-    assert len(world.notifier.of_type(ConfirmationRetrying)) == 1  # told once, not on every sweep
+    assert len(world.outbox.of_type(ConfirmationRetrying)) == 1  # told once, not on every sweep
 
     world.voice.unreachable.clear()
     world.clock.advance(world.policy.confirm_backoff[0])
@@ -61,10 +61,10 @@ async def test_after_the_last_failed_try_the_offer_is_given_up(world: FakeWorld)
             await sweep(world.ports)
 
     assert confirm_calls(world) == [CallStatus.NO_ANSWER] * world.policy.confirm_attempts
-    assert [r.attempt for r in world.notifier.of_type(ConfirmationRetrying)] == [2, 3]
+    assert [r.attempt for r in world.outbox.of_type(ConfirmationRetrying)] == [2, 3]
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
     assert world.store.tables["offers"][offer_id].status is OfferStatus.UNAVAILABLE
-    assert len(world.notifier.of_type(SlotGone)) == 1
+    assert len(world.outbox.of_type(SlotGone)) == 1
 
 
 async def test_an_explicit_slot_gone_gives_the_offer_up_at_once(world: FakeWorld) -> None:
@@ -74,7 +74,7 @@ async def test_an_explicit_slot_gone_gives_the_offer_up_at_once(world: FakeWorld
 
     await end_call(world.ports, confirm, CallOutcome.NO_AVAILABILITY, "The slot was taken.")
 
-    assert world.notifier.of_type(ConfirmationRetrying) == []
+    assert world.outbox.of_type(ConfirmationRetrying) == []
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
     assert world.store.tables["offers"][offer_id].status is OfferStatus.UNAVAILABLE
 
@@ -88,7 +88,7 @@ async def test_no_retry_when_the_slot_would_be_over_before_a_retry_could_end(wor
 
     await end_call_task(world.ports, current.id, CallStatus.BUSY, reason="The line was busy.")
 
-    assert world.notifier.of_type(ConfirmationRetrying) == []
+    assert world.outbox.of_type(ConfirmationRetrying) == []
     assert await campaign_status(world, campaign_id) is CampaignStatus.RANKING
     assert world.store.tables["offers"][offer_id].status is OfferStatus.UNAVAILABLE
 

@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import DependencyUnavailable, NotFound
 from domain.models import CallOutcome, CallStatus, CampaignStatus
-from domain.notifications import CampaignFailed, CampaignProgress
+from domain.notifications import CallsChanged, CampaignFailed
 from domain.services.reconcile import ConversationInfo
 from domain.services.recovery import RESTARTED, recover_open_calls
 from tests.fakes import FakeCallSlots, FakeWorld
@@ -30,7 +30,6 @@ def restarted(world: FakeWorld) -> None:
 async def test_simulated_calls_of_a_dead_process_end_and_their_campaign_moves_on(world: FakeWorld) -> None:
     campaign_id = await start(world)
     restarted(world)
-    world.notifier.sent.clear()
 
     report = await recover_open_calls(world.ports, None, GRACE)
 
@@ -38,7 +37,7 @@ async def test_simulated_calls_of_a_dead_process_end_and_their_campaign_moves_on
     assert set(calls(world).values()) == {CallStatus.FAILED}
     assert {c.failure_reason for c in world.store.tables["calls"].values()} == {RESTARTED}
     assert await campaign_status(world, campaign_id) is CampaignStatus.FAILED
-    assert len(world.notifier.of_type(CampaignFailed)) == 1
+    assert len(world.outbox.of_type(CampaignFailed)) == 1
     again = await recover_open_calls(world.ports, None, GRACE)
     assert (again.orphaned, again.ended) == (0, 0)
 
@@ -75,7 +74,7 @@ async def test_live_calls_are_asked_about_and_those_still_running_take_their_pla
     assert calls(world) == {"near": CallStatus.DIALING, "good": CallStatus.COMPLETED}
     near = next(c for c in world.store.tables["calls"].values() if c.provider.id == "near")
     assert await world.slots.claimed([near.id]) == {near.id}
-    assert world.notifier.of_type(CampaignProgress)
+    assert world.outbox.of_type(CallsChanged)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,142 @@
+"""Notifications as outbox rows: each kind of ``domain.notifications`` to JSON and back.
+
+The entities a notification carries (campaign, offers, appointment) are stored with the same column
+values their own tables use (``storage.mapping``), datetimes as UTC ISO text, so a message reads back
+equal to what was queued. ``CampaignProgress`` is never stored: the outbox keeps ``CallsChanged`` and the
+live view is drawn at delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from domain.models import Appointment, Campaign, Offer
+from domain.notifications import (
+    AppointmentCancelled,
+    AppointmentReminder,
+    Booked,
+    CallsChanged,
+    CampaignCancelled,
+    CampaignFailed,
+    ConfirmationRetrying,
+    Notification,
+    ShortlistReady,
+    SlotGone,
+)
+from storage import mapping
+from storage.orm import AppointmentRow, Base, CampaignRow, OfferRow
+from storage.types import UtcDateTime
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def to_json(notification: Notification) -> tuple[str, dict[str, Any]]:
+    """``(kind, payload)`` of a notification; raises ``ValueError`` for a kind the outbox does not keep."""
+    match notification:
+        case CallsChanged(campaign_id=campaign_id):
+            return "calls_changed", {"campaign_id": campaign_id}
+        case ShortlistReady(campaign=campaign, shortlist=offers):
+            return "shortlist_ready", {"campaign": _campaign(campaign), "shortlist": [_offer(o) for o in offers]}
+        case CampaignFailed(campaign=campaign):
+            return "campaign_failed", {"campaign": _campaign(campaign)}
+        case CampaignCancelled(campaign=campaign):
+            return "campaign_cancelled", {"campaign": _campaign(campaign)}
+        case Booked(campaign=campaign, appointment=appointment):
+            return "booked", {"campaign": _campaign(campaign), "appointment": _appointment(appointment)}
+        case SlotGone(campaign=campaign, offer=offer, shortlist=offers):
+            return "slot_gone", {
+                "campaign": _campaign(campaign),
+                "offer": _offer(offer),
+                "shortlist": [_offer(o) for o in offers],
+            }
+        case ConfirmationRetrying(campaign=campaign, offer=offer, attempt=attempt, retry_at=retry_at):
+            return "confirmation_retrying", {
+                "campaign": _campaign(campaign),
+                "offer": _offer(offer),
+                "attempt": attempt,
+                "retry_at": retry_at.isoformat(),
+            }
+        case AppointmentCancelled(appointment=appointment):
+            return "appointment_cancelled", {"appointment": _appointment(appointment)}
+        case AppointmentReminder(appointment=appointment, lead=lead):
+            return "appointment_reminder", {
+                "appointment": _appointment(appointment),
+                "lead_seconds": lead.total_seconds(),
+            }
+    raise ValueError(f"{type(notification).__name__} is not kept in the outbox.")
+
+
+def from_json(kind: str, payload: dict[str, Any]) -> Notification:
+    """The notification ``to_json`` turned into ``(kind, payload)``."""
+    match kind:
+        case "calls_changed":
+            return CallsChanged(str(payload["campaign_id"]))
+        case "shortlist_ready":
+            return ShortlistReady(_to_campaign(payload["campaign"]), [_to_offer(o) for o in payload["shortlist"]])
+        case "campaign_failed":
+            return CampaignFailed(_to_campaign(payload["campaign"]))
+        case "campaign_cancelled":
+            return CampaignCancelled(_to_campaign(payload["campaign"]))
+        case "booked":
+            return Booked(_to_campaign(payload["campaign"]), _to_appointment(payload["appointment"]))
+        case "slot_gone":
+            return SlotGone(
+                _to_campaign(payload["campaign"]),
+                _to_offer(payload["offer"]),
+                [_to_offer(o) for o in payload["shortlist"]],
+            )
+        case "confirmation_retrying":
+            return ConfirmationRetrying(
+                _to_campaign(payload["campaign"]),
+                _to_offer(payload["offer"]),
+                int(payload["attempt"]),
+                datetime.fromisoformat(str(payload["retry_at"])),
+            )
+        case "appointment_cancelled":
+            return AppointmentCancelled(_to_appointment(payload["appointment"]))
+        case "appointment_reminder":
+            return AppointmentReminder(
+                _to_appointment(payload["appointment"]), timedelta(seconds=float(payload["lead_seconds"]))
+            )
+    raise ValueError(f"Unknown outbox message kind {kind!r}.")
+
+
+def _json_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+
+
+def _row(row_class: type[RowT], data: dict[str, Any]) -> RowT:
+    """A detached row of ``row_class`` from ``_json_values`` output (datetime columns parsed back)."""
+    columns = row_class.__table__.columns
+    values = {
+        name: datetime.fromisoformat(value)
+        if value is not None and isinstance(columns[name].type, UtcDateTime)
+        else value
+        for name, value in data.items()
+    }
+    return row_class(**values)
+
+
+def _campaign(campaign: Campaign) -> dict[str, Any]:
+    return _json_values({**mapping.campaign_values(campaign), "version": campaign.version})
+
+
+def _to_campaign(data: dict[str, Any]) -> Campaign:
+    return mapping.campaign_from_row(_row(CampaignRow, data))
+
+
+def _offer(offer: Offer) -> dict[str, Any]:
+    return _json_values(mapping.offer_values(offer))
+
+
+def _to_offer(data: dict[str, Any]) -> Offer:
+    return mapping.offer_from_row(_row(OfferRow, data))
+
+
+def _appointment(appointment: Appointment) -> dict[str, Any]:
+    return _json_values(mapping.appointment_values(appointment))
+
+
+def _to_appointment(data: dict[str, Any]) -> Appointment:
+    return mapping.appointment_from_row(_row(AppointmentRow, data))
