@@ -122,13 +122,21 @@ async def test_postgres_refuses_an_overlap_the_check_could_not_see(postgres_data
     uow_factory = postgres_database.uow_factory
     campaign, offers = await builders.store_offers(uow_factory, 2)
     start = NOW + timedelta(days=1)
-    async with uow_factory() as first, uow_factory() as second:
+    # ``first`` is entered last so that it is closed first: should anything below fail, its rollback frees
+    # the row the second booking waits on, and closing ``second`` (which needs its connection back from the
+    # waiting insert) can finish instead of waiting for ``first`` forever.
+    async with uow_factory() as second, uow_factory() as first:
         await first.appointments.add(builders.appointment(campaign.id, offers[0].id, start))
+        # The watch takes its first look before the second booking starts, so it must see a wait that
+        # begins after that look (the busy machine's order, made certain).
+        looked = asyncio.Event()
+        watch = asyncio.create_task(_until_a_session_waits_on_a_lock(postgres_database, looked))
+        await looked.wait()
         # The second booking's check cannot see the first, uncommitted one; its insert waits on it.
         pending = asyncio.create_task(
             second.appointments.add(builders.appointment(campaign.id, offers[1].id, start + timedelta(minutes=10)))
         )
-        await _until_a_session_waits_on_a_lock(postgres_database)
+        await watch
         await first.commit()
         with pytest.raises(SlotConflict, match="already have an appointment"):
             await pending
@@ -136,15 +144,32 @@ async def test_postgres_refuses_an_overlap_the_check_could_not_see(postgres_data
         assert len(await second.appointments.overlapping(USER_ID, TimeWindow(start, start + timedelta(hours=1)))) == 1
 
 
-async def _until_a_session_waits_on_a_lock(database: Database) -> None:
+# How long a test waits for a session to start waiting on a lock before it fails.
+LOCK_WAIT_BOUND_SECONDS = 10
+
+
+async def _until_a_session_waits_on_a_lock(database: Database, looked: asyncio.Event | None = None) -> None:
+    """Return once a session of the test database waits on a lock; ``looked`` is set after every look.
+
+    PostgreSQL answers ``pg_stat_activity`` from a snapshot taken at a transaction's first look, so each
+    look is a transaction of its own: looks within one transaction would never see a wait begin.
+    """
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    async with database.engine.connect() as connection:
-        for _ in range(10_000):
-            if (await connection.execute(query)).scalar_one():
-                return
-    raise AssertionError("The second booking never waited for the first.")
+    try:
+        async with asyncio.timeout(LOCK_WAIT_BOUND_SECONDS), database.engine.connect() as connection:
+            while True:
+                waiting = (await connection.execute(query)).scalar_one()
+                await connection.rollback()  # ends the snapshot
+                if looked is not None:
+                    looked.set()
+                if waiting:
+                    return
+    except TimeoutError:
+        raise AssertionError(
+            f"The second booking did not wait for the first within {LOCK_WAIT_BOUND_SECONDS} seconds."
+        ) from None
 
 
 @pytest.mark.postgres
