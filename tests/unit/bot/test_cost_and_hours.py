@@ -54,6 +54,8 @@ async def test_used_up_minutes_stop_the_search_with_a_sentence_in_the_users_lang
     chat, conversation = RecordingChat(), talk(fakes)
     await conversation.text(chat, ANNA, REQUEST)
     await conversation.tap(chat, ANNA, go_of(chat.replies[-1]))
+    await conversation.background.drain()  # the campaign runs outside the tap
+    assert len(fakes.voice.placed) == 2
     for request in fakes.voice.placed:  # both calls talk for two minutes
         async with fakes.ports.uow() as uow:
             call = await uow.calls.get(request.call.id)

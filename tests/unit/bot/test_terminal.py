@@ -64,6 +64,7 @@ async def test_the_calls_of_a_booking_or_cancelling_call_are_not_printed_again(w
     talk, chat = talk_in(world), RecordingChat()
     await talk.text(chat, ANNA, REQUEST)
     await talk.tap(chat, ANNA, data_of(chat.replies[-1], "go")[0])
+    await talk.background.drain()  # the campaign runs outside the tap
     ctx = await open_call(world.ports, world.voice.token_for("smile"))
     await report_offer(world.ports, ctx, datetime(2026, 12, 1, 14, 0, tzinfo=BERLIN))
     await end_call(world.ports, ctx, CallOutcome.OFFER_MADE)
