@@ -115,17 +115,7 @@ def calendar_disconnector(
 ) -> CalendarDisconnect:
     """``/disconnect_calendar``: forget the user's calendar and revoke NEXUS's access at Google (best effort:
     the link is gone even when Google cannot be reached). ``True`` when there was a calendar."""
-    if not calendar_connect_configured(settings):
-        raise ValueError(_NOT_CONFIGURED)
-    assert settings.google_client_id and settings.google_client_secret and settings.encryption_key  # checked above
-    oauth = GoogleOAuth(
-        settings.google_client_id,
-        settings.google_client_secret.get_secret_value(),
-        _base_url(settings) + CALLBACK_PATH,
-        session,
-        revoke_uri=revoke_uri,
-    )
-    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    oauth, cipher = _google(settings, session, revoke_uri=revoke_uri)
 
     async def disconnect(user_id: int) -> bool:
         return await disconnect_calendar(uow_factory, user_id, cipher=cipher, oauth=oauth)
@@ -156,18 +146,7 @@ def add_oauth_routes(
 ) -> None:
     """Serve the two OAuth routes on ``app``; ``on_connected(user_id)`` runs after a calendar is stored (the
     bot's confirmation in the chat). ``session`` talks to Google and must outlive the app."""
-    if not calendar_connect_configured(settings):
-        raise ValueError(_NOT_CONFIGURED)
-    assert settings.google_client_id and settings.google_client_secret and settings.encryption_key  # checked above
-    oauth = GoogleOAuth(
-        settings.google_client_id,
-        settings.google_client_secret.get_secret_value(),
-        _base_url(settings) + CALLBACK_PATH,
-        session,
-        token_uri=token_uri,
-        auth_uri=auth_uri,
-    )
-    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    oauth, cipher = _google(settings, session, token_uri=token_uri, auth_uri=auth_uri)
     secure = _base_url(settings).startswith("https://")
     app[_CONNECT] = _CalendarConnect(oauth, cipher, _state_secret(settings), on_connected, secure)
     app.router.add_get(START_PATH, start, name="google_oauth_start")
@@ -261,6 +240,31 @@ def page(message: str, status: int = 200) -> web.Response:
         f"<body><h1>NEXUS</h1><p>{text}</p></body></html>"
     )
     return web.Response(text=body, content_type="text/html", status=status, headers=_PRIVATE)
+
+
+def _google(
+    settings: OAuthSettings,
+    session: aiohttp.ClientSession,
+    *,
+    token_uri: str = GOOGLE_TOKEN_URI,
+    auth_uri: str = GOOGLE_AUTH_URI,
+    revoke_uri: str = GOOGLE_REVOKE_URI,
+) -> tuple[GoogleOAuth, TokenCipher]:
+    """The OAuth client (Google's addresses can be others, for tests) and the token cipher; raises
+    ``ValueError`` when calendar sync is not set up."""
+    if not calendar_connect_configured(settings):
+        raise ValueError(_NOT_CONFIGURED)
+    assert settings.google_client_id and settings.google_client_secret and settings.encryption_key  # checked above
+    oauth = GoogleOAuth(
+        settings.google_client_id,
+        settings.google_client_secret.get_secret_value(),
+        _base_url(settings) + CALLBACK_PATH,
+        session,
+        token_uri=token_uri,
+        auth_uri=auth_uri,
+        revoke_uri=revoke_uri,
+    )
+    return oauth, TokenCipher(settings.encryption_key.get_secret_value())
 
 
 def _base_url(settings: OAuthSettings) -> str:
