@@ -118,7 +118,7 @@ class SqlAlchemyUnitOfWork:
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
-        if isinstance(exc, DBAPIError) and _refused(exc):
+        if exc is not None and _refused(exc):
             # PostgreSQL would not take another connection (too many clients, starting up, shutting down).
             raise DependencyUnavailable("The database is not taking connections right now; please try again.") from exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -147,8 +147,11 @@ class SqlAlchemyUnitOfWork:
 _REFUSED_STATES = ("53300", "57P03")
 
 
-def _refused(error: DBAPIError) -> bool:
-    state = getattr(error.orig, "sqlstate", None)
+def _refused(error: BaseException) -> bool:
+    # SQLAlchemy wraps the driver's error in a DBAPIError, but older releases (2.0.33, our lowest) let asyncpg's
+    # error at connect time through as it was: the SQLSTATE is looked for on either.
+    driver_error = error.orig if isinstance(error, DBAPIError) else error
+    state = getattr(driver_error, "sqlstate", None)
     return isinstance(state, str) and (state.startswith("08") or state in _REFUSED_STATES)
 
 
