@@ -4,12 +4,10 @@ a search waits for places rather than failing, and cancelled searches give their
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import redis.asyncio as redis
 from elevenlabs import AsyncElevenLabs
 
 from domain.models import CallStatus, CampaignStatus, TimeWindow
@@ -17,11 +15,11 @@ from domain.ports import CallSlots
 from domain.services.campaigns import StartCampaign, cancel_campaign, create_campaign, run_campaign
 from domain.services.context import Policy
 from integrations.elevenlabs import DiallingPolicy, ElevenLabsVoiceGateway
-from storage.slots import InMemoryCallSlots, RedisCallSlots
 from tests.factories import ALEXANDERPLATZ, make_provider
 from tests.fakes import FakeClock, FakeWorld
 from tests.integration.elevenlabs.conftest import FakeElevenLabs
 from tests.integration.elevenlabs.test_gateway import AGENTS, RecordingCallControl
+from tests.support.slots import call_slots
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WINDOW = TimeWindow(datetime(2026, 12, 1, 11, tzinfo=UTC), datetime(2026, 12, 1, 16, tzinfo=UTC))
@@ -31,19 +29,9 @@ CALLS_PER_SEARCH = 2
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def slots(request: pytest.FixtureRequest) -> AsyncIterator[CallSlots]:
-    if request.param == "memory":
-        yield InMemoryCallSlots(LIMIT)
-        return
-    prefix = f"nexus-test:{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    store = RedisCallSlots(client, LIMIT, prefix=prefix)
-    try:
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    async with call_slots(request.param, LIMIT, redis_url) as store:
         yield store
-    finally:
-        await store.aclose()
-        async for key in client.scan_iter(match=f"{prefix}:*"):
-            await client.delete(key)
-        await client.aclose()
 
 
 async def test_cancelling_two_searches_lets_the_third_dial_at_once(

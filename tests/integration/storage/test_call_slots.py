@@ -22,6 +22,7 @@ from tests.factories import ALEXANDERPLATZ, make_provider
 from tests.fakes import FakeClock, FakeWorld
 from tests.integration.storage.builders import NOW, USER_ID
 from tests.support.db import Database
+from tests.support.slots import call_slots
 
 LIMIT = 2
 WINDOW = TimeWindow(NOW + timedelta(days=1), NOW + timedelta(days=1, hours=5))
@@ -45,19 +46,9 @@ async def redis_client(redis_url: str, redis_prefix: str) -> AsyncIterator[redis
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def slots(request: pytest.FixtureRequest) -> AsyncIterator[CallSlots]:
-    if request.param == "memory":
-        yield InMemoryCallSlots(LIMIT)
-        return
-    prefix: str = request.getfixturevalue("redis_prefix")
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-    store = RedisCallSlots(client, LIMIT, prefix=prefix)
-    try:
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    async with call_slots(request.param, LIMIT, redis_url) as store:
         yield store
-    finally:
-        await store.aclose()
-        async for key in client.scan_iter(match=f"{prefix}:*"):
-            await client.delete(key)
-        await client.aclose()
 
 
 async def pending(task: asyncio.Task[None]) -> bool:
