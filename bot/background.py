@@ -2,7 +2,7 @@
 
 An update handler must answer at once: waiting for a campaign inside it would hold the chat (and, with
 one update at a time, every chat) until every call is placed. Tasks are kept by reference, their
-failures logged, and ``aclose`` cancels and awaits whatever still runs at shutdown.
+failures logged, and ``aclose`` lets what still runs at shutdown finish for a moment, then cancels it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# How long shutdown waits for started work (placing a campaign's calls takes a moment) before cancelling it:
+# a database statement cut off mid-flight can leave the SQLite driver's thread running, and the loop then
+# never finishes closing.
+CLOSE_GRACE_SECONDS = 5.0
 
 
 class BackgroundTasks:
@@ -34,8 +39,11 @@ class BackgroundTasks:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace_seconds: float = CLOSE_GRACE_SECONDS) -> None:
         tasks = list(self._tasks)
-        for task in tasks:
+        if not tasks:
+            return
+        _, busy = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in busy:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -60,8 +60,23 @@ async def test_shutting_down_stops_a_campaign_that_is_still_starting() -> None:
     await talk.tap(chat, ANNA, data_of(last(chat), buttons.GO))
     await directory.asked.wait()
 
-    await talk.background.aclose()
+    await talk.background.aclose(grace_seconds=0.01)  # the directory never answers: cut off after the grace
 
     [campaign] = world.store.tables["campaigns"].values()
     assert campaign.status is CampaignStatus.PROVIDER_LOOKUP  # the sweep settles it at its deadline
     assert world.voice.placed == []
+
+
+async def test_shutting_down_lets_a_campaign_that_is_nearly_started_finish() -> None:
+    world, directory, talk = slow_world()
+    chat = RecordingChat()
+    await talk.text(chat, ANNA, REQUEST)
+    await talk.tap(chat, ANNA, data_of(last(chat), buttons.GO))
+    await directory.asked.wait()
+
+    closing = asyncio.create_task(talk.background.aclose(grace_seconds=30))
+    await asyncio.sleep(0)  # aclose is now waiting for the campaign
+    directory.gate.set()
+    await closing
+
+    assert len(world.voice.placed) == 2  # not cut off in the middle of its database work
