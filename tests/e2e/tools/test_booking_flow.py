@@ -18,7 +18,7 @@ from contextlib import AsyncExitStack
 import pytest
 from sqlalchemy import func, select
 
-from domain.models import AppointmentStatus, CallOutcome, CallStatus, CampaignStatus, OfferStatus
+from domain.models import AppointmentStatus, CallOutcome, CallStatus, Campaign, CampaignStatus, OfferStatus
 from domain.services.campaigns import get_shortlist
 from domain.services.confirmation import choose_offer
 from storage.orm import Base
@@ -167,15 +167,7 @@ async def test_report_slot_offer_is_idempotent(server: ToolServer) -> None:
 
 
 async def test_book_slot_is_idempotent(server: ToolServer) -> None:
-    campaign = await server.start_campaign()
-    for provider in ("p1", "p2", "p3"):
-        token = server.token(campaign, provider)
-        if provider == "p1":
-            await server.call("report-slot-offer", {"date": "2026-12-01", "time": "15:00"}, token=token)
-        await server.call("end-call", {"outcome": "offer_made"}, token=token)
-    [offer] = await get_shortlist(server.nexus.ports, campaign.id)
-    await choose_offer(server.nexus.ports, USER_ID, offer.id)
-    confirm = server.token(campaign, "p1", "CONFIRM")
+    _, confirm = await _chosen(server, "15:00")
 
     first = await server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=confirm)
     again = await server.call("book-slot", {"date": "Dec 1", "time": "3:00 pm"}, token=confirm)
@@ -262,15 +254,7 @@ async def test_a_time_outside_the_users_windows_is_refused_with_the_windows(serv
 async def test_twenty_identical_book_slot_requests_at_once_all_answer_booked_with_one_appointment(
     any_server: ToolServer,
 ) -> None:
-    campaign = await any_server.start_campaign()
-    for provider in ("p1", "p2", "p3"):
-        token = any_server.token(campaign, provider)
-        if provider == "p1":
-            await any_server.call("report-slot-offer", {"date": "2026-12-01", "time": "15:00"}, token=token)
-        await any_server.call("end-call", {"outcome": "offer_made"}, token=token)
-    [offer] = await get_shortlist(any_server.nexus.ports, campaign.id)
-    await choose_offer(any_server.nexus.ports, USER_ID, offer.id)
-    confirm = any_server.token(campaign, "p1", "CONFIRM")
+    campaign, confirm = await _chosen(any_server, "15:00")
     # The agent has spoken before (the call is in progress), so nothing but the booking itself is written.
     assert (await any_server.call("get-distance", {}, token=confirm)).status == 200
 
@@ -285,20 +269,20 @@ async def test_twenty_identical_book_slot_requests_at_once_all_answer_booked_wit
     assert (await any_server.campaign(campaign.id)).status is CampaignStatus.CONFIRMED
 
 
-async def _chosen(server: ToolServer, time: str) -> str:
-    """A campaign whose only offer (p1 at ``time`` on Tuesday) the user chose; the confirm call's token."""
+async def _chosen(server: ToolServer, time: str) -> tuple[Campaign, str]:
+    """A campaign whose only offer (p1 at ``time`` on Tuesday) the user chose, and the confirm call's token."""
     campaign = await server.start_campaign()
     await server.call("report-slot-offer", {"date": "2026-12-01", "time": time}, token=server.token(campaign, "p1"))
     for provider in ("p1", "p2", "p3"):
         await server.call("end-call", {"outcome": "offer_made"}, token=server.token(campaign, provider))
     [offer] = await get_shortlist(server.nexus.ports, campaign.id)
     await choose_offer(server.nexus.ports, USER_ID, offer.id)
-    return server.token(campaign, "p1", "CONFIRM")
+    return campaign, server.token(campaign, "p1", "CONFIRM")
 
 
 async def test_booking_over_an_appointment_booked_meanwhile_is_a_refusal_the_agent_hears(server: ToolServer) -> None:
     # Two searches of one user found the same time; the first is booked while the second confirms.
-    first, second = await _chosen(server, "15:00"), await _chosen(server, "15:00")
+    (_, first), (_, second) = await _chosen(server, "15:00"), await _chosen(server, "15:00")
     assert (await server.call("book-slot", {"date": "2026-12-01", "time": "15:00"}, token=first)).status == 200
     before = await server.snapshot()
 
