@@ -26,7 +26,14 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
+from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from storage.loop_repositories import (
+    SqlAlchemyInstructionRepository,
+    SqlAlchemyProfileRepository,
+    SqlAlchemyQuestionRepository,
+    SqlAlchemyTurnRepository,
+)
 from storage.repositories import (
     ReadAhead,
     SqlAlchemyAppointmentRepository,
@@ -62,6 +69,10 @@ class SqlAlchemyUnitOfWork:
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    turns: TurnRepository
+    questions: QuestionRepository
+    profiles: ProfileRepository
+    instructions: InstructionRepository
 
     def __init__(
         self,
@@ -98,6 +109,10 @@ class SqlAlchemyUnitOfWork:
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
         self.events = SqlAlchemyProcessedEventRepository(session)
         self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
+        self.turns = SqlAlchemyTurnRepository(session)
+        self.questions = SqlAlchemyQuestionRepository(session)
+        self.profiles = SqlAlchemyProfileRepository(session)
+        self.instructions = SqlAlchemyInstructionRepository(session)
         return self
 
     async def __aexit__(
