@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import DependencyUnavailable
+from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from domain.ports import (
     AppointmentRepository,
     CalendarLinkRepository,
@@ -26,7 +27,6 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
-from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.loop_repositories import (
     SqlAlchemyInstructionRepository,
