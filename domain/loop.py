@@ -110,8 +110,9 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         NEW_PATIENT,
         re.compile(
-            r"new patient|been (here|with us|to us) before|first (time|visit)|existing patient|neue[rn]? (patient|kund)"
-            r"|schon (einmal|mal) (bei uns|hier)|erste[sn]? (mal|besuch)|bestandspatient",
+            r"new patient|new or (an )?existing|existing patient|been (here|with us|to us) before|first (time|visit)"
+            r"|neue[rn]?\b.{0,30}patient|bestehende[rn]? patient|schon (einmal|mal) (bei uns|hier)"
+            r"|erste[sn]? (mal|besuch)|bestandspatient",
             re.I,
         ),
     ),
@@ -132,12 +133,18 @@ def question_topic(question: str) -> str:
 
 
 _ANSWER_WORDS: dict[str, dict[str, dict[str, str]]] = {
-    INSURANCE: {"en": {"public": "public (statutory) insurance", "private": "private insurance"}},
-    NEW_PATIENT: {"en": {"new": "a new patient", "existing": "an existing patient"}},
+    INSURANCE: {
+        "en": {"public": "public (statutory) insurance", "private": "private insurance"},
+        "de": {"public": "gesetzlich versichert", "private": "privat versichert"},
+    },
+    NEW_PATIENT: {
+        "en": {"new": "a new patient", "existing": "an existing patient"},
+        "de": {"new": "neuer Patient", "existing": "schon Patient bei Ihnen"},
+    },
 }
 
 
-def profile_answer(profile: UserProfile | None, topic: str) -> str | None:
+def profile_answer(profile: UserProfile | None, topic: str, language: str = "en") -> str | None:
     """What the profile says to a question about ``topic``, in words the agent can pass on; ``None`` when the
     profile does not answer it (the user is asked, or nothing is shared)."""
     if profile is None:
@@ -145,4 +152,5 @@ def profile_answer(profile: UserProfile | None, topic: str) -> str | None:
     value = profile.shared().get(topic)
     if value is None:
         return None
-    return _ANSWER_WORDS.get(topic, {}).get("en", {}).get(value, value)
+    words = _ANSWER_WORDS.get(topic, {})
+    return words.get(language, words.get("en", {})).get(value, value)

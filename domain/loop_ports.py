@@ -33,14 +33,16 @@ class TurnRepository(Protocol):
 
 
 class QuestionRepository(Protocol):
-    async def add(self, question: UserQuestion) -> None: ...
+    async def add(self, question: UserQuestion) -> bool:
+        """Insert; ``False`` (nothing stored) when the campaign has an open question about the same topic."""
+        ...
 
     async def get(self, question_id: str) -> UserQuestion | None: ...
 
     async def save(self, question: UserQuestion) -> None: ...
 
-    async def open_for_call(self, call_id: str, topic: str) -> UserQuestion | None:
-        """The call's unanswered question about ``topic`` (a retried ``ask_user``), if any."""
+    async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
+        """The campaign's unanswered question about ``topic`` (another call asked it, or this one retried)."""
         ...
 
     async def answered(self, campaign_id: str, topic: str) -> UserQuestion | None:

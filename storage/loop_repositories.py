@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from domain.loop import Instruction, Insurance, PatientStatus, UserProfile, UserQuestion
 from domain.models import Turn
 from storage.orm import (
+    _OPEN_QUESTION,
     CallListenerRow,
     CallTurnRow,
     InstructionReadRow,
@@ -63,7 +64,7 @@ def _question(row: UserQuestionRow) -> UserQuestion:
 
 
 class SqlAlchemyQuestionRepository(_Repository):
-    async def add(self, question: UserQuestion) -> None:
+    async def add(self, question: UserQuestion) -> bool:
         values = {
             "id": question.id,
             "call_id": question.call_id,
@@ -78,7 +79,14 @@ class SqlAlchemyQuestionRepository(_Repository):
             "answer": question.answer,
             "answered_at": question.answered_at,
         }
-        await self._session.execute(insert(UserQuestionRow).values(values))
+        dialect = postgresql if self._dialect() == "postgresql" else sqlite
+        statement = (
+            dialect.insert(UserQuestionRow)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "topic"], index_where=_OPEN_QUESTION)
+        )
+        inserted = await self._session.execute(statement.returning(UserQuestionRow.id))
+        return inserted.first() is not None
 
     async def get(self, question_id: str) -> UserQuestion | None:
         row = await self._first(select(UserQuestionRow).where(UserQuestionRow.id == question_id))
@@ -92,11 +100,11 @@ class SqlAlchemyQuestionRepository(_Repository):
         )
         await self._session.execute(change, execution_options=_DML)
 
-    async def open_for_call(self, call_id: str, topic: str) -> UserQuestion | None:
+    async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
         statement = (
             select(UserQuestionRow)
             .where(
-                UserQuestionRow.call_id == call_id,
+                UserQuestionRow.campaign_id == campaign_id,
                 UserQuestionRow.topic == topic,
                 UserQuestionRow.answer.is_(None),
             )

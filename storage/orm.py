@@ -279,10 +279,23 @@ class CallListenerRow(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+_OPEN_QUESTION = text("answer IS NULL")
+ONE_OPEN_QUESTION_PER_TOPIC = "uq_user_questions_campaign_id_topic_open"
+
+
 class UserQuestionRow(Base):
     __tablename__ = "user_questions"
     __table_args__ = (
         Index(None, "campaign_id", "topic"),
+        # Two calls asking the same at once make one question to the user.
+        Index(
+            ONE_OPEN_QUESTION_PER_TOPIC,
+            "campaign_id",
+            "topic",
+            unique=True,
+            sqlite_where=_OPEN_QUESTION,
+            postgresql_where=_OPEN_QUESTION,
+        ),
         Index(None, "call_id"),
         Index(None, "user_id", "asked_at"),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -26,6 +26,7 @@ from domain.models import (
     Provider,
     Reminder,
     TimeWindow,
+    Turn,
     User,
 )
 from domain.notifications import Notification, idempotency_key
@@ -64,6 +65,8 @@ class FakeStore:
                 "chat_sessions",
                 "events",
                 "outbox",
+                "turns",
+                "listeners",
             )
         }
     )
@@ -301,6 +304,29 @@ class FakeEvents(_Repo):
         return True
 
 
+class FakeTurns(_Repo):
+    """Live transcripts: a call's turns under its id (listeners in their own table)."""
+
+    async def append(self, call_id: str, turns: Sequence[Turn]) -> None:
+        self._put(call_id, [*(self._get(call_id) or []), *turns])
+
+    async def replace(self, call_id: str, turns: Sequence[Turn]) -> None:
+        self._put(call_id, list(turns))
+
+    async def list_for_call(self, call_id: str) -> list[Turn]:
+        return list(self._get(call_id) or [])
+
+    async def listen(self, call_id: str, user_id: int, message_id: int | None) -> None:
+        self.uow.pending["listeners"][call_id] = (user_id, message_id)
+
+    async def listener(self, call_id: str) -> tuple[int, int | None] | None:
+        if call_id in self.uow.pending["listeners"]:
+            found: tuple[int, int | None] = self.uow.pending["listeners"][call_id]
+            return found
+        stored: tuple[int, int | None] | None = self.uow.store.tables["listeners"].get(call_id)
+        return stored
+
+
 @dataclass
 class FakeMessage:
     seq: int
@@ -379,6 +405,7 @@ class FakeUnitOfWork:
         self.chat_sessions = FakeChatSessions(self, "chat_sessions")
         self.events = FakeEvents(self, "events")
         self.outbox = FakeOutboxRepository(self, "outbox")
+        self.turns = FakeTurns(self, "turns")
 
     async def __aenter__(self) -> Self:
         return self

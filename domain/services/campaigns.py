@@ -442,6 +442,7 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
         if call is None:
             return
         call.transcript = list(turns)
+        await uow.turns.replace(call_id, turns)  # the full transcript replaces the turns stored live
         if summary:
             call.summary = summary
         await uow.calls.save(call)

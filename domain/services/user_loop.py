@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from domain.errors import CallClosed, InvalidRequest, NotAllowed, NotAuthorized, NotFound
+from domain.errors import CallClosed, ConcurrentUpdate, InvalidRequest, NotAllowed, NotAuthorized, NotFound
 from domain.loop import Instruction, UserProfile, UserQuestion, profile_answer, question_topic
 from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, TimeWindow, Turn
 from domain.notifications import CallTranscript, HandoverStarting, QuestionAsked, TranscriptChanged
@@ -163,14 +163,14 @@ async def ask_user(
 
     async def work(uow: UnitOfWork) -> AskAnswer | UserQuestion:
         call, campaign = await _open(uow, ctx)
-        known = profile_answer(await uow.profiles.get(campaign.user_id), topic)
+        known = profile_answer(await uow.profiles.get(campaign.user_id), topic, campaign.language)
         if known is not None:
             return AskAnswer(AskStatus.KNOWN, _tell(known, True), known)
         earlier = await uow.questions.answered(campaign.id, topic)
         if earlier is not None and earlier.answer is not None:
             return AskAnswer(AskStatus.KNOWN, _tell(earlier.answer, True), earlier.answer, earlier.id)
-        pending = await uow.questions.open_for_call(call.id, topic)
-        if pending is not None:  # the agent asked again (a retry): wait for the same question
+        pending = await uow.questions.open_in_campaign(campaign.id, topic)
+        if pending is not None:  # another call asked the same (or this one retried): the user is asked once
             return pending
         asked = UserQuestion(
             call_id=call.id,
@@ -183,7 +183,9 @@ async def ask_user(
             choices=_clean_choices(choices),
             why=" ".join(why.split())[:300],
         )
-        await uow.questions.add(asked)
+        if not await uow.questions.add(asked):
+            # another call asked it a moment ago: start again from a fresh read, which finds that question
+            raise ConcurrentUpdate("The same question was asked by another call at the same time.")
         await uow.outbox.add(campaign.user_id, QuestionAsked(asked, campaign.language), now)
         return asked
 

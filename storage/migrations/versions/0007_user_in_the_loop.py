@@ -58,6 +58,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_user_questions_campaign_id_topic", "user_questions", ["campaign_id", "topic"])
     op.create_index("ix_user_questions_call_id", "user_questions", ["call_id"])
+    op.create_index(
+        "uq_user_questions_campaign_id_topic_open",
+        "user_questions",
+        ["campaign_id", "topic"],
+        unique=True,
+        sqlite_where=sa.text("answer IS NULL"),
+        postgresql_where=sa.text("answer IS NULL"),
+    )
     op.create_index("ix_user_questions_user_id_asked_at", "user_questions", ["user_id", "asked_at"])
     op.create_table(
         "user_profiles",
@@ -94,6 +102,7 @@ def downgrade() -> None:
     op.drop_table("call_instructions")
     op.drop_table("user_profiles")
     op.drop_index("ix_user_questions_user_id_asked_at", table_name="user_questions")
+    op.drop_index("uq_user_questions_campaign_id_topic_open", table_name="user_questions")
     op.drop_index("ix_user_questions_call_id", table_name="user_questions")
     op.drop_index("ix_user_questions_campaign_id_topic", table_name="user_questions")
     op.drop_table("user_questions")
