@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
+from domain.loop import Instruction, UserProfile, UserQuestion
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -67,6 +68,10 @@ class FakeStore:
                 "outbox",
                 "turns",
                 "listeners",
+                "questions",
+                "profiles",
+                "instructions",
+                "instruction_reads",
             )
         }
     )
@@ -327,6 +332,69 @@ class FakeTurns(_Repo):
         return stored
 
 
+class FakeQuestions(_Repo):
+    async def add(self, question: UserQuestion) -> bool:
+        if await self.open_in_campaign(question.campaign_id, question.topic) is not None:
+            return False
+        self._put(question.id, question)
+        return True
+
+    async def get(self, question_id: str) -> UserQuestion | None:
+        found: UserQuestion | None = self._get(question_id)
+        return found
+
+    async def save(self, question: UserQuestion) -> None:
+        self._put(question.id, question)
+
+    async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
+        return next(
+            (q for q in self._all() if q.campaign_id == campaign_id and q.topic == topic and q.answer is None), None
+        )
+
+    async def answered(self, campaign_id: str, topic: str) -> UserQuestion | None:
+        done = [q for q in self._all() if q.campaign_id == campaign_id and q.topic == topic and q.answer is not None]
+        return max(done, key=lambda q: q.answered_at, default=None)
+
+    async def latest_open_for_user(self, user_id: int, since: datetime) -> UserQuestion | None:
+        open_ = [q for q in self._all() if q.user_id == user_id and q.answer is None and q.asked_at >= since]
+        return max(open_, key=lambda q: q.asked_at, default=None)
+
+    async def list_for_call(self, call_id: str) -> list[UserQuestion]:
+        return sorted((q for q in self._all() if q.call_id == call_id), key=lambda q: q.asked_at)
+
+
+class FakeProfiles(_Repo):
+    async def get(self, user_id: int) -> UserProfile | None:
+        found: UserProfile | None = self._get(user_id)
+        return found
+
+    async def save(self, profile: UserProfile) -> None:
+        self._put(profile.user_id, profile)
+
+
+class FakeInstructions(_Repo):
+    async def add(self, instruction: Instruction) -> None:
+        self._put(instruction.id, instruction)
+
+    async def unread(self, campaign_id: str, call_id: str) -> list[Instruction]:
+        read = self.uow.store.tables["instruction_reads"] | self.uow.pending["instruction_reads"]
+        return sorted(
+            (
+                i
+                for i in self._all()
+                if i.campaign_id == campaign_id and i.call_id in (None, call_id) and (i.id, call_id) not in read
+            ),
+            key=lambda i: i.created_at,
+        )
+
+    async def mark_read(self, call_id: str, instruction_ids: Sequence[str], at: datetime) -> None:
+        for instruction_id in instruction_ids:
+            self.uow.pending["instruction_reads"][(instruction_id, call_id)] = at
+
+    async def list_for_campaign(self, campaign_id: str) -> list[Instruction]:
+        return sorted((i for i in self._all() if i.campaign_id == campaign_id), key=lambda i: i.created_at)
+
+
 @dataclass
 class FakeMessage:
     seq: int
@@ -406,6 +474,9 @@ class FakeUnitOfWork:
         self.events = FakeEvents(self, "events")
         self.outbox = FakeOutboxRepository(self, "outbox")
         self.turns = FakeTurns(self, "turns")
+        self.questions = FakeQuestions(self, "questions")
+        self.profiles = FakeProfiles(self, "profiles")
+        self.instructions = FakeInstructions(self, "instructions")
 
     async def __aenter__(self) -> Self:
         return self

@@ -31,6 +31,7 @@ from bot.telegram import render
 from domain.errors import DeliveryFailed
 from domain.models import CampaignStatus, User
 from domain.notifications import (
+    CallTranscript,
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
@@ -175,6 +176,8 @@ class TelegramNotifier:
             case CampaignCancelled(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id, stopped=True)
                 await self._send_rendered(user_id, notification)
+            case CallTranscript():
+                await self._show_listen_view(user_id, notification)
             case _:
                 await self._send_rendered(user_id, notification)
 
@@ -247,3 +250,28 @@ class TelegramNotifier:
             message_id = message.message_id
         self._live[(user_id, campaign_id)] = message_id
         self._shown[(user_id, campaign_id)] = fingerprint
+
+    # --- a call followed live ("Listen") ----------------------------------------------------------
+
+    async def _show_listen_view(self, user_id: int, view: CallTranscript) -> None:
+        """Edit the call's "Listen" message (sent the first time; its id is stored with the listener, so any
+        process edits the same message)."""
+        reply = views.listen_view(view)
+        key = (user_id, f"listen:{view.call.id}")
+        fingerprint = reply.text + "|" + ",".join(reply.button_data())
+        if self._shown.get(key) == fingerprint:
+            return
+        message_id = view.message_id
+        if message_id is not None:
+            editing = message_id
+            try:
+                await self._call(lambda: render.edit(self._bot, user_id, editing, reply), urgent=False)
+            except BadRequest as exc:
+                log.info("listen view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
+                message_id = None
+        if message_id is None:
+            message = await self._send(user_id, reply, urgent=False)
+            async with self._uow() as uow:
+                await uow.turns.listen(view.call.id, user_id, message.message_id)
+                await uow.commit()
+        self._shown[key] = fingerprint

@@ -61,6 +61,18 @@ async def append_turns(ports: Ports, call_id: str, turns: Sequence[Turn]) -> Non
     await in_transaction(ports.uow, work)
 
 
+async def refresh_listener(ports: Ports, call_id: str) -> None:
+    """Redraw the call's "Listen" view if somebody follows it (the call ended: its view loses its buttons)."""
+    now = ports.clock.now()
+
+    async def work(uow: UnitOfWork) -> None:
+        listener = await uow.turns.listener(call_id)
+        if listener is not None:
+            await uow.outbox.add(listener[0], TranscriptChanged(call_id), now)
+
+    await in_transaction(ports.uow, work)
+
+
 async def _owned_call(uow: UnitOfWork, user_id: int, call_id: str) -> tuple[CallTask, Campaign]:
     call = await uow.calls.get(call_id)
     campaign = await uow.campaigns.get(call.campaign_id) if call is not None else None
@@ -75,21 +87,11 @@ async def listen(ports: Ports, user_id: int, call_id: str, message_id: int | Non
     async def work(uow: UnitOfWork) -> CallTranscript:
         call, campaign = await _owned_call(uow, user_id, call_id)
         await uow.turns.listen(call_id, user_id, message_id)
+        if message_id is None:  # the view is drawn and sent by the outbox, which then knows its message
+            await uow.outbox.add(user_id, TranscriptChanged(call_id), ports.clock.now())
         return CallTranscript(campaign, call, await uow.turns.list_for_call(call_id), message_id)
 
     return await in_transaction(ports.uow, work)
-
-
-async def transcript_view(ports: Ports, call_id: str) -> CallTranscript | None:
-    """The "Listen" view of a call as it stands now (``None``: the call is gone)."""
-    async with ports.uow() as uow:
-        call = await uow.calls.get(call_id)
-        campaign = await uow.campaigns.get(call.campaign_id) if call is not None else None
-        if call is None or campaign is None:
-            return None
-        listener = await uow.turns.listener(call_id)
-        turns = await uow.turns.list_for_call(call_id)
-    return CallTranscript(campaign, call, turns or list(call.transcript), listener[1] if listener else None)
 
 
 async def stop_call(ports: Ports, user_id: int, call_id: str) -> CallTask:

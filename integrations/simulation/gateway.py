@@ -15,7 +15,7 @@ from domain.models import CallPurpose, CallStatus, Turn
 from domain.ports import CallRequest, PlacedCall
 from domain.services.campaigns import end_call_task, record_transcript
 from domain.services.context import Ports
-from domain.services.user_loop import append_turns
+from domain.services.user_loop import append_turns, refresh_listener
 from integrations.simulation.agent import ReferenceAgent, ToolClient
 from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour, generated_behaviour, seeded_rng
 from integrations.simulation.receptionist import Receptionist
@@ -182,6 +182,8 @@ class SimulatedVoiceGateway:
                 on_transfer=transfer,
             )
             await agent.run(call.purpose, request.target_slot)
+            if self._ports is not None:
+                await refresh_listener(self._ports, call.id)
         except asyncio.CancelledError:
             log.info("simulated call %s hung up", call.id)
             raise
