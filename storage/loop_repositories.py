@@ -198,7 +198,7 @@ class SqlAlchemyInstructionRepository(_Repository):
                 or_(InstructionRow.call_id.is_(None), InstructionRow.call_id == call_id),
                 InstructionRow.id.not_in(read),
             )
-            .order_by(InstructionRow.created_at, InstructionRow.id)
+            .order_by(InstructionRow.seq)
         )
         return [_instruction(r) for r in await self._all(statement)]
 
@@ -211,7 +211,5 @@ class SqlAlchemyInstructionRepository(_Repository):
         await self._session.execute(dialect.insert(InstructionReadRow).values(rows).on_conflict_do_nothing())
 
     async def list_for_campaign(self, campaign_id: str) -> list[Instruction]:
-        statement = (
-            select(InstructionRow).where(InstructionRow.campaign_id == campaign_id).order_by(InstructionRow.created_at)
-        )
+        statement = select(InstructionRow).where(InstructionRow.campaign_id == campaign_id).order_by(InstructionRow.seq)
         return [_instruction(r) for r in await self._all(statement)]

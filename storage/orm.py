@@ -327,9 +327,11 @@ class UserProfileRow(Base):
 
 class InstructionRow(Base):
     __tablename__ = "call_instructions"
-    __table_args__ = (Index(None, "campaign_id", "created_at"),)
+    __table_args__ = (Index(None, "campaign_id", "seq"),)
 
-    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    # ``seq`` is the order the user gave them in (several may share one instant)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(Id, unique=True)
     campaign_id: Mapped[str] = mapped_column(Id)
     call_id: Mapped[str | None] = mapped_column(Id)
     text: Mapped[str] = mapped_column(Text)

@@ -79,14 +79,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "call_instructions",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("id", _ID, nullable=False),
         sa.Column("campaign_id", _ID, nullable=False),
         sa.Column("call_id", _ID, nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", _TIME, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_call_instructions"),
+        sa.PrimaryKeyConstraint("seq", name="pk_call_instructions"),
+        sa.UniqueConstraint("id", name="uq_call_instructions_id"),
     )
-    op.create_index("ix_call_instructions_campaign_id_created_at", "call_instructions", ["campaign_id", "created_at"])
+    op.create_index("ix_call_instructions_campaign_id_seq", "call_instructions", ["campaign_id", "seq"])
     op.create_table(
         "call_instruction_reads",
         sa.Column("instruction_id", _ID, nullable=False),
@@ -98,7 +100,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("call_instruction_reads")
-    op.drop_index("ix_call_instructions_campaign_id_created_at", table_name="call_instructions")
+    op.drop_index("ix_call_instructions_campaign_id_seq", table_name="call_instructions")
     op.drop_table("call_instructions")
     op.drop_table("user_profiles")
     op.drop_index("ix_user_questions_user_id_asked_at", table_name="user_questions")
