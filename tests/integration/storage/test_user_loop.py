@@ -112,9 +112,8 @@ async def test_turns_are_stored_as_they_happen_and_read_by_call_id(uow_factory: 
     first, second = search.calls
     await append_turns(ports, first.id, [Turn("provider", "Praxis 0, hello.", NOW)])
     await append_turns(ports, second.id, [Turn("provider", "Praxis 1.", NOW)])
-    await append_turns(
-        ports, first.id, [Turn("agent", "Hello, I am calling for a client.", NOW + timedelta(seconds=3))]
-    )
+    said = Turn("agent", "Hello, I am calling for a client.", NOW + timedelta(seconds=3))
+    await append_turns(ports, first.id, [said])
 
     async with uow_factory() as uow:
         turns = await uow.turns.list_for_call(first.id)
