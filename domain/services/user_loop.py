@@ -102,6 +102,7 @@ async def stop_call(ports: Ports, user_id: int, call_id: str) -> CallTask:
         raise NotAllowed("That call has already ended.")
     ended = await end_call_task(ports, call_id, CallStatus.CANCELLED, reason="The user stopped this call.")
     await hang_up_all(ports, [ended or call])
+    await refresh_listener(ports, call_id)
     return ended or call
 
 
