@@ -39,7 +39,9 @@ class QuestionRepository(Protocol):
 
     async def get(self, question_id: str) -> UserQuestion | None: ...
 
-    async def save(self, question: UserQuestion) -> None: ...
+    async def save(self, question: UserQuestion) -> None:
+        """Store the answer of a question that has none; raises ``ConcurrentUpdate`` when it has one by now."""
+        ...
 
     async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
         """The campaign's unanswered question about ``topic`` (another call asked it, or this one retried)."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from domain.errors import ConcurrentUpdate
 from domain.loop import Instruction, Insurance, PatientStatus, UserProfile, UserQuestion
 from domain.models import Turn
 from storage.orm import (
@@ -93,12 +94,16 @@ class SqlAlchemyQuestionRepository(_Repository):
         return None if row is None else _question(row)
 
     async def save(self, question: UserQuestion) -> None:
+        # Only an unanswered question takes an answer: of two taps at once, the second finds it answered.
         change = (
             update(UserQuestionRow)
-            .where(UserQuestionRow.id == question.id)
+            .where(UserQuestionRow.id == question.id, UserQuestionRow.answer.is_(None))
             .values(answer=question.answer, answered_at=question.answered_at)
+            .returning(UserQuestionRow.id)
         )
-        await self._session.execute(change, execution_options=_DML)
+        stored = await self._session.execute(change, execution_options=_DML)
+        if stored.first() is None:
+            raise ConcurrentUpdate("The question was answered by someone else in the meantime.")
 
     async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
         statement = (

@@ -344,6 +344,9 @@ class FakeQuestions(_Repo):
         return found
 
     async def save(self, question: UserQuestion) -> None:
+        stored = self._get(question.id)
+        if stored is not None and stored.answer is not None:
+            raise ConcurrentUpdate("answered by someone else")
         self._put(question.id, question)
 
     async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:

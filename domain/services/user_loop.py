@@ -13,7 +13,7 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.errors import CallClosed, ConcurrentUpdate, InvalidRequest, NotAllowed, NotAuthorized, NotFound
 from domain.loop import Instruction, UserProfile, UserQuestion, profile_answer, question_topic
@@ -71,6 +71,15 @@ async def refresh_listener(ports: Ports, call_id: str) -> None:
             await uow.outbox.add(listener[0], TranscriptChanged(call_id), now)
 
     await in_transaction(ports.uow, work)
+
+
+async def _note(uow: UnitOfWork, call_id: str, text: str, now: datetime) -> None:
+    """What the agent says through a tool, as a turn of the live transcript (a live call's spoken turns only
+    arrive with the post-call transcript, which replaces these)."""
+    await uow.turns.append(call_id, [Turn("agent", text, now)])
+    listener = await uow.turns.listener(call_id)
+    if listener is not None:
+        await uow.outbox.add(listener[0], TranscriptChanged(call_id), now)
 
 
 async def _owned_call(uow: UnitOfWork, user_id: int, call_id: str) -> tuple[CallTask, Campaign]:
@@ -172,6 +181,7 @@ async def ask_user(
         earlier = await uow.questions.answered(campaign.id, topic)
         if earlier is not None and earlier.answer is not None:
             return AskAnswer(AskStatus.KNOWN, _tell(earlier.answer, True), earlier.answer, earlier.id)
+        await _note(uow, call.id, f"(asks the client) {question}", now)
         pending = await uow.questions.open_in_campaign(campaign.id, topic)
         if pending is not None:  # another call asked the same (or this one retried): the user is asked once
             return pending
@@ -197,6 +207,12 @@ async def ask_user(
         return result
     answer = await wait_for_answer(ports, result.id, ports.policy.ask_user_wait)
     if answer is not None:
+        said = answer
+
+        async def note(uow: UnitOfWork) -> None:
+            await _note(uow, ctx.call.id, f"(the client answers) {said}", ports.clock.now())
+
+        await in_transaction(ports.uow, note)
         return AskAnswer(AskStatus.ANSWERED, _tell(answer, False), answer, result.id)
     return AskAnswer(
         AskStatus.NO_ANSWER,
@@ -341,6 +357,7 @@ async def request_handover(ports: Ports, ctx: CallContext, about: str) -> Handov
             )
         notice = HandoverStarting(call.id, call.provider.name, about, campaign.language)
         await uow.outbox.add(campaign.user_id, notice, now)
+        await _note(uow, call.id, f"(puts the call through to the client: {about})", now)
         return HandoverAnswer(
             True,
             "The client is told and waits for the call. Tell the receptionist you are putting them through to your "

@@ -256,3 +256,26 @@ async def test_a_call_that_is_over_asks_nothing(uow_factory: UnitOfWorkFactory) 
 
     with pytest.raises(CallClosed):
         await ask_user(ports, search.ctx(), "Which stylist?")
+
+
+async def test_two_answers_at_once_keep_the_first_and_the_tool_turns_show_in_the_transcript(
+    uow_factory: UnitOfWorkFactory, other_process: UnitOfWorkFactory
+) -> None:
+    search = await running_search(uow_factory)
+    ports, elsewhere = ports_over(uow_factory, wait=timedelta(milliseconds=100)), ports_over(other_process)
+    silent = await ask_user(ports, search.ctx(), "Do you have a favourite stylist, Anna or Murat?", ["Anna", "Murat"])
+    assert silent.question_id is not None
+
+    taps = await asyncio.gather(
+        answer_question(ports, USER_ID, silent.question_id, "Anna"),
+        answer_question(elsewhere, USER_ID, silent.question_id, "Murat"),
+    )
+
+    assert sorted(first for _, first in taps) == [False, True]
+    assert len({question.answer for question, _ in taps}) == 1  # the second tap is told the first answer
+    async with uow_factory() as uow:
+        stored = await uow.questions.get(silent.question_id)
+        turns = await uow.turns.list_for_call(search.calls[0].id)
+    kept = [question.answer for question, first in taps if first]
+    assert stored is not None and [stored.answer] == kept
+    assert [t.text for t in turns] == ["(asks the client) Do you have a favourite stylist, Anna or Murat?"]
