@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.errors import CallClosed, ConcurrentUpdate, InvalidRequest, NotAllowed, NotAuthorized, NotFound
+from domain.errors import ConcurrentUpdate, InvalidRequest, NotAllowed, NotFound
 from domain.loop import Instruction, UserProfile, UserQuestion, profile_answer, question_topic
 from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, TimeWindow, Turn
 from domain.notifications import CallTranscript, HandoverStarting, QuestionAsked, TranscriptChanged
 from domain.ports import UnitOfWork
-from domain.services.campaigns import calls_changed, end_call_task, hang_up_all, is_open_for
+from domain.services.campaigns import calls_changed, end_call_task, hang_up_all
 from domain.services.context import Ports
-from domain.services.tool_calls import CLOSE_POLITELY, CallContext
+from domain.services.tool_calls import CallContext
+from domain.services.tool_calls import _live as live_call
 from domain.services.transactions import in_transaction
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,6 @@ log = logging.getLogger(__name__)
 # A question asked longer ago than this is not taken as the one a free-text message answers.
 ANSWER_BY_TEXT_WITHIN = timedelta(minutes=15)
 MAX_CHOICES = 6
-
-
-async def _open(uow: UnitOfWork, ctx: CallContext) -> tuple[CallTask, Campaign]:
-    """The call and its campaign, refused when the call is over for NEXUS."""
-    call = await uow.calls.get(ctx.call.id)
-    campaign = await uow.campaigns.get(ctx.campaign.id)
-    if call is None or campaign is None:
-        raise NotAuthorized("The call token is not valid.")
-    if not is_open_for(call, campaign):
-        raise CallClosed(f"This call is over for NEXUS. {CLOSE_POLITELY}")
-    return call, campaign
 
 
 # --- live transcripts ------------------------------------------------------------------------------
@@ -174,7 +164,7 @@ async def ask_user(
     now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> AskAnswer | UserQuestion:
-        call, campaign = await _open(uow, ctx)
+        call, campaign = await live_call(uow, ctx, now)
         known = profile_answer(await uow.profiles.get(campaign.user_id), topic, campaign.language)
         if known is not None:
             return AskAnswer(AskStatus.KNOWN, _tell(known, True), known)
@@ -322,7 +312,7 @@ async def fetch_instructions(ports: Ports, ctx: CallContext) -> tuple[list[Instr
     now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> tuple[list[Instruction], Campaign]:
-        call, campaign = await _open(uow, ctx)
+        call, campaign = await live_call(uow, ctx, now)
         unread = await uow.instructions.unread(campaign.id, call.id)
         await uow.instructions.mark_read(call.id, [i.id for i in unread], now)
         return unread, campaign
@@ -347,7 +337,7 @@ async def request_handover(ports: Ports, ctx: CallContext, about: str) -> Handov
     now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> HandoverAnswer:
-        call, campaign = await _open(uow, ctx)
+        call, campaign = await live_call(uow, ctx, now)
         profile = await uow.profiles.get(campaign.user_id)
         if profile is None or not profile.may_hand_over():
             return HandoverAnswer(
