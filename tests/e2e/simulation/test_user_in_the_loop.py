@@ -4,35 +4,26 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.notifications import HandoverStarting, Notification, QuestionAsked
+from domain.notifications import HandoverStarting, QuestionAsked
 from domain.services.user_loop import save_profile
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.world import World, load_world
 from nexus.scripted_user import ScriptedUser
 from nexus.simulation import SIMULATED_USER, describe, offline_nexus, start_and_settle, world_campaign_id
+from tests.e2e.simulation.test_confirmation import Inbox
 
 WORLDS = Path(__file__).resolve().parents[3] / "examples" / "worlds"
 
 
 @dataclass
-class Told:
-    """Everything the user was sent."""
-
-    messages: list[Notification] = field(default_factory=list)
-
-    async def notify(self, user_id: int, notification: Notification) -> None:
-        self.messages.append(notification)
-
-
-@dataclass
 class Run:
     result: dict[str, Any]
-    told: Told
+    told: Inbox
     transfers: dict[str, str]
     asked: list[str]
     seconds: float
@@ -52,7 +43,7 @@ async def run_world(world: World, *, wait: float = 2.0) -> Run:
     ) as run:
         ports = run.nexus.ports
         await save_profile(ports, world.profile(SIMULATED_USER))
-        scripted, told = ScriptedUser(ports, world.user.answers), Told()
+        scripted, told = ScriptedUser(ports, world.user.answers), Inbox()
         run.nexus.notifications.subscribe(scripted)
         run.nexus.notifications.subscribe(told)
         started = time.monotonic()
@@ -98,13 +89,13 @@ async def test_the_example_world_answers_from_the_profile_asks_once_and_hands_ov
     assert "agent: Meine Kundin sagt: public (statutory) insurance." in weber["transcript"]
     # "new patient" is asked by two desks but reaches the user once; both get the answer.
     assert run.result["questions"] == [{"topic": "new_patient", "answer": "new patient"}]
-    assert len([m for m in run.told.messages if isinstance(m, QuestionAsked)]) == 1
+    assert len([m for m in run.told.received if isinstance(m, QuestionAsked)]) == 1
     assert "agent: My client says: new patient." in spree["transcript"]
     # The desk that wants the client in person is put through to the user's phone, who is told first.
     assert prenzlauer["outcome"] == "handed_over"
     assert "agent: Ich verbinde Sie jetzt mit meiner Kundin." in prenzlauer["transcript"]
     assert list(run.transfers.values()) == ["+4915112345678"]
-    [notice] = [m for m in run.told.messages if isinstance(m, HandoverStarting)]
+    [notice] = [m for m in run.told.received if isinstance(m, HandoverStarting)]
     assert notice.provider_name == "Zahnzentrum Prenzlauer Berg" and notice.language == "en"
     assert [o["provider_id"] for o in run.result["shortlist"]] == ["w1", "w2", "w3"]
 
