@@ -130,6 +130,7 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
             CallOutcome.NO_AVAILABILITY: "call_no_time",
             CallOutcome.DECLINED: "call_declined",
             CallOutcome.VOICEMAIL: "call_voicemail",
+            CallOutcome.HANDED_OVER: "call_handed_over",
         }.get(call.outcome or CallOutcome.OTHER, "call_done")
         return plain(lang, key)
     key = {
@@ -370,11 +371,7 @@ def question_view(question: UserQuestion, language: str) -> Reply:
 def listen_view(view: CallTranscript) -> Reply:
     """One running call as it goes, with "Stop this call" and "Tell this call" while it runs."""
     call, lang = view.call, view.campaign.language
-    state = (
-        plain(lang, "call_handed_over")
-        if call.outcome is CallOutcome.HANDED_OVER
-        else _call_state(call, [], view.campaign)
-    )
+    state = _call_state(call, [], view.campaign)
     lines: list[str] = [say(lang, "listen_title", provider=call.provider.name, state=state)]
     turns = view.turns[-LISTEN_TURNS:]
     if len(view.turns) > len(turns):
