@@ -29,9 +29,18 @@ REMINDERS = "rem"
 HOME = "home"
 TIMEZONE = "tz"
 
+# The user in the loop: a running call and the questions it asks (see bot.live_calls), the profile.
+LISTEN = "ls"
+STOP_CALL = "sc"
+INSTRUCT = "ins"
+INSTRUCT_CALL = "ic"
+ANSWER = "qa"
+PROFILE = "pf"
+
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
+    | {LISTEN, STOP_CALL, INSTRUCT, INSTRUCT_CALL, ANSWER, PROFILE}
 )
 
 
@@ -74,3 +83,11 @@ def appointment(action: str, appointment_id: str) -> str:
 
 def setting(action: str, value: str = "") -> str:
     return f"{action}:{value}"
+
+
+def call(action: str, call_id: str) -> str:
+    return f"{action}:{call_id}"
+
+
+def answer(question_id: str, choice: int) -> str:
+    return f"{ANSWER}:{question_id}:{choice}"

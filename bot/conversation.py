@@ -14,9 +14,10 @@ from bot import buttons, views
 from bot.background import BackgroundTasks
 from bot.buttons import Expired, Tap
 from bot.intake import Intake, TapHandler
+from bot.live_calls import LiveCalls
 from bot.replies import Button, Chat, Key, Person, Reply
 from bot.session import ChatState, Step, load_state, save_state
-from bot.texts import language_of, plain, say
+from bot.texts import Html, language_of, plain, say
 from domain.errors import InvalidRequest, NotAllowed, NotFound, SlotConflict
 from domain.models import (
     DEFAULT_TIMEZONE,
@@ -117,6 +118,10 @@ class Conversation:
             buttons.HOME: self._ask_home,
             buttons.TIMEZONE: self._ask_timezone,
         }
+        # the user in the loop: running calls, their questions, the profile (bot.live_calls)
+        self._live = LiveCalls(ports, intent)
+        self._taps.update(self._live.taps)
+        self._taps[buttons.PROFILE] = self._profile
 
     async def _start_campaign(self, campaign_id: str) -> None:
         """Run a campaign the user just started with **Call providers**, in the background: the update
@@ -184,7 +189,16 @@ class Conversation:
 
     async def settings(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)
-        await chat.send(self._settings_card(user))
+        await chat.send(await self._settings_with_profile(user))
+
+    async def _settings_with_profile(self, user: User, *, replace: bool = False) -> Reply:
+        card = self._settings_card(user, replace=replace)
+        profile, rows = await self._live.profile_card(user)
+        return Reply(Html(card.text + profile), buttons=(*card.buttons, *rows), replace=replace)
+
+    async def _profile(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
+        if await self._live.profile_tap(chat, user, tap):
+            await chat.send(await self._settings_with_profile(user, replace=True))
 
     async def cancel(self, chat: Chat, person: Person, *, language: str | None = None) -> None:
         """End what is open (running searches, the request being written, a question) with one message."""
@@ -222,6 +236,8 @@ class Conversation:
             await self.cancel(chat, person, language=language)
             return
         user = await self._user(person)
+        if await self._live.text(chat, user, text):  # an answer to a call's question, an instruction
+            return
         state = await self._state(user)
         if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
             return
@@ -384,7 +400,7 @@ class Conversation:
 
     async def _save_settings(self, chat: Chat, user: User) -> None:
         await save_user(self._ports, user)
-        await chat.send(self._settings_card(user, replace=True))
+        await chat.send(await self._settings_with_profile(user, replace=True))
 
     async def _ask_home(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
         state.step = Step.HOME

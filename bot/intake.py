@@ -31,6 +31,7 @@ from domain.ports import Geocoder, IntentParser
 from domain.services.campaigns import StartCampaign, create_campaign, save_user
 from domain.services.context import Ports
 from domain.services.costs import estimate_search
+from domain.services.user_loop import get_profile
 
 RADIUS_CHOICES_KM = (2, 5, 10, 20, 50)
 _FIELDS = {"s": Step.SERVICE, "t": Step.TIME, "p": Step.PLACE}
@@ -225,7 +226,8 @@ class Intake:
             state.step = Step.IDLE
             draft.renew()
             cost = estimate_search(self._ports.policy, self._calls_per_campaign)
-            reply = views.summary_card(draft, user, replace=replace, cost=cost)
+            shared = views.shared_facts(await get_profile(self._ports, user.id), lang)
+            reply = views.summary_card(draft, user, replace=replace, cost=cost, shared=shared)
         await self._save(user, state)
         await chat.send(reply)
 

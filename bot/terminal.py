@@ -20,9 +20,9 @@ from prompt_toolkit import PromptSession
 from bot import views
 from bot.conversation import Conversation
 from bot.replies import Button, Document, Key, Person, Reply
-from bot.texts import say
-from domain.models import CampaignStatus, User
-from domain.notifications import CampaignProgress, Notification
+from bot.texts import plain, say
+from domain.models import CallStatus, CampaignStatus, User
+from domain.notifications import CallTranscript, CampaignProgress, Notification
 from domain.ports import Clock, UnitOfWorkFactory
 
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre)>|</?a(?: [^>]*)?>")
@@ -92,6 +92,10 @@ class TerminalChat:
     async def typing(self) -> None:
         return None
 
+    def say_line(self, text: str) -> None:
+        """Print one line without touching the choices (a followed call's new turn)."""
+        self._write(text + "\n")
+
 
 class TerminalNotifier:
     """Prints what the domain tells the terminal's user; the calls are shown once they are over."""
@@ -101,6 +105,8 @@ class TerminalNotifier:
         self._uow = uow
         self._clock = clock
         self._shown: set[str] = set()
+        self._heard: dict[str, int] = {}  # turns of each followed call printed so far
+        self._running: set[str] = set()  # searches whose running calls were shown
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         if isinstance(notification, CampaignProgress):
@@ -109,12 +115,40 @@ class TerminalNotifier:
             if searching and views.live_view_is_final(notification) and campaign.id not in self._shown:
                 self._shown.add(campaign.id)
                 await self._chat.send(views.live_view(notification))
+            elif searching and campaign.id not in self._running and _talking(notification):
+                # once, while calls talk: its numbered choices let the user listen in or tell the calls
+                self._running.add(campaign.id)
+                await self._chat.send(views.live_view(notification))
+            return
+        if isinstance(notification, CallTranscript):
+            await self._follow(notification)
             return
         async with self._uow() as uow:
             user = await uow.users.get(user_id) or User(id=user_id)
         reply = views.notification_reply(notification, user, self._clock.now())
         if reply is not None:
             await self._chat.send(reply)
+
+    async def _follow(self, view: CallTranscript) -> None:
+        """A followed call in the terminal: its new turns as lines, then its buttons while it runs."""
+        call_id = view.call.id
+        if call_id not in self._heard:
+            self._heard[call_id] = 0
+            await self._chat.send(views.listen_view(view))
+            self._heard[call_id] = len(view.turns)
+            return
+        fresh = view.turns[self._heard[call_id] :]
+        self._heard[call_id] = len(view.turns)
+        lang = view.campaign.language
+        for turn in fresh:
+            who = plain(lang, "speaker_agent" if turn.speaker == "agent" else "speaker_provider")
+            self._chat.say_line(f"👂 {view.call.provider.name} · {who}: {turn.text}")
+        if view.call.status.is_ended:
+            await self._chat.send(views.listen_view(view))
+
+
+def _talking(progress: CampaignProgress) -> bool:
+    return any(c.status is CallStatus.IN_PROGRESS for c in progress.calls)
 
 
 async def run_terminal(conversation: Conversation, chat: TerminalChat, person: Person, read: Read) -> None:

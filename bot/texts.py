@@ -182,6 +182,49 @@ _EN: dict[str, str] = {
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
     "your_location": "your location",
     "your_home": "your home",
+    # --- the user in the loop: questions from calls, listening, instructions, handover, profile ---
+    "question": "❓ <b>{provider}</b> asks: {question}{why}\n\nTap an answer or write it.",
+    "question_why": "\n<i>({why})</i>",
+    "answer_passed": "✅ Passed on to <b>{provider}</b>: {answer}",
+    "answer_late": "✅ Noted: {answer}. The call had to go on without it; I use it for the next calls.",
+    "answer_already": "This was already answered: {answer}",
+    "handover": "📞 Your phone rings in a moment: <b>{provider}</b> wants to talk to you about {about}.",
+    "listen": "👂 {provider}",
+    "listen_title": "👂 <b>Call with {provider}</b> – {state}",
+    "listen_empty": "<i>Nothing said yet.</i>",
+    "listen_more": "<i>… {count} earlier turns</i>",
+    "stop_call": "⏹ Stop this call",
+    "tell_calls": "✍️ Tell the calls",
+    "tell_call": "✍️ Tell this call",
+    "ask_instruction_all": "What should I tell the calls? For example <i>also ask about Saturday morning</i>.",
+    "ask_instruction_one": "What should I tell the call with <b>{provider}</b>? For example <i>only Dr. Weber</i>.",
+    "instruction_sent_all": "✍️ Told the running calls, and the calls still to come: <i>{text}</i>",
+    "instruction_sent_one": "✍️ Told the call with <b>{provider}</b>: <i>{text}</i>",
+    "instruction_windows": "\n🕑 Also searching {windows}.",
+    "call_stopped": "⏹ The call with <b>{provider}</b> is stopped; the other calls go on.",
+    "calls_over": "The calls of this search are over.",
+    "call_handed_over": "handed over to you",
+    "profile": (
+        "\n\n<b>What the agent may tell a receptionist</b>\n👤 name: {name}\n📱 phone for call-backs: {phone}\n"
+        "🩺 insurance: {insurance}\n🗂 patient: {patient}\n📞 put calls through to you: {handover}"
+    ),
+    "insurance_public": "public",
+    "insurance_private": "private",
+    "patient_new": "new",
+    "patient_existing": "existing",
+    "set_name": "👤 Name",
+    "set_phone": "📱 Phone",
+    "toggle_insurance": "🩺 Insurance",
+    "toggle_patient": "🗂 New/existing",
+    "handover_on": "📞 Put calls through",
+    "handover_off": "📞 Don't put calls through",
+    "ask_name": "Under which name should the agent book? Write it, or <i>-</i> to clear it.",
+    "ask_phone": "Which phone number may the agent give for call-backs (and put calls through to)? For example "
+    "<i>+49 151 12345678</i>, or <i>-</i> to clear it.",
+    "bad_phone": "<b>{phone}</b> is not a phone number I can use. Write it with the country code, like "
+    "<i>+49 151 12345678</i>.",
+    "shared": "\n🤝 The agent may share: {facts}. Nothing else.",
+    "shared_nothing": "\n🤝 The agent shares nothing about you; it asks you when a receptionist wants to know.",
 }
 
 _DE: dict[str, str] = {
@@ -345,6 +388,51 @@ _DE: dict[str, str] = {
     "apology": "Entschuldige, bei mir ist etwas schiefgegangen. Bitte versuch es gleich noch einmal.",
     "your_location": "dein Standort",
     "your_home": "dein Zuhause",
+    # --- the user in the loop: questions from calls, listening, instructions, handover, profile ---
+    "question": "❓ <b>{provider}</b> fragt: {question}{why}\n\nTippe eine Antwort oder schreib sie.",
+    "question_why": "\n<i>({why})</i>",
+    "answer_passed": "✅ An <b>{provider}</b> weitergegeben: {answer}",
+    "answer_late": "✅ Notiert: {answer}. Der Anruf musste ohne weitergehen; ich nutze es für die nächsten Anrufe.",
+    "answer_already": "Das ist schon beantwortet: {answer}",
+    "handover": "📞 Gleich klingelt dein Telefon: <b>{provider}</b> möchte mit dir über {about} sprechen.",
+    "listen": "👂 {provider}",
+    "listen_title": "👂 <b>Gespräch mit {provider}</b> – {state}",
+    "listen_empty": "<i>Noch nichts gesagt.</i>",
+    "listen_more": "<i>… {count} frühere Wortwechsel</i>",
+    "stop_call": "⏹ Diesen Anruf beenden",
+    "tell_calls": "✍️ Den Anrufen sagen",
+    "tell_call": "✍️ Diesem Anruf sagen",
+    "ask_instruction_all": "Was soll ich den Anrufen sagen? Zum Beispiel <i>frag auch nach Samstagvormittag</i>.",
+    "ask_instruction_one": "Was soll ich dem Anruf bei <b>{provider}</b> sagen? Zum Beispiel <i>nur Dr. Weber</i>.",
+    "instruction_sent_all": "✍️ Den laufenden und den noch kommenden Anrufen gesagt: <i>{text}</i>",
+    "instruction_sent_one": "✍️ Dem Anruf bei <b>{provider}</b> gesagt: <i>{text}</i>",
+    "instruction_windows": "\n🕑 Ich suche auch {windows}.",
+    "call_stopped": "⏹ Der Anruf bei <b>{provider}</b> ist beendet; die anderen Anrufe laufen weiter.",
+    "calls_over": "Die Anrufe dieser Suche sind vorbei.",
+    "call_handed_over": "an dich übergeben",
+    "profile": (
+        "\n\n<b>Was der Agent an der Anmeldung sagen darf</b>\n👤 Name: {name}\n📱 Rückrufnummer: {phone}\n"
+        "🩺 Versicherung: {insurance}\n🗂 Patient: {patient}\n📞 Anrufe zu dir durchstellen: {handover}"
+    ),
+    "insurance_public": "gesetzlich",
+    "insurance_private": "privat",
+    "patient_new": "neu",
+    "patient_existing": "bestehend",
+    "set_name": "👤 Name",
+    "set_phone": "📱 Telefon",
+    "toggle_insurance": "🩺 Versicherung",
+    "toggle_patient": "🗂 Neu/bestehend",
+    "handover_on": "📞 Anrufe durchstellen",
+    "handover_off": "📞 Nicht durchstellen",
+    "ask_name": "Auf welchen Namen soll der Agent buchen? Schreib ihn, oder <i>-</i> zum Löschen.",
+    "ask_phone": "Welche Telefonnummer darf der Agent für Rückrufe nennen (und Anrufe dorthin durchstellen)? Zum "
+    "Beispiel <i>+49 151 12345678</i>, oder <i>-</i> zum Löschen.",
+    "bad_phone": "<b>{phone}</b> ist keine Telefonnummer, die ich nutzen kann. Schreib sie mit Ländervorwahl, etwa "
+    "<i>+49 151 12345678</i>.",
+    "shared": "\n🤝 Der Agent darf weitergeben: {facts}. Sonst nichts.",
+    "shared_nothing": (
+        "\n🤝 Der Agent gibt nichts über dich weiter; er fragt dich, wenn die Anmeldung etwas wissen will."
+    ),
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

@@ -13,6 +13,7 @@ from bot.ics import appointment_ics, ics_filename
 from bot.replies import Button, Document, Reply
 from bot.session import Draft
 from bot.texts import Html, escape, plain, say, service_name, service_noun, short_day, short_slot
+from domain.loop import UserProfile, UserQuestion
 from domain.models import (
     WEIGHT_PRESETS,
     Appointment,
@@ -30,11 +31,14 @@ from domain.notifications import (
     AppointmentCancelled,
     AppointmentReminder,
     Booked,
+    CallTranscript,
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
     ConfirmationRetrying,
+    HandoverStarting,
     Notification,
+    QuestionAsked,
     ShortlistReady,
     SlotGone,
 )
@@ -68,7 +72,7 @@ def preset_of(weights: Weights) -> str | None:
     return None
 
 
-def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None) -> Html:
+def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None, shared: Html | None = None) -> Html:
     lang = draft.language
     assert draft.service is not None and draft.place is not None
     return say(
@@ -81,14 +85,17 @@ def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None) -> 
         place=draft.place.label or plain(lang, "your_location"),
         radius=f"{draft.radius_km:g}",
         weights=weights_in_words(user.weights, lang),
-        cost=Html(f"\n💶 {escape(cost.in_words(lang))}") if cost is not None else Html(""),
+        cost=Html((f"\n💶 {escape(cost.in_words(lang))}" if cost is not None else "") + (shared or "")),
     )
 
 
-def summary_card(draft: Draft, user: User, *, replace: bool = False, cost: CostEstimate | None = None) -> Reply:
+def summary_card(
+    draft: Draft, user: User, *, replace: bool = False, cost: CostEstimate | None = None, shared: Html | None = None
+) -> Reply:
+    """``shared``: what the agent may tell receptionists about the user (``shared_facts``)."""
     lang = draft.language
     return Reply(
-        summary_text(draft, user, cost),
+        summary_text(draft, user, cost, shared),
         buttons=(
             (Button(plain(lang, "call"), buttons.draft(buttons.GO, draft.id)),),
             (
@@ -123,6 +130,7 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
             CallOutcome.NO_AVAILABILITY: "call_no_time",
             CallOutcome.DECLINED: "call_declined",
             CallOutcome.VOICEMAIL: "call_voicemail",
+            CallOutcome.HANDED_OVER: "call_handed_over",
         }.get(call.outcome or CallOutcome.OTHER, "call_done")
         return plain(lang, key)
     key = {
@@ -191,7 +199,8 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     text = Html("\n".join([title, *lines, "", *later, counts]))
     if final:
         return Reply(text)
-    return Reply(text, buttons=((Button(plain(lang, "stop_calls"), buttons.campaign(buttons.STOP, campaign.id)),),))
+    stop = (Button(plain(lang, "stop_calls"), buttons.campaign(buttons.STOP, campaign.id)),)
+    return Reply(text, buttons=(*listen_buttons(progress), stop))
 
 
 # --- shortlist, booking, appointments ----------------------------------------------------------------
@@ -335,4 +344,98 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
             return Reply(say(user.language, "appointment_cancelled", provider=appointment.provider.name, slot=slot))
         case AppointmentReminder(appointment=appointment, lead=lead):
             return Reply(reminder(appointment, lead, user))
+        case QuestionAsked(question=question, language=language):
+            return question_view(question, language)
+        case HandoverStarting(provider_name=provider, about=about, language=language):
+            return Reply(say(language, "handover", provider=provider, about=about))
+        case CallTranscript():
+            return listen_view(notification)
     return None
+
+
+# --- the user in the loop ----------------------------------------------------------------------------
+
+LISTEN_TURNS = 12  # the "Listen" view shows the latest turns; Telegram allows 4096 characters
+
+
+def question_view(question: UserQuestion, language: str) -> Reply:
+    """A receptionist's question, with its choices as buttons (a typed answer works too)."""
+    why = say(language, "question_why", why=question.why) if question.why else Html("")
+    text = say(language, "question", provider=question.provider_name, question=question.question, why=why)
+    rows = tuple(
+        (Button(choice[:60], buttons.answer(question.id, index)),) for index, choice in enumerate(question.choices)
+    )
+    return Reply(text, buttons=rows)
+
+
+def listen_view(view: CallTranscript) -> Reply:
+    """One running call as it goes, with "Stop this call" and "Tell this call" while it runs."""
+    call, lang = view.call, view.campaign.language
+    state = _call_state(call, [], view.campaign)
+    lines: list[str] = [say(lang, "listen_title", provider=call.provider.name, state=state)]
+    turns = view.turns[-LISTEN_TURNS:]
+    if len(view.turns) > len(turns):
+        lines.append(say(lang, "listen_more", count=len(view.turns) - len(turns)))
+    for turn in turns:
+        who = plain(lang, "speaker_agent" if turn.speaker == "agent" else "speaker_provider")
+        lines.append(f"<b>{escape(who)}:</b> {escape(turn.text)}")
+    if not view.turns:
+        lines.append(say(lang, "listen_empty"))
+    text = "\n".join(lines)
+    if len(text) > 4000:
+        text = text[:3990].rsplit("\n", 1)[0] + "\n…"
+    if call.status.is_ended:
+        return Reply(Html(text))
+    rows = (
+        (
+            Button(plain(lang, "stop_call"), buttons.call(buttons.STOP_CALL, call.id)),
+            Button(plain(lang, "tell_call"), buttons.call(buttons.INSTRUCT_CALL, call.id)),
+        ),
+    )
+    return Reply(Html(text), buttons=rows)
+
+
+def listen_buttons(progress: CampaignProgress) -> tuple[tuple[Button, ...], ...]:
+    """The live view's extra rows while calls run: one "Listen" per talking call, "Tell the calls"."""
+    campaign, lang = progress.campaign, progress.campaign.language
+    talking = [
+        c
+        for c in progress.calls
+        if c.purpose is CallPurpose.DISCOVER and c.status in (CallStatus.DIALING, CallStatus.IN_PROGRESS)
+    ]
+    listen = [
+        Button(plain(lang, "listen").format(provider=c.provider.name)[:40], buttons.call(buttons.LISTEN, c.id))
+        for c in talking[:8]
+    ]
+    rows = [tuple(listen[i : i + 2]) for i in range(0, len(listen), 2)]
+    rows.append((Button(plain(lang, "tell_calls"), buttons.campaign(buttons.INSTRUCT, campaign.id)),))
+    return tuple(rows)
+
+
+def shared_facts(profile: UserProfile | None, language: str) -> Html:
+    """The summary card's line on what the agent may tell a receptionist (and that nothing else is told)."""
+    facts = profile.shared() if profile is not None else {}
+    if not facts:
+        return say(language, "shared_nothing")
+    labels = {"name": "👤", "phone": "📱", "insurance": "🩺", "new_patient": "🗂"}
+    prefixes = {"insurance": "insurance_", "new_patient": "patient_"}
+
+    def word(topic: str, value: str) -> str:
+        return plain(language, prefixes[topic] + value) if topic in prefixes else value
+
+    listed = ", ".join(f"{labels.get(topic, '•')} {word(topic, value)}" for topic, value in facts.items())
+    return say(language, "shared", facts=listed)
+
+
+def profile_text(profile: UserProfile, language: str) -> Html:
+    """The settings card's part on the profile."""
+    unset = plain(language, "not_set")
+    return say(
+        language,
+        "profile",
+        name=profile.name or unset,
+        phone=profile.phone or unset,
+        insurance=plain(language, f"insurance_{profile.insurance}") if profile.insurance else unset,
+        patient=plain(language, f"patient_{profile.patient}") if profile.patient else unset,
+        handover=plain(language, "on" if profile.handover_consent else "off"),
+    )

@@ -286,6 +286,7 @@ class CallOutcome(enum.StrEnum):
     BOOKED = "booked"
     CANCELLED_APPOINTMENT = "cancelled_appointment"
     OTHER = "other"
+    HANDED_OVER = "handed_over"  # the call was put through to the user (see domain.services.user_loop)
 
 
 class CallPurpose(enum.StrEnum):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.models import Appointment, CallTask, Campaign, Offer
+from domain.loop import UserQuestion
+from domain.models import Appointment, CallTask, Campaign, Offer, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,41 @@ class AppointmentReminder:
     lead: timedelta
 
 
+@dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    """An agent asks the user something mid-call; the user answers with a button or in words."""
+
+    question: UserQuestion
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverStarting:
+    """The call with ``provider_name`` is about to be put through to the user's phone, about ``about``."""
+
+    call_id: str
+    provider_name: str
+    about: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptChanged:
+    """A call somebody follows said something new: its "Listen" view is out of date (drawn at delivery)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTranscript:
+    """The "Listen" view's content: the call and what was said so far, as it stands at delivery."""
+
+    campaign: Campaign
+    call: CallTask
+    turns: list[Turn]
+    message_id: int | None = None
+
+
 Notification = (
     CallsChanged
     | CampaignProgress
@@ -94,6 +130,10 @@ Notification = (
     | ConfirmationRetrying
     | AppointmentCancelled
     | AppointmentReminder
+    | QuestionAsked
+    | HandoverStarting
+    | TranscriptChanged
+    | CallTranscript
 )
 
 
@@ -118,6 +158,10 @@ def idempotency_key(notification: Notification) -> str | None:
             return f"appointment-cancelled:{appointment.id}"
         case AppointmentReminder(appointment=appointment, lead=lead):
             return f"reminder:{appointment.id}:{int(lead.total_seconds() // 60)}"
+        case QuestionAsked(question=question):
+            return f"question:{question.id}"
+        case HandoverStarting(call_id=call_id):
+            return f"handover:{call_id}"
     return None
 
 
@@ -136,4 +180,6 @@ def folding_key(notification: Notification) -> str | None:
     """Messages of one chat with the same folding key, queued one after another, are delivered as one."""
     if isinstance(notification, CallsChanged):
         return f"calls:{notification.campaign_id}"
+    if isinstance(notification, TranscriptChanged):
+        return f"listen:{notification.call_id}"
     return None

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.intent import ParsedRequest
+from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -261,6 +262,10 @@ class UnitOfWork(Protocol):
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    turns: TurnRepository
+    questions: QuestionRepository
+    profiles: ProfileRepository
+    instructions: InstructionRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -211,6 +211,8 @@ def policy_from(settings: Settings) -> Policy:
         call_cost_per_minute=settings.call_cost_per_minute,
         call_cost_currency=settings.call_cost_currency,
         call_minutes_per_month=settings.call_minutes_per_month or None,
+        ask_user_wait=timedelta(seconds=settings.ask_user_wait_seconds),
+        ask_user_poll=timedelta(seconds=settings.ask_user_poll_seconds),
     )
 
 

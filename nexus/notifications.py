@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from domain.errors import DeliveryFailed
-from domain.notifications import CallsChanged, CampaignProgress, Notification
+from domain.notifications import CallsChanged, CallTranscript, CampaignProgress, Notification, TranscriptChanged
 from domain.ports import Notifier, OutboxEntry, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ MAX_BACKOFF = timedelta(minutes=5)
 # One chat's live view is redrawn at most this often: 100 searches at once would otherwise want 100
 # edits a second of Telegram's 30.
 LIVE_VIEW_INTERVAL = timedelta(seconds=2)
+
+
+# Refreshes redrawn from the database at delivery, at most one per ``live_view_interval`` per chat.
+_THROTTLED = (CallsChanged, TranscriptChanged)
 
 
 def wall_clock() -> datetime:
@@ -186,7 +190,9 @@ class Dispatcher:
         try:
             if entry.superseded and self._drop_superseded:
                 pass  # the sink draws how the calls ended with the message queued after it
-            elif isinstance(entry.notification, CallsChanged) and await self._live_view_waits(entry):
+            elif isinstance(entry.notification, CallsChanged | TranscriptChanged) and await self._live_view_waits(
+                entry
+            ):
                 return
             else:
                 notification = await self._content(entry.notification)
@@ -223,7 +229,17 @@ class Dispatcher:
         asyncio.get_running_loop().call_later(delay, self._wake.set)
 
     async def _content(self, notification: Notification) -> Notification | None:
-        """What the sink is given: a live-view refresh becomes the calls as they stand now."""
+        """What the sink is given: a live-view refresh becomes the calls as they stand now, a "Listen" refresh
+        the call's transcript as it stands now."""
+        if isinstance(notification, TranscriptChanged):
+            async with self._uow() as uow:
+                call = await uow.calls.get(notification.call_id)
+                campaign = await uow.campaigns.get(call.campaign_id) if call is not None else None
+                listener = await uow.turns.listener(notification.call_id)
+                turns = await uow.turns.list_for_call(notification.call_id)
+            if call is None or campaign is None:
+                return None
+            return CallTranscript(campaign, call, turns or list(call.transcript), listener[1] if listener else None)
         if not isinstance(notification, CallsChanged):
             return notification
         async with self._uow() as uow:

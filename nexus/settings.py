@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     call_cost_per_minute: float = Field(default=0.10, ge=0, le=100)
     call_cost_currency: str = Field(default="EUR", min_length=1, max_length=8)
     call_minutes_per_month: int = Field(default=300, ge=0)  # per user; 0: no limit
+    # ask_user: how long the agent's request waits for the user's answer (below the tool's 30 s timeout), and
+    # how often it looks in the database for it (the answer may come through another process)
+    ask_user_wait_seconds: float = Field(default=20.0, ge=0, le=25)
+    ask_user_poll_seconds: float = Field(default=0.25, gt=0, le=5)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

@@ -27,12 +27,14 @@ from domain.services.campaigns import (
 )
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
+from domain.services.user_loop import save_profile
 from integrations.clock import FixedClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
 from integrations.simulation.world import World
 from nexus.bootstrap import Nexus, bootstrap
+from nexus.scripted_user import ScriptedUser
 from nexus.settings import Mode, Settings
 from storage.schema import upgrade
 
@@ -90,6 +92,7 @@ async def offline_nexus(
     time_scale: float = 0.0,
     timezone: str = "Europe/Berlin",
     behaviours: Any = None,
+    ask_user_wait_seconds: float = 2.0,
 ) -> AsyncIterator[SimulationRun]:
     """A throwaway NEXUS on its own SQLite file, in mock_ai mode, with its tool server on a free port."""
     with tempfile.TemporaryDirectory(prefix="nexus-sim-") as folder:
@@ -101,6 +104,9 @@ async def offline_nexus(
             nexus_mode=Mode.MOCK_AI,
             redis_url=None,
             campaigns_per_hour=1000,
+            # a question nobody answers holds a simulated call this long (wall time), not the live 20 s
+            ask_user_wait_seconds=ask_user_wait_seconds,
+            ask_user_poll_seconds=0.02,
         )
         gateway = SimulatedVoiceGateway(
             behaviours=behaviours,
@@ -248,6 +254,9 @@ async def simulate_world(
         timezone=world.timezone,
         behaviours=world.behaviours(),
     ) as run:
+        await save_profile(run.nexus.ports, world.profile(SIMULATED_USER))
+        scripted = ScriptedUser(run.nexus.ports, world.user.answers)
+        run.nexus.notifications.subscribe(scripted)
         campaign = await start_and_settle(
             run,
             user,
@@ -281,6 +290,7 @@ async def describe(
         calls = await uow.calls.list_for_campaign(campaign.id)
         offers = await uow.offers.list_for_campaign(campaign.id)
         appointments = await uow.appointments.list_for_user(campaign.user_id)
+        asked = [q for c in calls for q in await uow.questions.list_for_call(c.id)]
     shortlist = await get_shortlist(ports, campaign.id)
     appointment = next((a for a in appointments if a.campaign_id == campaign.id), None)
     result: dict[str, Any] = {
@@ -311,6 +321,11 @@ async def describe(
         ],
         "appointment": None,
     }
+    if asked:
+        # by topic: which call asked first may vary from run to run; what the user was asked and said does not
+        result["questions"] = [
+            {"topic": q.topic, "answer": q.answer} for q in sorted(asked, key=lambda q: (q.topic, q.answer or ""))
+        ]
     if campaign.failure_reason:
         result["campaign"]["failure_reason"] = campaign.failure_reason
     if appointment is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from domain.loop import UserQuestion
 from domain.models import Appointment, Campaign, Offer
 from domain.notifications import (
     AppointmentCancelled,
@@ -20,9 +21,12 @@ from domain.notifications import (
     CampaignCancelled,
     CampaignFailed,
     ConfirmationRetrying,
+    HandoverStarting,
     Notification,
+    QuestionAsked,
     ShortlistReady,
     SlotGone,
+    TranscriptChanged,
 )
 from storage import mapping
 from storage.orm import AppointmentRow, Base, CampaignRow, OfferRow
@@ -64,6 +68,17 @@ def to_json(notification: Notification) -> tuple[str, dict[str, Any]]:
                 "appointment": _appointment(appointment),
                 "lead_seconds": lead.total_seconds(),
             }
+        case QuestionAsked(question=question, language=language):
+            return "question_asked", {"question": _question(question), "language": language}
+        case HandoverStarting(call_id=call_id, provider_name=provider_name, about=about, language=language):
+            return "handover_starting", {
+                "call_id": call_id,
+                "provider_name": provider_name,
+                "about": about,
+                "language": language,
+            }
+        case TranscriptChanged(call_id=call_id):
+            return "transcript_changed", {"call_id": call_id}
     raise ValueError(f"{type(notification).__name__} is not kept in the outbox.")
 
 
@@ -99,6 +114,14 @@ def from_json(kind: str, payload: dict[str, Any]) -> Notification:
             return AppointmentReminder(
                 _to_appointment(payload["appointment"]), timedelta(seconds=float(payload["lead_seconds"]))
             )
+        case "question_asked":
+            return QuestionAsked(_to_question(payload["question"]), str(payload["language"]))
+        case "handover_starting":
+            return HandoverStarting(
+                str(payload["call_id"]), str(payload["provider_name"]), str(payload["about"]), str(payload["language"])
+            )
+        case "transcript_changed":
+            return TranscriptChanged(str(payload["call_id"]))
     raise ValueError(f"Unknown outbox message kind {kind!r}.")
 
 
@@ -140,3 +163,33 @@ def _appointment(appointment: Appointment) -> dict[str, Any]:
 
 def _to_appointment(data: dict[str, Any]) -> Appointment:
     return mapping.appointment_from_row(_row(AppointmentRow, data))
+
+
+def _question(question: UserQuestion) -> dict[str, Any]:
+    return {
+        "id": question.id,
+        "call_id": question.call_id,
+        "campaign_id": question.campaign_id,
+        "user_id": question.user_id,
+        "provider_name": question.provider_name,
+        "question": question.question,
+        "topic": question.topic,
+        "choices": list(question.choices),
+        "why": question.why,
+        "asked_at": question.asked_at.isoformat(),
+    }
+
+
+def _to_question(data: dict[str, Any]) -> UserQuestion:
+    return UserQuestion(
+        id=str(data["id"]),
+        call_id=str(data["call_id"]),
+        campaign_id=str(data["campaign_id"]),
+        user_id=int(data["user_id"]),
+        provider_name=str(data["provider_name"]),
+        question=str(data["question"]),
+        topic=str(data["topic"]),
+        choices=tuple(str(c) for c in data["choices"]),
+        why=str(data["why"]),
+        asked_at=datetime.fromisoformat(str(data["asked_at"])),
+    )

@@ -251,3 +251,98 @@ class OutboxRow(Base):
     claimed_until: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the user in the loop (domain.loop_ports) ------------------------------------------------------
+
+
+class CallTurnRow(Base):
+    """One turn of a call's transcript, stored as it is said (``seq`` is the order)."""
+
+    __tablename__ = "call_turns"
+    __table_args__ = (Index(None, "call_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(Id)
+    speaker: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class CallListenerRow(Base):
+    """Who follows a call's transcript live, and in which message."""
+
+    __tablename__ = "call_listeners"
+
+    call_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+_OPEN_QUESTION = text("answer IS NULL")
+ONE_OPEN_QUESTION_PER_TOPIC = "uq_user_questions_campaign_id_topic_open"
+
+
+class UserQuestionRow(Base):
+    __tablename__ = "user_questions"
+    __table_args__ = (
+        Index(None, "campaign_id", "topic"),
+        # Two calls asking the same at once make one question to the user.
+        Index(
+            ONE_OPEN_QUESTION_PER_TOPIC,
+            "campaign_id",
+            "topic",
+            unique=True,
+            sqlite_where=_OPEN_QUESTION,
+            postgresql_where=_OPEN_QUESTION,
+        ),
+        Index(None, "call_id"),
+        Index(None, "user_id", "asked_at"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    call_id: Mapped[str] = mapped_column(Id)
+    campaign_id: Mapped[str] = mapped_column(Id)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    provider_name: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(String(200))
+    choices: Mapped[list[Any]]
+    why: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+
+
+class UserProfileRow(Base):
+    __tablename__ = "user_profiles"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    insurance: Mapped[str | None] = mapped_column(String(16))
+    patient: Mapped[str | None] = mapped_column(String(16))
+    handover_consent: Mapped[bool] = mapped_column(Boolean)
+
+
+class InstructionRow(Base):
+    __tablename__ = "call_instructions"
+    __table_args__ = (Index(None, "campaign_id", "seq"),)
+
+    # ``seq`` is the order the user gave them in (several may share one instant)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(Id, unique=True)
+    campaign_id: Mapped[str] = mapped_column(Id)
+    call_id: Mapped[str | None] = mapped_column(Id)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class InstructionReadRow(Base):
+    """An instruction a call has fetched (so it is told once)."""
+
+    __tablename__ = "call_instruction_reads"
+
+    instruction_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    call_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    read_at: Mapped[datetime]

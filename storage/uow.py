@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.errors import DependencyUnavailable
+from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from domain.ports import (
     AppointmentRepository,
     CalendarLinkRepository,
@@ -27,6 +28,12 @@ from domain.ports import (
     UserRepository,
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from storage.loop_repositories import (
+    SqlAlchemyInstructionRepository,
+    SqlAlchemyProfileRepository,
+    SqlAlchemyQuestionRepository,
+    SqlAlchemyTurnRepository,
+)
 from storage.repositories import (
     ReadAhead,
     SqlAlchemyAppointmentRepository,
@@ -62,6 +69,10 @@ class SqlAlchemyUnitOfWork:
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    turns: TurnRepository
+    questions: QuestionRepository
+    profiles: ProfileRepository
+    instructions: InstructionRepository
 
     def __init__(
         self,
@@ -98,6 +109,10 @@ class SqlAlchemyUnitOfWork:
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
         self.events = SqlAlchemyProcessedEventRepository(session)
         self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
+        self.turns = SqlAlchemyTurnRepository(session)
+        self.questions = SqlAlchemyQuestionRepository(session)
+        self.profiles = SqlAlchemyProfileRepository(session)
+        self.instructions = SqlAlchemyInstructionRepository(session)
         return self
 
     async def __aexit__(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
+from domain.loop import Instruction, UserProfile, UserQuestion
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -26,6 +27,7 @@ from domain.models import (
     Provider,
     Reminder,
     TimeWindow,
+    Turn,
     User,
 )
 from domain.notifications import Notification, idempotency_key
@@ -64,6 +66,12 @@ class FakeStore:
                 "chat_sessions",
                 "events",
                 "outbox",
+                "turns",
+                "listeners",
+                "questions",
+                "profiles",
+                "instructions",
+                "instruction_reads",
             )
         }
     )
@@ -301,6 +309,95 @@ class FakeEvents(_Repo):
         return True
 
 
+class FakeTurns(_Repo):
+    """Live transcripts: a call's turns under its id (listeners in their own table)."""
+
+    async def append(self, call_id: str, turns: Sequence[Turn]) -> None:
+        self._put(call_id, [*(self._get(call_id) or []), *turns])
+
+    async def replace(self, call_id: str, turns: Sequence[Turn]) -> None:
+        self._put(call_id, list(turns))
+
+    async def list_for_call(self, call_id: str) -> list[Turn]:
+        return list(self._get(call_id) or [])
+
+    async def listen(self, call_id: str, user_id: int, message_id: int | None) -> None:
+        self.uow.pending["listeners"][call_id] = (user_id, message_id)
+
+    async def listener(self, call_id: str) -> tuple[int, int | None] | None:
+        if call_id in self.uow.pending["listeners"]:
+            found: tuple[int, int | None] = self.uow.pending["listeners"][call_id]
+            return found
+        stored: tuple[int, int | None] | None = self.uow.store.tables["listeners"].get(call_id)
+        return stored
+
+
+class FakeQuestions(_Repo):
+    async def add(self, question: UserQuestion) -> bool:
+        if await self.open_in_campaign(question.campaign_id, question.topic) is not None:
+            return False
+        self._put(question.id, question)
+        return True
+
+    async def get(self, question_id: str) -> UserQuestion | None:
+        found: UserQuestion | None = self._get(question_id)
+        return found
+
+    async def save(self, question: UserQuestion) -> None:
+        stored = self._get(question.id)
+        if stored is not None and stored.answer is not None:
+            raise ConcurrentUpdate("answered by someone else")
+        self._put(question.id, question)
+
+    async def open_in_campaign(self, campaign_id: str, topic: str) -> UserQuestion | None:
+        return next(
+            (q for q in self._all() if q.campaign_id == campaign_id and q.topic == topic and q.answer is None), None
+        )
+
+    async def answered(self, campaign_id: str, topic: str) -> UserQuestion | None:
+        done = [q for q in self._all() if q.campaign_id == campaign_id and q.topic == topic and q.answer is not None]
+        return max(done, key=lambda q: q.answered_at, default=None)
+
+    async def latest_open_for_user(self, user_id: int, since: datetime) -> UserQuestion | None:
+        open_ = [q for q in self._all() if q.user_id == user_id and q.answer is None and q.asked_at >= since]
+        return max(open_, key=lambda q: q.asked_at, default=None)
+
+    async def list_for_call(self, call_id: str) -> list[UserQuestion]:
+        return sorted((q for q in self._all() if q.call_id == call_id), key=lambda q: q.asked_at)
+
+
+class FakeProfiles(_Repo):
+    async def get(self, user_id: int) -> UserProfile | None:
+        found: UserProfile | None = self._get(user_id)
+        return found
+
+    async def save(self, profile: UserProfile) -> None:
+        self._put(profile.user_id, profile)
+
+
+class FakeInstructions(_Repo):
+    async def add(self, instruction: Instruction) -> None:
+        self._put(instruction.id, instruction)
+
+    async def unread(self, campaign_id: str, call_id: str) -> list[Instruction]:
+        read = self.uow.store.tables["instruction_reads"] | self.uow.pending["instruction_reads"]
+        return sorted(
+            (
+                i
+                for i in self._all()
+                if i.campaign_id == campaign_id and i.call_id in (None, call_id) and (i.id, call_id) not in read
+            ),
+            key=lambda i: i.created_at,
+        )
+
+    async def mark_read(self, call_id: str, instruction_ids: Sequence[str], at: datetime) -> None:
+        for instruction_id in instruction_ids:
+            self.uow.pending["instruction_reads"][(instruction_id, call_id)] = at
+
+    async def list_for_campaign(self, campaign_id: str) -> list[Instruction]:
+        return sorted((i for i in self._all() if i.campaign_id == campaign_id), key=lambda i: i.created_at)
+
+
 @dataclass
 class FakeMessage:
     seq: int
@@ -379,6 +476,10 @@ class FakeUnitOfWork:
         self.chat_sessions = FakeChatSessions(self, "chat_sessions")
         self.events = FakeEvents(self, "events")
         self.outbox = FakeOutboxRepository(self, "outbox")
+        self.turns = FakeTurns(self, "turns")
+        self.questions = FakeQuestions(self, "questions")
+        self.profiles = FakeProfiles(self, "profiles")
+        self.instructions = FakeInstructions(self, "instructions")
 
     async def __aenter__(self) -> Self:
         return self

@@ -112,3 +112,53 @@ class Refusal(BaseModel):
 class ErrorResponse(BaseModel):
     error: str = Field(description="A short machine-readable code.")
     message: str = Field(description="What went wrong and what to do, in a sentence.")
+
+
+# --- the user in the loop --------------------------------------------------------------------------
+
+Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
+class AskUserRequest(ToolRequest):
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="What the receptionist wants to know about the client, as a short question to the client."
+    )
+    choices: list[Choice] | None = Field(
+        default=None,
+        max_length=6,
+        description="The possible answers when there are few (public, private); the client may also answer freely.",
+    )
+    why: LongText | None = Field(default=None, description="Why the receptionist needs it, in a few words.")
+
+
+class AskUserResponse(BaseModel):
+    status: str = Field(
+        description="known (answered from what the client told us before), answered, or no_answer (say you will "
+        "call back about it)."
+    )
+    message: str = Field(description="What to say or do next, in a sentence.")
+    answer: str | None = Field(default=None, description="The client's answer, to pass on.")
+
+
+class InstructionsRequest(ToolRequest):
+    pass
+
+
+class InstructionsResponse(BaseModel):
+    status: str = Field(description="none, or new (follow the instructions from now on).")
+    message: str
+    instructions: list[str] = Field(description="What the client wants now, oldest first.")
+
+
+class HandoverRequest(ToolRequest):
+    about: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="What the receptionist needs the client for, in a few words (for example: insurance details)."
+    )
+
+
+class HandoverResponse(BaseModel):
+    status: str = Field(description="transfer (put the call through to the client now) or not_possible.")
+    message: str = Field(description="What to say or do next, in a sentence.")
+    phone_number: str | None = Field(
+        default=None, description="Where the call is put through; taken by the transfer tool, never said aloud."
+    )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from domain import log_context
 from domain.errors import DependencyUnavailable, DomainError, InvalidRequest, NotAuthorized
 from domain.models import TimeWindow
-from domain.services import tool_calls
+from domain.services import tool_calls, user_loop
 from domain.services.context import Ports
 from domain.services.tool_calls import CallContext
 from tools_server import schemas
@@ -173,6 +173,32 @@ async def get_distance(ports: Ports, ctx: CallContext, body: schemas.DistanceReq
     )
 
 
+async def ask_user(ports: Ports, ctx: CallContext, body: schemas.AskUserRequest) -> BaseModel:
+    """Ask the client something the receptionist wants to know; waits a bounded time for the answer."""
+    answer = await user_loop.ask_user(ports, ctx, body.question, body.choices or (), body.why or "")
+    return schemas.AskUserResponse(status=answer.status, message=answer.message, answer=answer.answer)
+
+
+async def get_instructions(ports: Ports, ctx: CallContext, body: schemas.InstructionsRequest) -> BaseModel:
+    """What the client told the calls since this call last asked."""
+    instructions, _ = await user_loop.fetch_instructions(ports, ctx)
+    if not instructions:
+        return schemas.InstructionsResponse(status="none", message="Nothing new from the client.", instructions=[])
+    return schemas.InstructionsResponse(
+        status="new",
+        message="The client wants this now; follow it from here on, it weighs more than the first request.",
+        instructions=[i.text for i in instructions],
+    )
+
+
+async def request_handover(ports: Ports, ctx: CallContext, body: schemas.HandoverRequest) -> BaseModel:
+    """Ask whether the call may be put through to the client, who is told first."""
+    answer = await user_loop.request_handover(ports, ctx, body.about)
+    return schemas.HandoverResponse(
+        status="transfer" if answer.transfer else "not_possible", message=answer.message, phone_number=answer.phone
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
     """One tool endpoint: its name for the agent, its path, when to call it, and its models."""
@@ -229,6 +255,35 @@ TOOLS: tuple[ToolSpec, ...] = (
         schemas.DistanceRequest,
         schemas.DistanceResponse,
         tool_endpoint(schemas.DistanceRequest, get_distance),
+    ),
+    ToolSpec(
+        "ask_user",
+        "/api/ask-user",
+        "Call this when the receptionist asks something about the client you do not know (insurance, new patient, "
+        "which stylist, the car's model). Tell the receptionist you are checking, then wait for the answer.",
+        schemas.AskUserRequest,
+        schemas.AskUserResponse,
+        tool_endpoint(schemas.AskUserRequest, ask_user),
+        # above the longest wait for the client's answer (ASK_USER_WAIT_SECONDS, at most 25)
+        response_timeout_secs=30,
+    ),
+    ToolSpec(
+        "get_instructions",
+        "/api/get-instructions",
+        "Call this right after the greeting and again before you accept or report a time: the client may have "
+        "changed what they want during the call.",
+        schemas.InstructionsRequest,
+        schemas.InstructionsResponse,
+        tool_endpoint(schemas.InstructionsRequest, get_instructions),
+    ),
+    ToolSpec(
+        "request_handover",
+        "/api/request-handover",
+        "Call this when you cannot go on without the client: a question nobody answered, repeated refusals, or "
+        "the receptionist asks for the client in person.",
+        schemas.HandoverRequest,
+        schemas.HandoverResponse,
+        tool_endpoint(schemas.HandoverRequest, request_handover),
     ),
 )
 

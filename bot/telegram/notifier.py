@@ -31,6 +31,7 @@ from bot.telegram import render
 from domain.errors import DeliveryFailed
 from domain.models import CampaignStatus, User
 from domain.notifications import (
+    CallTranscript,
     CampaignCancelled,
     CampaignFailed,
     CampaignProgress,
@@ -175,6 +176,8 @@ class TelegramNotifier:
             case CampaignCancelled(campaign=campaign):
                 await self._finish_live_view(user_id, campaign.id, stopped=True)
                 await self._send_rendered(user_id, notification)
+            case CallTranscript():
+                await self._show_listen_view(user_id, notification)
             case _:
                 await self._send_rendered(user_id, notification)
 
@@ -227,15 +230,7 @@ class TelegramNotifier:
         fingerprint = reply.text + "|" + ",".join(reply.button_data())
         if self._shown.get((user_id, campaign_id)) == fingerprint:
             return
-        message_id = await self._live_message(user_id, campaign_id)
-        if message_id is not None:
-            editing = message_id
-            try:
-                await self._call(lambda: render.edit(self._bot, user_id, editing, reply), urgent=urgent)
-            except BadRequest as exc:
-                # The message is gone or too old to edit: show the calls in a new one.
-                log.info("live view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
-                message_id = None
+        message_id = await self._edit(user_id, await self._live_message(user_id, campaign_id), reply, urgent=urgent)
         if message_id is None:
             message = await self._send(user_id, reply, urgent=urgent)
             live: dict[str, Any] = {"campaign": campaign_id, "message": message.message_id}
@@ -247,3 +242,32 @@ class TelegramNotifier:
             message_id = message.message_id
         self._live[(user_id, campaign_id)] = message_id
         self._shown[(user_id, campaign_id)] = fingerprint
+
+    async def _edit(self, user_id: int, message_id: int | None, reply: Reply, *, urgent: bool) -> int | None:
+        """Show ``reply`` in message ``message_id``; ``None`` when there is none, or it is gone or too old to
+        edit (then the caller sends a new one)."""
+        if message_id is None:
+            return None
+        try:
+            await self._call(lambda: render.edit(self._bot, user_id, message_id, reply), urgent=urgent)
+        except BadRequest as exc:
+            log.info("a view of user %s could not be edited (%s); sending it anew", user_id, exc.message)
+            return None
+        return message_id
+
+    # --- a call followed live ("Listen") ----------------------------------------------------------
+
+    async def _show_listen_view(self, user_id: int, view: CallTranscript) -> None:
+        """Edit the call's "Listen" message (sent the first time; its id is stored with the listener, so any
+        process edits the same message)."""
+        reply = views.listen_view(view)
+        key = (user_id, f"listen:{view.call.id}")
+        fingerprint = reply.text + "|" + ",".join(reply.button_data())
+        if self._shown.get(key) == fingerprint:
+            return
+        if await self._edit(user_id, view.message_id, reply, urgent=False) is None:
+            message = await self._send(user_id, reply, urgent=False)
+            async with self._uow() as uow:
+                await uow.turns.listen(view.call.id, user_id, message.message_id)
+                await uow.commit()
+        self._shown[key] = fingerprint

@@ -39,6 +39,7 @@ from domain.notifications import (
     ConfirmationRetrying,
     ShortlistReady,
     SlotGone,
+    TranscriptChanged,
 )
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
@@ -442,6 +443,10 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
         if call is None:
             return
         call.transcript = list(turns)
+        await uow.turns.replace(call_id, turns)  # the full transcript replaces the turns stored live
+        listener = await uow.turns.listener(call_id)
+        if listener is not None:  # somebody follows the call: their view shows the whole transcript
+            await uow.outbox.add(listener[0], TranscriptChanged(call_id), ports.clock.now())
         if summary:
             call.summary = summary
         await uow.calls.save(call)

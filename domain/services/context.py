@@ -41,6 +41,9 @@ class Policy:
     call_cost_per_minute: float = 0.10
     call_cost_currency: str = "EUR"
     call_minutes_per_month: int | None = 300  # per user; None: no limit
+    # how long ask_user waits for the user's answer (below the tool's timeout), and how often it looks
+    ask_user_wait: timedelta = timedelta(seconds=20)
+    ask_user_poll: timedelta = timedelta(milliseconds=250)
 
 
 @dataclass(frozen=True, slots=True)

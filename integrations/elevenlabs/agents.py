@@ -51,6 +51,10 @@ HANG_UP_TOOL = "hang_up"
 VOICEMAIL_TOOL = "leave_voicemail"
 KEYPAD_TOOL = "press_keys"
 SYSTEM_TOOLS = (HANG_UP_TOOL, VOICEMAIL_TOOL, KEYPAD_TOOL)
+# Puts a discovery call through to the client once request_handover said so; the number comes from that
+# tool's answer into this dynamic variable (sanitized: the model never sees it).
+TRANSFER_TOOL = "transfer_to_client"
+HANDOVER_PHONE_VARIABLE = "handover_phone"
 # A multilingual model: English-only models make the platform refuse a non-English agent.
 TTS_MODEL = "eleven_turbo_v2_5"
 # What a tool's failed answer shows the agent: the body as written (our 4xx/503 bodies are sentences for it).
@@ -66,7 +70,15 @@ AGENT_NAMES: Mapping[CallPurpose, str] = {
 
 # Which tools each agent gets. A discovery agent has no book_slot, so it cannot book even by mistake.
 AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
-    CallPurpose.DISCOVER: ("check_availability", "report_slot_offer", "get_distance", "end_call"),
+    CallPurpose.DISCOVER: (
+        "check_availability",
+        "report_slot_offer",
+        "get_distance",
+        "end_call",
+        "ask_user",
+        "get_instructions",
+        "request_handover",
+    ),
     CallPurpose.CONFIRM: ("book_slot", "end_call"),
     CallPurpose.CANCEL: ("end_call",),
 }
@@ -88,6 +100,21 @@ def tool_definitions(base_url: str, secret_id: str = SECRET_ID_PLACEHOLDER) -> l
 
 def webhook_tool(spec: ToolSpec, base_url: str, secret_id: str) -> dict[str, Any]:
     """One ``tool_config`` of type ``webhook``: POST ``base_url + spec.path`` with a JSON body."""
+    tool = _webhook_tool(spec, base_url, secret_id)
+    if spec.name == "request_handover":
+        # The user's number goes from the answer into the transfer tool's variable, never to the model.
+        tool["assignments"] = [
+            {
+                "source": "response",
+                "dynamic_variable": HANDOVER_PHONE_VARIABLE,
+                "value_path": "phone_number",
+                "sanitize": True,
+            }
+        ]
+    return tool
+
+
+def _webhook_tool(spec: ToolSpec, base_url: str, secret_id: str) -> dict[str, Any]:
     return {
         "type": "webhook",
         "name": spec.name,
@@ -228,6 +255,30 @@ def system_tools() -> dict[str, dict[str, Any]]:
     }
 
 
+def handover_tool() -> dict[str, Any]:
+    """The platform's transfer to a phone number (Twilio underneath), to the number request_handover gave."""
+    return {
+        "type": "system",
+        "name": TRANSFER_TOOL,
+        "description": "Put the call through to the client. Only after request_handover answered transfer and you "
+        "called end_call with outcome handed_over.",
+        "params": {
+            "system_tool_type": "transfer_to_number",
+            "transfers": [
+                {
+                    "transfer_destination": {
+                        "type": "phone_dynamic_variable",
+                        "phone_number": "{{" + HANDOVER_PHONE_VARIABLE + "}}",
+                    },
+                    "condition": "request_handover answered transfer: the receptionist needs the client in person.",
+                    "transfer_type": "conference",
+                }
+            ],
+            "enable_client_message": True,
+        },
+    }
+
+
 def agent_definition(
     purpose: CallPurpose, tool_ids: Sequence[str], options: AgentOptions, webhook_id: str | None = None
 ) -> dict[str, Any]:
@@ -235,6 +286,8 @@ def agent_definition(
     reports. Each call sets its language and first message through the conversation override enabled here.
     With ``webhook_id`` the agent sends its post-call events to that workspace webhook."""
     built_in = system_tools()
+    if purpose is CallPurpose.DISCOVER:
+        built_in["transfer_to_number"] = handover_tool()
     _check_distinct_names(purpose, [tool["name"] for tool in built_in.values()])
     language = spoken_language(options.language)
     prompt: dict[str, Any] = {

@@ -114,6 +114,8 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
     # A variable's value is not searched for variables again, so this message is filled in here.
     variables["voicemail_message"] = fill(voicemail_message(call.purpose, campaign.language), variables)
     variables[CALL_TOKEN_VARIABLE] = request.token
+    if call.purpose is CallPurpose.DISCOVER:
+        variables["handover_phone"] = ""  # filled by request_handover's answer when the user takes the call
     return variables
 
 

@@ -80,6 +80,12 @@ _LINES = {
         "cannot_after_all": "I'm sorry, my client can't make it after all.",
         "cancel": "Hello, I'm calling to cancel my client's appointment on {slot}.",
         "press": "(presses {digit})",
+        "checking": "One moment, please, I'll check with my client.",
+        "client_says": "My client says: {answer}.",
+        "call_back": "I'm sorry, I can't reach my client right now; we'll call you back about that.",
+        "putting_through": "I'm putting you through to my client now.",
+        "client_calls_back": "Then my client will call you back. Thank you, goodbye.",
+        "also": "My client also asks: {text}",
     },
     "de": {
         "ask": (
@@ -97,6 +103,12 @@ _LINES = {
         "cannot_after_all": "Entschuldigung, meine Kundin kann nun doch nicht.",
         "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot_dative} absagen.",
         "press": "(drückt die {digit})",
+        "checking": "Einen Moment bitte, ich frage kurz meine Kundin.",
+        "client_says": "Meine Kundin sagt: {answer}.",
+        "call_back": "Entschuldigung, ich erreiche meine Kundin gerade nicht; wir rufen Sie dazu zurück.",
+        "putting_through": "Ich verbinde Sie jetzt mit meiner Kundin.",
+        "client_calls_back": "Dann ruft meine Kundin Sie zurück. Vielen Dank, auf Wiederhören.",
+        "also": "Meine Kundin fragt außerdem: {text}",
     },
 }
 
@@ -117,6 +129,15 @@ def is_voicemail(words: str) -> bool:
     return _VOICEMAIL.search(words) is not None
 
 
+_CHOICES = re.compile(r"\b(\w+) (?:or|oder) (?:an? |eine?[rnms]? )?(\w+)\b", re.IGNORECASE)
+
+
+def choices_in(question: str) -> list[str]:
+    """The answers a question offers ("publicly or privately", "Anna oder Murat"), if it names two."""
+    match = _CHOICES.search(question)
+    return [] if match is None else [match.group(1), match.group(2)]
+
+
 class ReferenceAgent:
     def __init__(
         self,
@@ -127,6 +148,7 @@ class ReferenceAgent:
         pause: Callable[[], Awaitable[None]],
         on_turn: Callable[[Turn], None],
         before_end: Callable[[], Awaitable[None]],
+        on_transfer: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._tools = tools
         self._desk = receptionist
@@ -135,6 +157,7 @@ class ReferenceAgent:
         self._pause = pause
         self._on_turn = on_turn
         self._before_end = before_end
+        self._on_transfer = on_transfer
         self._tz = campaign.timezone
         self._lang = "en"
 
@@ -204,6 +227,8 @@ class ReferenceAgent:
         minutes = campaign.duration_minutes
         wanted = windows_in_words(campaign.windows, self._tz, self._lang)
         await self._say("agent", self._line("ask", service=campaign.service, minutes=str(minutes), wanted=wanted))
+        if not await self._answer_questions():
+            return
         ask_from = max(campaign.windows[0].start, self._now)
         span_end = campaign.span.end
         fallback: TimeWindow | None = None
@@ -240,7 +265,55 @@ class ReferenceAgent:
         await self._say("agent", self._line("give_up"))
         await self._end(CallOutcome.NO_AVAILABILITY, "No time that fits the client.")
 
+    # --- the user in the loop ---------------------------------------------------------------------
+
+    async def _answer_questions(self) -> bool:
+        """Answer what the desk wants to know about the client (asking the client through ``ask-user``), or
+        hand the call over when the desk wants the client in person. ``False`` when the call is over."""
+        for topic in self._desk.questions():
+            heard = self._desk.question(topic)
+            await self._say("provider", heard)
+            await self._say("agent", self._line("checking"))
+            body: dict[str, Any] = {"question": heard, "why": "The receptionist needs it to offer a time."}
+            if choices := choices_in(heard):
+                body["choices"] = choices
+            answer = await self._tools.call("ask-user", body)
+            if answer.get("status") in ("known", "answered") and answer.get("answer"):
+                await self._say("agent", self._line("client_says", answer=str(answer["answer"])))
+                await self._say("provider", self._desk.thanks())
+                continue
+            await self._say("agent", self._line("call_back"))
+            await self._say("provider", self._desk.needs_answer())
+            await self._hand_over(heard)
+            return False
+        wants = self._desk.wants_person()
+        if wants is not None:
+            await self._say("provider", wants)
+            await self._hand_over("The receptionist wants to talk to the client in person.")
+            return False
+        return True
+
+    async def _hand_over(self, about: str) -> None:
+        """Put the call through to the client when NEXUS allows it, else say the client calls back."""
+        answer = await self._tools.call("request-handover", {"about": about[:200]})
+        if answer.get("status") == "transfer" and answer.get("phone_number"):
+            await self._say("agent", self._line("putting_through"))
+            await self._say("provider", self._desk.holds_for_client())
+            await self._end(CallOutcome.HANDED_OVER, f"Put through to the client: {about}", farewell=False)
+            if self._on_transfer is not None:
+                await self._on_transfer(str(answer["phone_number"]))
+            return
+        await self._say("agent", self._line("client_calls_back"))
+        await self._end(CallOutcome.OTHER, f"The receptionist needs the client: {about}", farewell=False)
+
+    async def _follow_instructions(self) -> None:
+        """Before deciding, hear what the client told the calls meanwhile, and pass it on."""
+        answer = await self._tools.call("get-instructions", {})
+        for text in answer.get("instructions") or []:
+            await self._say("agent", self._line("also", text=str(text)))
+
     async def _report(self, slot: TimeWindow) -> None:
+        await self._follow_instructions()
         answer = await self._tools.call("report-slot-offer", self._slot_body(slot))
         if answer.get("status") == "recorded":
             await self._say("agent", self._line("note"))

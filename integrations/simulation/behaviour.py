@@ -31,6 +31,10 @@ class ProviderBehaviour:
     voicemail_calls: int = 0
     phone_menu_digit: int | None = None
     language: str | None = None
+    # the user in the loop: topics the desk asks about the client before it offers (``domain.loop`` topics),
+    # and a desk that wants to talk to the client in person (a handover)
+    questions: tuple[str, ...] = ()
+    wants_person: bool = False
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

@@ -15,6 +15,7 @@ from domain.models import CallPurpose, CallStatus, Turn
 from domain.ports import CallRequest, PlacedCall
 from domain.services.campaigns import end_call_task, record_transcript
 from domain.services.context import Ports
+from domain.services.user_loop import append_turns, refresh_listener
 from integrations.simulation.agent import ReferenceAgent, ToolClient
 from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour, generated_behaviour, seeded_rng
 from integrations.simulation.receptionist import Receptionist
@@ -52,6 +53,7 @@ class SimulatedVoiceGateway:
         self.call_seconds: dict[str, float] = {}
         self.receptionists: dict[str, Receptionist] = {}  # by call id, for tests that look at what was said
         self._calls_to: dict[str, int] = {}  # calls placed so far, by provider and purpose
+        self.transfers: dict[str, str] = {}  # calls put through to the user: the number, by call id
 
     def bind(self, ports: Ports, tool_secret: str) -> None:
         """Give the gateway the ports it reports unanswered calls and transcripts through, and the secret
@@ -142,8 +144,20 @@ class SimulatedVoiceGateway:
             turn_seconds = behaviour.call_seconds / EXPECTED_TURNS
             tools = ToolClient(self._session, self._tools_url, self._secret, request.token, conversation_id)
 
+            stored = 0
+
             async def pause() -> None:
+                # what was just said is stored at once, as a live call's turns are (the "Listen" view)
+                nonlocal stored
+                fresh, stored = turns[stored:], len(turns)
+                assert self._ports is not None
+                await append_turns(self._ports, call.id, fresh)
                 await self._pause(turn_seconds)
+
+            async def transfer(phone: str) -> None:
+                # offline, a handover is recorded: the call is put through to the user's phone and ends for us
+                self.transfers[call.id] = phone
+                log.info("simulated call %s put through to the user (+***%s)", call.id, phone[-3:])
 
             async def flush() -> None:
                 self.call_seconds[call.id] = turn_seconds * len(turns)
@@ -165,8 +179,11 @@ class SimulatedVoiceGateway:
                 pause,
                 turns.append,
                 flush,
+                on_transfer=transfer,
             )
             await agent.run(call.purpose, request.target_slot)
+            if self._ports is not None:
+                await refresh_listener(self._ports, call.id)
         except asyncio.CancelledError:
             log.info("simulated call %s hung up", call.id)
             raise

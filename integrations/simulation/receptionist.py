@@ -30,6 +30,16 @@ _LINES = {
         "booked": "It's booked. See you then!",
         "cancelled": "No problem, it's cancelled.",
         "noted": "Noted. Talk soon.",
+        "ask_insurance": "Before I look: are you insured publicly or privately?",
+        "ask_new_patient": "Is it a new or an existing patient?",
+        "ask_stylist": "Do you have a favourite stylist, Anna or Murat?",
+        "ask_car_model": "Which car is it, make and model?",
+        "ask_name": "Under what name shall I note it?",
+        "ask_phone": "And a phone number for call-backs?",
+        "thanks": "Thank you, noted.",
+        "need_it": "Without that I can't give you an appointment, I'm afraid. Please call back when you know.",
+        "wants_person": "I'd rather discuss this with your client in person. Could you put them on the line?",
+        "hold_on": "Yes, of course, I'll hold.",
     },
     "de": {
         "greet": [
@@ -53,6 +63,16 @@ _LINES = {
         "booked": "Ist eingetragen. Bis dann!",
         "cancelled": "Kein Problem, ich habe den Termin gestrichen.",
         "noted": "Ist notiert. Bis gleich.",
+        "ask_insurance": "Bevor ich schaue: Sind Sie gesetzlich oder privat versichert?",
+        "ask_new_patient": "Ist es ein neuer oder ein bestehender Patient?",
+        "ask_stylist": "Möchten Sie zu einer bestimmten Friseurin, Anna oder Murat?",
+        "ask_car_model": "Um welches Auto geht es, Marke und Modell?",
+        "ask_name": "Auf welchen Namen darf ich das notieren?",
+        "ask_phone": "Und eine Telefonnummer für Rückfragen?",
+        "thanks": "Danke, ist notiert.",
+        "need_it": "Ohne das kann ich Ihnen leider keinen Termin geben. Rufen Sie gern wieder an, wenn Sie es wissen.",
+        "wants_person": "Das würde ich lieber direkt mit Ihrer Kundin besprechen. Können Sie sie ans Telefon holen?",
+        "hold_on": "Ja, gern, ich bleibe dran.",
     },
 }
 
@@ -157,3 +177,28 @@ class Receptionist:
 
     def noted(self) -> str:
         return self._line("noted")
+
+    # --- the user in the loop ---------------------------------------------------------------------
+
+    def questions(self) -> tuple[str, ...]:
+        """The topics the desk asks about the client before it offers a time, in order."""
+        return self.behaviour.questions
+
+    def question(self, topic: str) -> str:
+        """How the desk asks about ``topic``."""
+        return self._line(f"ask_{topic}")
+
+    def thanks(self) -> str:
+        return self._line("thanks")
+
+    def needs_answer(self) -> str:
+        """The desk will not go on without the answer."""
+        return self._line("need_it")
+
+    def wants_person(self) -> str | None:
+        """What the desk says when it wants the client on the line (``None``: it does not)."""
+        return self._line("wants_person") if self.behaviour.wants_person else None
+
+    def holds_for_client(self) -> str:
+        """The desk agrees to wait while the call is put through to the client."""
+        return self._line("hold_on")

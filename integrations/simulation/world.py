@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.errors import InvalidRequest
+from domain.loop import Insurance, PatientStatus, UserProfile
 from domain.models import GeoPoint, Provider, TimeWindow, User, Weights
 from domain.opening_hours import OpeningHours, opening_hours_from_spec
 from integrations.simulation.behaviour import BehaviourSource, ProviderBehaviour
@@ -57,11 +58,27 @@ class WorldWeights(_Model):
     distance: float = Field(default=0.2, ge=0)
 
 
+Topic = Literal["name", "phone", "insurance", "new_patient", "stylist", "car_model"]
+
+
+class WorldProfile(_Model):
+    """What the user's ``/settings`` say the agent may share (``domain.loop.UserProfile``)."""
+
+    name: str = ""
+    phone: str = Field(default="", pattern=r"^(\+[1-9]\d{6,14})?$")
+    insurance: Literal["public", "private"] | None = None
+    patient: Literal["new", "existing"] | None = None
+    handover_consent: bool = False
+
+
 class WorldUser(_Model):
     location: WorldLocation
     busy: list[WorldInterval] = Field(default_factory=list)
     weights: WorldWeights = Field(default_factory=WorldWeights)
     max_distance_km: float = Field(default=10.0, gt=0)
+    profile: WorldProfile | None = None
+    # the scripted user: how they answer an agent's question about each topic (a topic left out: no answer)
+    answers: dict[str, str] = Field(default_factory=dict)
 
 
 class WorldBehaviour(_Model):
@@ -71,6 +88,8 @@ class WorldBehaviour(_Model):
     slot_taken_on_confirm: bool = False
     voicemail_calls: int = Field(default=0, ge=0, le=10)
     phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
+    asks: list[Topic] = Field(default_factory=list)
+    wants_person: bool = False
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -122,6 +141,8 @@ class WorldProvider(_Model):
             voicemail_calls=self.behavior.voicemail_calls,
             phone_menu_digit=self.behavior.phone_menu_digit,
             language=self.language,
+            questions=tuple(self.behavior.asks),
+            wants_person=self.behavior.wants_person,
         )
 
 
@@ -162,6 +183,20 @@ class World(_Model):
 
     def busy(self) -> list[TimeWindow]:
         return [b.window() for b in self.user.busy]
+
+    def profile(self, user_id: int) -> UserProfile:
+        """What the user's settings let the agent share (nothing when the world file gives no profile)."""
+        given = self.user.profile
+        if given is None:
+            return UserProfile(user_id)
+        return UserProfile(
+            user_id=user_id,
+            name=given.name,
+            phone=given.phone,
+            insurance=Insurance(given.insurance) if given.insurance else None,
+            patient=PatientStatus(given.patient) if given.patient else None,
+            handover_consent=given.handover_consent,
+        )
 
     def user_profile(self, user_id: int) -> User:
         w = self.user.weights

@@ -68,6 +68,7 @@ _WORDS_DE = {
     "booked": "gebucht",
     "cancelled appointment": "Termin abgesagt",
     "other": "anderes",
+    "handed over": "übergeben",
 }
 _TEXTS = {
     "en": {

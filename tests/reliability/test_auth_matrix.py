@@ -30,6 +30,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/book-slot": {"date": "2026-12-01", "time": "13:00"},
     "/api/end-call": {"outcome": "offer_made"},
     "/api/get-distance": {},
+    "/api/ask-user": {"question": "Are you insured publicly or privately?", "choices": ["public", "private"]},
+    "/api/get-instructions": {},
+    "/api/request-handover": {"about": "the insurance"},
 }
 PATHS = [tool.path for tool in TOOLS]
 

@@ -34,12 +34,12 @@ from storage.schema import upgrade
 from storage.uow import make_uow_factory
 from tests.support.db import sqlite_url
 from tools_server.openapi import build_openapi
-from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER
+from tools_server.tools import CALL_TOKEN_HEADER, TOOL_SECRET_HEADER, TOOLS
 
 SECRET = "fuzzing-suite-secret"
 SCHEMA = schemathesis.openapi.from_dict(build_openapi())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations() if isinstance(result, Ok)]
-# 5 operations x (100 valid + 50 invalid) = 750 requests, about 15 s on 2 cores.
+# 8 operations x (100 valid + 50 invalid) = 1200 requests, about 25 s on 2 cores.
 EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 50}
 # Generated strings are rarely dates a receptionist would say; half the valid bodies get one, so requests
 # reach the use cases (holds, offers, bookings) and not only the date parser.
@@ -76,7 +76,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """A tool server process on a SQLite file holding a campaign with 15 live calls and one confirming."""
     url = sqlite_url(Path(tmp_path_factory.mktemp("fuzz")))
     tokens = asyncio.run(_seed(url))
-    env = {"DATABASE_URL": url, "TOOLS_SHARED_SECRET": SECRET, "NEXUS_MODE": "mock_ai"}
+    # ask-user answers no_answer at once: nobody answers questions here, and waiting would only slow the fuzzing
+    env = {"DATABASE_URL": url, "TOOLS_SHARED_SECRET": SECRET, "NEXUS_MODE": "mock_ai", "ASK_USER_WAIT_SECONDS": "0"}
     with subprocess.Popen(
         [sys.executable, "-m", "benchmarks.serve"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True
     ) as server:
@@ -100,7 +101,7 @@ def _check(response: requests.Response) -> None:
 
 
 def test_every_tool_is_fuzzed() -> None:
-    assert len(OPERATIONS) == len(SCHEMA.raw_schema["paths"]) == 5
+    assert len(OPERATIONS) == len(SCHEMA.raw_schema["paths"]) == len(TOOLS) == 8
 
 
 @pytest.mark.parametrize("mode", list(EXAMPLES), ids=str)

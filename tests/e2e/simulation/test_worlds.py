@@ -107,6 +107,15 @@ EXPECTED: dict[str, Expected] = {
             ("slow2", "2026-11-27T14:00:00+01:00"),
         ],
     ),
+    # The user in the loop: w1 asks the insurance (the profile answers) and whether the client is new (the
+    # scripted user answers, once, though w3 asks it too); w2 asks the name (the profile); w4 wants the client
+    # in person and the call is put through to the user's phone.
+    "user_in_the_loop": Expected(
+        "RANKING",
+        [("2026-12-03T15:00:00+01:00", "2026-12-03T20:00:00+01:00")],
+        {"w1": OFFER, "w2": OFFER, "w3": OFFER, "w4": ("COMPLETED", "handed_over")},
+        [("w1", "2026-12-03T15:30:00+01:00"), ("w2", "2026-12-03T16:00:00+01:00"), ("w3", "2026-12-03T17:00:00+01:00")],
+    ),
 }
 
 

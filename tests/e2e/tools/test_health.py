@@ -21,6 +21,9 @@ TOOL_PATHS = {
     "/api/book-slot": "book_slot",
     "/api/end-call": "end_call",
     "/api/get-distance": "get_distance",
+    "/api/ask-user": "ask_user",
+    "/api/get-instructions": "get_instructions",
+    "/api/request-handover": "request_handover",
 }
 
 
@@ -72,7 +75,7 @@ async def test_not_ready_names_the_database_when_it_lacks_the_migrations(tmp_pat
     assert "nexus db upgrade" in reply.body["checks"]["database"]
 
 
-async def test_openapi_describes_the_five_tools_and_their_headers(server: ToolServer) -> None:
+async def test_openapi_describes_every_tool_and_its_headers(server: ToolServer) -> None:
     reply = await server.get("/openapi.json")
 
     assert reply.status == 200

@@ -75,6 +75,7 @@ async def test_a_call_is_placed_with_exactly_the_documented_request(
                     "We will call again later. Goodbye."
                 ),
                 "secret__call_token": TOKEN,
+                "handover_phone": "",
             },
             "conversation_config_override": {
                 "agent": {

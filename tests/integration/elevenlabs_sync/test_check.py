@@ -64,6 +64,9 @@ async def test_an_empty_workspace_lacks_everything(client: AsyncElevenLabs) -> N
         "tool book_slot: is missing.",
         "tool end_call: is missing.",
         "tool get_distance: is missing.",
+        "tool ask_user: is missing.",
+        "tool get_instructions: is missing.",
+        "tool request_handover: is missing.",
         "post-call webhook NEXUS post-call: is missing.",
         "agent NEXUS discover: is missing.",
         "agent NEXUS confirm: is missing.",
@@ -149,5 +152,5 @@ async def test_check_lists_the_differences_and_fails(capsys: pytest.CaptureFixtu
     assert await run_check(Settings(), BASE_URL, AgentOptions()) == 1
 
     out = capsys.readouterr().out
-    assert out.startswith("10 difference(s) from what NEXUS expects:\n  - workspace secret")
+    assert out.startswith("13 difference(s) from what NEXUS expects:\n  - workspace secret")
     assert out.rstrip().endswith("Run nexus elevenlabs sync (with the same options) to set them right.")

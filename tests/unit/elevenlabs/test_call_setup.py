@@ -62,6 +62,7 @@ def test_a_discovery_call_tells_the_agent_the_windows_in_words() -> None:
             "We will call again later. Goodbye."
         ),
         "secret__call_token": TOKEN,
+        "handover_phone": "",
     }
 
 
