@@ -182,6 +182,7 @@ _EN: dict[str, str] = {
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
     "your_location": "your location",
     "your_home": "your home",
+    "offer_unverified": "    ⚠️ unverified: the receptionist never named this time in the call; check before booking",
 }
 
 _DE: dict[str, str] = {
@@ -345,6 +346,7 @@ _DE: dict[str, str] = {
     "apology": "Entschuldige, bei mir ist etwas schiefgegangen. Bitte versuch es gleich noch einmal.",
     "your_location": "dein Standort",
     "your_home": "dein Zuhause",
+    "offer_unverified": "    ⚠️ nicht belegt: die Praxis hat diese Zeit im Gespräch nie genannt; vor dem Buchen prüfen",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

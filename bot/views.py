@@ -22,6 +22,7 @@ from domain.models import (
     CallTask,
     Campaign,
     Offer,
+    OfferGrounding,
     Turn,
     User,
     Weights,
@@ -215,6 +216,8 @@ def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = 
                 score=f"{offer.score:.2f}",
             )
         )
+        if offer.grounding is OfferGrounding.UNVERIFIED:
+            lines.append(say(lang, "offer_unverified"))
         rows.append(
             (
                 Button(plain(lang, "book").format(rank=rank), buttons.offer(buttons.BOOK, offer.id)),

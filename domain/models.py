@@ -368,6 +368,15 @@ class OfferStatus(enum.StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
+class OfferGrounding(enum.StrEnum):
+    """Whether the receptionist's own words in the call's transcript support the offer (``domain.grounding``):
+    ``pending`` until the transcript is there."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    UNVERIFIED = "unverified"
+
+
 @dataclass(slots=True)
 class Offer:
     """A slot a provider offered in a call, with its score for the campaign."""
@@ -385,6 +394,8 @@ class Offer:
     id: str = field(default_factory=new_id)
     notes: str | None = None
     status: OfferStatus = OfferStatus.OFFERED
+    grounding: OfferGrounding = OfferGrounding.PENDING
+    grounding_evidence: str | None = None  # the receptionist's words that support it, or why none do
 
     @property
     def window(self) -> TimeWindow:
@@ -479,6 +490,7 @@ __all__ = [
     "GeoPoint",
     "Hold",
     "Offer",
+    "OfferGrounding",
     "OfferStatus",
     "Provider",
     "Reminder",

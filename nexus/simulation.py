@@ -306,6 +306,7 @@ async def describe(
                 "score": round(o.score, 4),
                 "rating": o.rating,
                 "distance_km": round(o.distance_km, 2),
+                "grounding": str(o.grounding),
             }
             for rank, o in enumerate(shortlist, 1)
         ],

@@ -22,6 +22,7 @@ from domain.models import (
     ChatSession,
     GeoPoint,
     Offer,
+    OfferGrounding,
     OfferStatus,
     Provider,
     Reminder,
@@ -259,6 +260,8 @@ def offer_values(offer: Offer) -> dict[str, Any]:
         "created_at": offer.created_at,
         "notes": offer.notes,
         "status": offer.status.value,
+        "grounding": offer.grounding.value,
+        "grounding_evidence": offer.grounding_evidence,
     }
 
 
@@ -277,6 +280,8 @@ def offer_from_row(row: OfferRow | Fields) -> Offer:
         created_at=row.created_at,
         notes=row.notes,
         status=OfferStatus(row.status),
+        grounding=OfferGrounding(row.grounding),
+        grounding_evidence=row.grounding_evidence,
     )
 
 

@@ -157,6 +157,8 @@ class OfferRow(Base):
     created_at: Mapped[datetime]
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
+    grounding: Mapped[str] = mapped_column(String(16), server_default="pending")
+    grounding_evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class AppointmentRow(Base):

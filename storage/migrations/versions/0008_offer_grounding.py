@@ -1,0 +1,31 @@
+"""Offers get ``grounding`` (pending / verified / unverified: whether the receptionist's own words in the
+transcript support the offer) and the words that decided it.
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("offers") as batch:
+        batch.add_column(sa.Column("grounding", sa.String(16), nullable=False, server_default="pending"))
+        batch.add_column(sa.Column("grounding_evidence", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("offers") as batch:
+        batch.drop_column("grounding_evidence")
+        batch.drop_column("grounding")
