@@ -127,6 +127,7 @@ class ReferenceAgent:
         pause: Callable[[], Awaitable[None]],
         on_turn: Callable[[Turn], None],
         before_end: Callable[[], Awaitable[None]],
+        fault: str | None = None,
     ) -> None:
         self._tools = tools
         self._desk = receptionist
@@ -137,6 +138,9 @@ class ReferenceAgent:
         self._before_end = before_end
         self._tz = campaign.timezone
         self._lang = "en"
+        self.fault = fault
+        self.invented: TimeWindow | None = None  # the time a faulty agent reported although nobody said it
+        self._heard: set[datetime] = set()
 
     def _line(self, key: str, slot: TimeWindow | None = None, **values: str) -> str:
         if slot is not None:
@@ -213,13 +217,14 @@ class ReferenceAgent:
             offered = understand_slots(heard, self._now, self._tz, minutes)
             if not offered:
                 break
+            self._heard.update(slot.start for slot in offered)
             hint: datetime | None = None
             for slot in offered:
                 answer = await self._tools.call("check-availability", self._slot_body(slot))
                 status = answer.get("status")
                 if status == "available":
                     await self._say("agent", self._line("fits", slot))
-                    await self._report(slot)
+                    await self._report(await self._made_up(slot) if self.fault == "invent_time" else slot)
                     return
                 if status == "soft_conflict" and fallback is None:
                     fallback = slot
@@ -239,6 +244,22 @@ class ReferenceAgent:
             return
         await self._say("agent", self._line("give_up"))
         await self._end(CallOutcome.NO_AVAILABILITY, "No time that fits the client.")
+
+    async def _made_up(self, heard: TimeWindow) -> TimeWindow:
+        """The fault ``invent_time``: instead of the slot it heard, the agent reports the earliest time in the
+        user's windows that the user is free at and nobody said (the slot it heard when there is none)."""
+        step = timedelta(minutes=30)
+        for window in self._campaign.windows:
+            start = window.start
+            while start + heard.duration <= window.end and start < heard.start:
+                if start >= self._now and start not in self._heard:
+                    candidate = TimeWindow(start, start + heard.duration)
+                    answer = await self._tools.call("check-availability", self._slot_body(candidate))
+                    if answer.get("status") == "available":
+                        self.invented = candidate
+                        return candidate
+                start += step
+        return heard
 
     async def _report(self, slot: TimeWindow) -> None:
         answer = await self._tools.call("report-slot-offer", self._slot_body(slot))

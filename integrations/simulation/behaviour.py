@@ -31,6 +31,7 @@ class ProviderBehaviour:
     voicemail_calls: int = 0
     phone_menu_digit: int | None = None
     language: str | None = None
+    agent_fault: str | None = None  # "invent_time": the agent reports a time the receptionist never said
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

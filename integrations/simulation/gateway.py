@@ -52,6 +52,7 @@ class SimulatedVoiceGateway:
         self.call_seconds: dict[str, float] = {}
         self.receptionists: dict[str, Receptionist] = {}  # by call id, for tests that look at what was said
         self._calls_to: dict[str, int] = {}  # calls placed so far, by provider and purpose
+        self.invented: dict[str, datetime] = {}  # by call id: the start a faulty agent reported, never said
 
     def bind(self, ports: Ports, tool_secret: str) -> None:
         """Give the gateway the ports it reports unanswered calls and transcripts through, and the secret
@@ -165,8 +166,13 @@ class SimulatedVoiceGateway:
                 pause,
                 turns.append,
                 flush,
+                fault=behaviour.agent_fault,
             )
-            await agent.run(call.purpose, request.target_slot)
+            try:
+                await agent.run(call.purpose, request.target_slot)
+            finally:
+                if agent.invented is not None:
+                    self.invented[call.id] = agent.invented.start
         except asyncio.CancelledError:
             log.info("simulated call %s hung up", call.id)
             raise

@@ -71,6 +71,7 @@ class WorldBehaviour(_Model):
     slot_taken_on_confirm: bool = False
     voicemail_calls: int = Field(default=0, ge=0, le=10)
     phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
+    agent_fault: Literal["invent_time"] | None = None
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -122,6 +123,7 @@ class WorldProvider(_Model):
             voicemail_calls=self.behavior.voicemail_calls,
             phone_menu_digit=self.behavior.phone_menu_digit,
             language=self.language,
+            agent_fault=self.behavior.agent_fault,
         )
 
 
