@@ -219,6 +219,7 @@ class Campaign:
     chosen_offer_id: str | None = None
     updated_at: datetime | None = None
     version: int = 0
+    answers: dict[str, str] = field(default_factory=dict)  # the expert's questions answered (``domain.expertise``)
 
     def __post_init__(self) -> None:
         if not self.windows:

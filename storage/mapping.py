@@ -168,6 +168,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
         "failure_reason": campaign.failure_reason,
         "chosen_offer_id": campaign.chosen_offer_id,
         "updated_at": campaign.updated_at,
+        "expert_answers": dict(campaign.answers) or None,
     }
 
 
@@ -192,6 +193,7 @@ def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
         chosen_offer_id=row.chosen_offer_id,
         updated_at=row.updated_at,
         version=row.version,
+        answers={str(k): str(v) for k, v in (row.expert_answers or {}).items()},
     )
 
 

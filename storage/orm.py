@@ -95,6 +95,7 @@ class CampaignRow(Base):
     chosen_offer_id: Mapped[str | None] = mapped_column(Id)
     updated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
+    expert_answers: Mapped[dict[str, Any] | None]
 
 
 class CallTaskRow(Base):

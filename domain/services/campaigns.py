@@ -71,6 +71,7 @@ class StartCampaign:
     max_calls: int = MAX_CALLS_PER_CAMPAIGN
     timezone: str | None = None
     campaign_id: str | None = None  # chosen by the caller only for reproducible simulations
+    answers: dict[str, str] | None = None  # the expert's questions answered before calling
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -134,6 +135,7 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
             weights=(command.weights or user.weights).normalised(),
             max_calls=min(command.max_calls, ports.policy.calls_per_campaign),
             updated_at=now,
+            answers=dict(command.answers or {}),
         )
         await uow.users.save(user)
         await uow.campaigns.add(campaign)
