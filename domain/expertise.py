@@ -213,6 +213,16 @@ def visit_minutes(service: str | None, answers: Mapping[str, str]) -> int | None
     return max(lengths) if lengths else None
 
 
+def planned_minutes(service: str | None, answers: Mapping[str, str], minutes: int) -> int:
+    """The appointment length to ask for: the answered kind of visit's, unless ``minutes`` is not the service's
+    usual length (then the user named a length, and that stands)."""
+    profile = catalogue().get(service)
+    visit = visit_minutes(service, answers)
+    if visit is None or (profile is not None and minutes != profile.minutes):
+        return minutes
+    return visit
+
+
 def answers_in_words(service: str | None, answers: Mapping[str, str], language: str) -> str:
     """What the agent may tell the receptionist, one sentence per answered question (empty without any)."""
     expert = catalogue().expert(service)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from domain.expertise import catalogue
 from domain.models import CallOutcome, CallPurpose, Campaign, TimeWindow, Turn
 from domain.wording import slot_in_words, windows_in_words
 from integrations.simulation.receptionist import Receptionist
@@ -80,6 +81,7 @@ _LINES = {
         "cannot_after_all": "I'm sorry, my client can't make it after all.",
         "cancel": "Hello, I'm calling to cancel my client's appointment on {slot}.",
         "press": "(presses {digit})",
+        "dont_know": "I don't know that, I'm afraid; my client will tell you when we call to confirm.",
     },
     "de": {
         "ask": (
@@ -97,6 +99,7 @@ _LINES = {
         "cannot_after_all": "Entschuldigung, meine Kundin kann nun doch nicht.",
         "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot_dative} absagen.",
         "press": "(drückt die {digit})",
+        "dont_know": "Das weiß ich leider nicht; meine Kundin sagt es Ihnen, wenn wir zum Bestätigen anrufen.",
     },
 }
 
@@ -208,6 +211,7 @@ class ReferenceAgent:
         minutes = campaign.duration_minutes
         wanted = windows_in_words(campaign.windows, self._tz, self._lang)
         await self._say("agent", self._line("ask", service=campaign.service, minutes=str(minutes), wanted=wanted))
+        await self._answer_questions()
         ask_from = max(campaign.windows[0].start, self._now)
         span_end = campaign.span.end
         fallback: TimeWindow | None = None
@@ -244,6 +248,21 @@ class ReferenceAgent:
             return
         await self._say("agent", self._line("give_up"))
         await self._end(CallOutcome.NO_AVAILABILITY, "No time that fits the client.")
+
+    async def _answer_questions(self) -> None:
+        """Answer what the desk asks before it offers a time (insurance, the kind of visit, the car) from the
+        answers the user gave before calling, as the expert agent does; say so when the user gave none."""
+        expert = catalogue().expert(self._campaign.service)
+        for key, words in self._desk.questions():
+            await self._say("provider", words)
+            question = expert.question(key) if expert is not None else None
+            answer = self._campaign.answers.get(key)
+            if question is None or not answer:
+                await self._say("agent", self._line("dont_know"))
+                continue
+            said = question.in_words(answer, self._lang)
+            await self._say("agent", f"{said[:1].upper()}{said[1:]}.")
+            await self._say("provider", self._desk.thanks_for_answer())
 
     async def _made_up(self, heard: TimeWindow) -> TimeWindow:
         """The fault ``invent_time``: instead of the slot it heard, the agent reports the earliest time in the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from domain.expertise import catalogue
 from domain.models import Provider, TimeWindow
 from integrations.simulation.behaviour import ProviderBehaviour, desk_language
 from integrations.simulation.speech import say_slot
@@ -30,6 +31,7 @@ _LINES = {
         "booked": "It's booked. See you then!",
         "cancelled": "No problem, it's cancelled.",
         "noted": "Noted. Talk soon.",
+        "understood": "Alright, thank you.",
     },
     "de": {
         "greet": [
@@ -53,6 +55,7 @@ _LINES = {
         "booked": "Ist eingetragen. Bis dann!",
         "cancelled": "Kein Problem, ich habe den Termin gestrichen.",
         "noted": "Ist notiert. Bis gleich.",
+        "understood": "Alles klar, danke.",
     },
 }
 
@@ -157,3 +160,14 @@ class Receptionist:
 
     def noted(self) -> str:
         return self._line("noted")
+
+    def questions(self) -> list[tuple[str, str]]:
+        """The expert questions this desk asks before it offers a time: ``(key, words)`` in its language."""
+        expert = catalogue().expert(self.provider.service)
+        if expert is None:
+            return []
+        asked = [expert.question(key) for key in self.behaviour.asks]
+        return [(q.key, q.desk[self.language]) for q in asked if q is not None]
+
+    def thanks_for_answer(self) -> str:
+        return self._line("understood")

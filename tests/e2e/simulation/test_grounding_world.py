@@ -25,7 +25,7 @@ def test_the_made_up_offer_is_kept_marked_and_not_top(outcomes: dict[str, Outcom
     assert shortlist[0]["provider_id"] == "g2"
 
 
-def test_booking_the_best_books_a_true_offer_after_the_receptionist_confirms_it() -> None:
+def test_the_german_expert_answers_the_desk_and_a_true_offer_is_booked_after_the_receptionist_confirms_it() -> None:
     done = nexus("simulate", "--world", WORLD, "--book", "best", "--json", "--transcripts")
 
     assert done.returncode == 0, done.stderr
@@ -38,3 +38,15 @@ def test_booking_the_best_books_a_true_offer_after_the_receptionist_confirms_it(
     confirmed = next(i for i, line in enumerate(said) if line.startswith("provider:") and "eingetragen" in line)
     assert restated < confirmed
     assert confirm["outcome"] == "booked"
+
+    # The German dentist expert: the desks ask what the expert knows, and the answers are the user's.
+    campaign = result["campaign"]
+    assert (campaign["language"], campaign["agent"]) == ("de", "dentist/de")
+    assert campaign["answers"] == {"visit": "checkup", "insurance": "public"}
+    (desk,) = [c for c in result["calls"] if c["provider_id"] == "g2" and c["purpose"] == "DISCOVER"]
+    said = desk["transcript"]
+    asked = said.index("provider: Geht es um eine Kontrolle, oder haben Sie Schmerzen?")
+    assert said[asked + 1] == "agent: Eine Kontrolle."
+    insurance = said.index("provider: Sind Sie gesetzlich oder privat versichert?")
+    assert said[insurance + 1] == "agent: Gesetzlich versichert."
+    assert insurance < next(i for i, line in enumerate(said) if line.startswith("provider: Frei wäre"))
