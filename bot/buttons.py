@@ -29,9 +29,13 @@ REMINDERS = "rem"
 HOME = "home"
 TIMEZONE = "tz"
 
+# On an expert's question before calling, bound to one version of the draft: question key, choice (or skip).
+ANSWER = "ans"
+
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
+    | {ANSWER}
 )
 
 

@@ -183,6 +183,10 @@ _EN: dict[str, str] = {
     "your_location": "your location",
     "your_home": "your home",
     "offer_unverified": "    ⚠️ unverified: the receptionist never named this time in the call; check before booking",
+    "expert_question": "The {service} will likely ask this, so I can answer it:\n<b>{question}</b>{write}",
+    "expert_type_it": "\nWrite the answer.",
+    "expert_skip": "Skip",
+    "expert_answers": "🗒 For the receptionist: {answers}",
 }
 
 _DE: dict[str, str] = {
@@ -347,6 +351,12 @@ _DE: dict[str, str] = {
     "your_location": "dein Standort",
     "your_home": "dein Zuhause",
     "offer_unverified": "    ⚠️ nicht belegt: die Praxis hat diese Zeit im Gespräch nie genannt; vor dem Buchen prüfen",
+    "expert_question": (
+        "Danach wird man beim {service} wohl fragen, damit ich antworten kann:\n<b>{question}</b>{write}"
+    ),
+    "expert_type_it": "\nSchreib mir die Antwort.",
+    "expert_skip": "Überspringen",
+    "expert_answers": "🗒 Für die Anmeldung: {answers}",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

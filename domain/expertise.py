@@ -182,22 +182,37 @@ def answers_in_text(service: str | None, text: str) -> dict[str, str]:
     folded = _fold(text)
     found: dict[str, str] = {}
     for question in expert.questions:
-        best: tuple[int, str] | None = None
-        for choice in question.choices:
-            for word in choice.words:
-                if re.search(rf"(?<!\w){re.escape(_fold(word))}(?!\w)", folded) and (
-                    best is None or len(word) > best[0]
-                ):
-                    best = (len(word), choice.value)
-        if best is not None:
-            found[question.key] = best[1]
+        named = _named_choice(question, folded)
+        if named is not None:
+            found[question.key] = named
     return found
 
 
+def _named_choice(question: ExpertQuestion, folded: str) -> str | None:
+    """The choice of ``question`` whose words the folded text says (the longest word found wins)."""
+    best: tuple[int, str] | None = None
+    for choice in question.choices:
+        for word in choice.words:
+            said = re.search(rf"(?<!\w){re.escape(_fold(word))}(?!\w)", folded) is not None
+            if said and (best is None or len(word) > best[0]):
+                best = (len(word), choice.value)
+    return None if best is None else best[1]
+
+
 def open_questions(service: str | None, answers: Mapping[str, str]) -> list[ExpertQuestion]:
-    """The expert's questions still without an answer, in order."""
+    """The expert's questions not answered (nor skipped: an empty answer) yet, in order."""
     expert = catalogue().expert(service)
-    return [] if expert is None else [q for q in expert.questions if not answers.get(q.key)]
+    return [] if expert is None else [q for q in expert.questions if q.key not in answers]
+
+
+def answer_from_words(question: ExpertQuestion, text: str) -> str:
+    """A typed answer: the choice its words name (``Kontrolle`` -> ``checkup``, or a choice's label), else the
+    words themselves (the agent says them as they are); at most 200 characters."""
+    folded = _fold(text).strip()
+    for choice in question.choices:
+        if folded in {_fold(label) for label in choice.label.values()}:
+            return choice.value
+    return _named_choice(question, folded) or " ".join(text.split())[:200]
 
 
 def visit_minutes(service: str | None, answers: Mapping[str, str]) -> int | None:

@@ -45,8 +45,10 @@ async def test_the_summary_card_shows_what_the_search_may_cost_before_it_starts(
     await talk(fakes).text(chat, Person(8, "Jonas", "de"), GERMAN)
     german = chat.replies[-1].text
 
-    assert "💶 About 18 call minutes (≈ 2.70 EUR) for up to 8 calls.\n\nShall I call providers for you?" in english
-    assert "💶 Etwa 18 Anrufminuten (≈ 2,70 EUR) für bis zu 8 Anrufe.\n\nSoll ich Anbieter für dich anrufen?" in german
+    assert "💶 About 18 call minutes (≈ 2.70 EUR) for up to 8 calls.\n" in english
+    assert english.endswith("\n\nShall I call providers for you?")
+    assert "💶 Etwa 18 Anrufminuten (≈ 2,70 EUR) für bis zu 8 Anrufe.\n" in german
+    assert german.endswith("\n\nSoll ich Anbieter für dich anrufen?")
 
 
 async def test_used_up_minutes_stop_the_search_with_a_sentence_in_the_users_language() -> None:
