@@ -153,3 +153,24 @@ def test_every_way_a_simulated_desk_says_a_slot_is_grounded_and_a_shifted_time_i
                 turns = [Turn("provider", words, now)]
                 assert ground_offer(slot.start, turns, now, zone).verified, words
                 assert not ground_offer(slot.start + timedelta(minutes=30), turns, now, zone).verified, words
+
+
+@pytest.mark.parametrize(
+    ("phone", "service", "asks", "said"),
+    [
+        (
+            "+14155550100",
+            "mechanic",
+            ("car", "visit"),
+            ["What make and model is the car?", "Is it for an inspection, or is something wrong with it?"],
+        ),
+        ("+4930555000", "hairdresser", ("length",), ["Und wie lang sind die Haare?"]),
+        ("+4930555000", "veterinarian", ("visit",), []),  # no expert, no questions
+    ],
+)
+def test_a_desk_asks_its_experts_questions_in_its_language(
+    phone: str, service: str, asks: tuple[str, ...], said: list[str]
+) -> None:
+    behaviour = ProviderBehaviour(open_slots=(), asks=asks)
+    desk = Receptionist(replace(make_provider("x"), phone=phone, service=service), behaviour, random.Random(1), TZ)
+    assert [words for _, words in desk.questions()] == said
