@@ -4,14 +4,10 @@ reaches the top of the shortlist, and how many true offers the check wrongly mar
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
-from benchmarks.quality import WORLDS_AT_ONCE, Outcome, run_world
+from benchmarks.quality import Outcome, run_worlds
 from domain.models import Offer, OfferGrounding
-from storage.schema import upgrade
 
 FAULTY_SHARE = 0.2
 
@@ -22,17 +18,7 @@ def _made_up(offer: Offer, outcome: Outcome) -> bool:
 
 async def run_grounding(worlds: int, emit: Callable[[str, str], None]) -> None:
     """Run ``worlds`` seeded worlds with faulty agents and emit ``grounding.*`` lines."""
-    with tempfile.TemporaryDirectory(prefix="nexus-grounding-") as name:
-        folder = Path(name)
-        template = folder / "template.db"
-        await upgrade(f"sqlite+aiosqlite:///{template}")
-        limit = asyncio.Semaphore(WORLDS_AT_ONCE)
-
-        async def one(seed: int) -> Outcome:
-            async with limit:
-                return await run_world(seed, template, folder, faulty_share=FAULTY_SHARE)
-
-        outcomes = await asyncio.gather(*(one(seed) for seed in range(worlds)))
+    outcomes = await run_worlds(worlds, FAULTY_SHARE)
     made_up = [o for outcome in outcomes for o in outcome.offers if _made_up(o, outcome)]
     true = [o for outcome in outcomes for o in outcome.offers if not _made_up(o, outcome)]
     wrongly = [o for o in true if o.grounding is not OfferGrounding.VERIFIED]

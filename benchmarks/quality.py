@@ -191,8 +191,8 @@ async def run_world(seed: int, template: Path, folder: Path, faulty_share: float
     return Outcome(best[0] if best else None, top, conflicts, tuple(offers), tuple(shortlist), invented)
 
 
-async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
-    """Run ``worlds`` seeded worlds and emit ``quality.*`` lines."""
+async def run_worlds(worlds: int, faulty_share: float = 0.0) -> list[Outcome]:
+    """The outcomes of the seeded worlds ``0 .. worlds-1``, a few at a time, each on its own SQLite file."""
     with tempfile.TemporaryDirectory(prefix="nexus-quality-") as name:
         folder = Path(name)
         template = folder / "template.db"
@@ -201,9 +201,14 @@ async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
 
         async def one(seed: int) -> Outcome:
             async with limit:
-                return await run_world(seed, template, folder)
+                return await run_world(seed, template, folder, faulty_share)
 
-        outcomes = await asyncio.gather(*(one(seed) for seed in range(worlds)))
+        return list(await asyncio.gather(*(one(seed) for seed in range(worlds))))
+
+
+async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
+    """Run ``worlds`` seeded worlds and emit ``quality.*`` lines."""
+    outcomes = await run_worlds(worlds)
     feasible = [o for o in outcomes if o.oracle_score is not None]
     matched = [o for o in feasible if o.top is not None and abs(o.top.score - (o.oracle_score or 0)) < 1e-6]
     regrets = [(o.oracle_score or 0) - (o.top.score if o.top else 0) for o in feasible]
