@@ -260,7 +260,7 @@ async def simulate_world(
             world.user.location.point(),
             now=world.now,
             campaign_id=world_campaign_id(world_text, seed),
-            answers=world.answers,
+            answers=world.expert_answers,
         )
         chosen: Offer | None = None
         if book_choice is not None and campaign.status is CampaignStatus.RANKING:

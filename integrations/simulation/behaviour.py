@@ -21,8 +21,9 @@ class ProviderBehaviour:
     does not say how long the appointment takes; ``voicemail_calls``: that many calls in a row reach the
     voicemail box before a person answers; ``phone_menu_digit``: a menu answers first and this key reaches
     the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``; ``agent_fault``:
-    the agent calling this provider misbehaves (``invent_time``: it reports a time nobody said); ``asks``: the
-    expert questions (keys in ``domain/services.json``) the desk asks before it offers a time."""
+    the agent calling this provider misbehaves (``invent_time``: it reports a time nobody said);
+    ``asks_expert``: the expert questions (keys in ``domain/services.json``) the desk asks before it offers a
+    time."""
 
     open_slots: tuple[datetime, ...]
     slot_minutes: int = 30
@@ -34,7 +35,7 @@ class ProviderBehaviour:
     phone_menu_digit: int | None = None
     language: str | None = None
     agent_fault: str | None = None  # "invent_time": the agent reports a time the receptionist never said
-    asks: tuple[str, ...] = ()  # the expert questions (by key, ``domain/services.json``) the desk asks first
+    asks_expert: tuple[str, ...] = ()  # expert questions (keys in ``domain/services.json``) the desk asks first
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

@@ -166,7 +166,7 @@ class Receptionist:
         expert = catalogue().expert(self.provider.service)
         if expert is None:
             return []
-        asked = [expert.question(key) for key in self.behaviour.asks]
+        asked = [expert.question(key) for key in self.behaviour.asks_expert]
         return [(q.key, q.desk[self.language]) for q in asked if q is not None]
 
     def thanks_for_answer(self) -> str:

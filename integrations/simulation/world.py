@@ -72,7 +72,7 @@ class WorldBehaviour(_Model):
     voicemail_calls: int = Field(default=0, ge=0, le=10)
     phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
     agent_fault: Literal["invent_time"] | None = None
-    asks: list[str] = Field(default_factory=list, max_length=4)  # expert questions (keys) the desk asks
+    asks_expert: list[str] = Field(default_factory=list, max_length=4)  # expert questions (keys) the desk asks
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -125,7 +125,7 @@ class WorldProvider(_Model):
             phone_menu_digit=self.behavior.phone_menu_digit,
             language=self.language,
             agent_fault=self.behavior.agent_fault,
-            asks=tuple(self.behavior.asks),
+            asks_expert=tuple(self.behavior.asks_expert),
         )
 
 
@@ -135,7 +135,7 @@ class World(_Model):
     request: str = Field(min_length=1)
     user: WorldUser
     providers: list[WorldProvider] = Field(default_factory=list)
-    answers: dict[str, str] = Field(default_factory=dict)  # the user's answers to the expert's questions
+    expert_answers: dict[str, str] = Field(default_factory=dict)  # the user's answers to the expert's questions
 
     @field_validator("timezone")
     @classmethod

@@ -171,6 +171,6 @@ def test_every_way_a_simulated_desk_says_a_slot_is_grounded_and_a_shifted_time_i
 def test_a_desk_asks_its_experts_questions_in_its_language(
     phone: str, service: str, asks: tuple[str, ...], said: list[str]
 ) -> None:
-    behaviour = ProviderBehaviour(open_slots=(), asks=asks)
+    behaviour = ProviderBehaviour(open_slots=(), asks_expert=asks)
     desk = Receptionist(replace(make_provider("x"), phone=phone, service=service), behaviour, random.Random(1), TZ)
     assert [words for _, words in desk.questions()] == said

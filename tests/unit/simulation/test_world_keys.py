@@ -56,7 +56,7 @@ def test_a_mistake_in_the_new_keys_is_said_in_words(tmp_path: Path, change: dict
 
 
 def test_an_agent_fault_and_the_questions_a_desk_asks_reach_its_behaviour(tmp_path: Path) -> None:
-    world = load_world(_write(tmp_path, {"behavior": {"agent_fault": "invent_time", "asks": ["insurance"]}}))
+    world = load_world(_write(tmp_path, {"behavior": {"agent_fault": "invent_time", "asks_expert": ["insurance"]}}))
     provider = world.directory_providers()[0]
     behaviour = world.behaviours()(provider)
-    assert (behaviour.agent_fault, behaviour.asks) == ("invent_time", ("insurance",))
+    assert (behaviour.agent_fault, behaviour.asks_expert) == ("invent_time", ("insurance",))
