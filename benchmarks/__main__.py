@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick] [--only parsing,latency,scale,swarm,quality,outbox] [--rounds R] [--seconds S]``:
+"""``python -m benchmarks [--quick] [--only parsing,latency,scale,swarm,quality,outbox,grounding] [--rounds R]
+[--seconds S]``:
 run the benchmarks, print ``name: value`` lines and write them to ``benchmarks/results/latest.txt``."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.grounding import run_grounding
 from benchmarks.latency import run_latency
 from benchmarks.outbox import run_outbox
 from benchmarks.parsing import run_parsing
@@ -21,7 +23,7 @@ from benchmarks.scale import run_scale_out
 from benchmarks.swarm import run_swarm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.txt"
-SUITES = ("parsing", "latency", "scale", "swarm", "quality", "outbox")
+SUITES = ("parsing", "latency", "scale", "swarm", "quality", "outbox", "grounding")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +84,8 @@ def _run(chosen: list[str], args: argparse.Namespace, emit: Callable[[str, str],
         asyncio.run(run_quality(30 if quick else 200, emit))
     if "outbox" in chosen:
         asyncio.run(run_outbox(30 if quick else 100, 300 if quick else 900, emit))
+    if "grounding" in chosen:
+        asyncio.run(run_grounding(30 if quick else 200, emit))
 
 
 if __name__ == "__main__":

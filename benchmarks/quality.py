@@ -9,7 +9,7 @@ import random
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,10 +125,24 @@ class Outcome:
     oracle_score: float | None
     top: Offer | None
     conflicts: int
+    offers: tuple[Offer, ...] = ()
+    shortlist: tuple[Offer, ...] = ()
+    invented: frozenset[tuple[str, datetime]] = frozenset()  # (call id, start) a faulty agent made up
 
 
-async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
+def with_faulty_agents(world: World, seed: int, share: float) -> World:
+    """The same world, with the agent of about ``share`` of the providers reporting a time nobody said."""
+    rng = random.Random(f"faults:{seed}")
+    behaviours = {
+        pid: replace(b, agent_fault="invent_time") if rng.random() < share else b for pid, b in world.behaviours.items()
+    }
+    return replace(world, behaviours=behaviours)
+
+
+async def run_world(seed: int, template: Path, folder: Path, faulty_share: float = 0.0) -> Outcome:
     world = generate(seed)
+    if faulty_share:
+        world = with_faulty_agents(world, seed, faulty_share)
     database = folder / f"world-{seed}.db"
     shutil.copyfile(template, database)
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{database}", nexus_mode=Mode.MOCK_AI)
@@ -167,14 +181,18 @@ async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
         async with ports.uow() as uow:
             stored = await uow.campaigns.get(campaign.id)
         shortlist = await get_shortlist(ports, campaign.id)
+        async with ports.uow() as uow:
+            offers = await uow.offers.list_for_campaign(campaign.id)
     assert stored is not None
     best = oracle(world, stored)
     conflicts = sum(1 for offer in shortlist for b in world.busy if b.overlaps(offer.window))
-    return Outcome(best[0] if best else None, shortlist[0] if shortlist else None, conflicts)
+    invented = frozenset(gateway.invented.items())
+    top = shortlist[0] if shortlist else None
+    return Outcome(best[0] if best else None, top, conflicts, tuple(offers), tuple(shortlist), invented)
 
 
-async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
-    """Run ``worlds`` seeded worlds and emit ``quality.*`` lines."""
+async def run_worlds(worlds: int, faulty_share: float = 0.0) -> list[Outcome]:
+    """The outcomes of the seeded worlds ``0 .. worlds-1``, a few at a time, each on its own SQLite file."""
     with tempfile.TemporaryDirectory(prefix="nexus-quality-") as name:
         folder = Path(name)
         template = folder / "template.db"
@@ -183,9 +201,14 @@ async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
 
         async def one(seed: int) -> Outcome:
             async with limit:
-                return await run_world(seed, template, folder)
+                return await run_world(seed, template, folder, faulty_share)
 
-        outcomes = await asyncio.gather(*(one(seed) for seed in range(worlds)))
+        return list(await asyncio.gather(*(one(seed) for seed in range(worlds))))
+
+
+async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
+    """Run ``worlds`` seeded worlds and emit ``quality.*`` lines."""
+    outcomes = await run_worlds(worlds)
     feasible = [o for o in outcomes if o.oracle_score is not None]
     matched = [o for o in feasible if o.top is not None and abs(o.top.score - (o.oracle_score or 0)) < 1e-6]
     regrets = [(o.oracle_score or 0) - (o.top.score if o.top else 0) for o in feasible]

@@ -36,11 +36,13 @@ INSTRUCT = "ins"
 INSTRUCT_CALL = "ic"
 ANSWER = "qa"
 PROFILE = "pf"
+# On an expert's question before calling, bound to one version of the draft: question key, choice (or skip).
+EXPERT_ANSWER = "ans"
 
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
-    | {LISTEN, STOP_CALL, INSTRUCT, INSTRUCT_CALL, ANSWER, PROFILE}
+    | {LISTEN, STOP_CALL, INSTRUCT, INSTRUCT_CALL, ANSWER, PROFILE, EXPERT_ANSWER}
 )
 
 

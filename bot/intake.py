@@ -9,6 +9,13 @@ The states (``Step``) and how a text moves between them:
  fresh/merged draft ─► SERVICE? ─► CHOICE (one per doubt)? ─► TIME? ─► PLACE? ─► IDLE with the summary card
 ```
 
+The summary card also asks, one at a time, the questions the service's expert agent needs to answer the
+receptionist (``domain/services.json``: a dentist's check-up or pain and insurance, a garage's car and fault, a
+salon's cut or colour and hair length): a button per choice and a skip button below the card's buttons, or a
+typed answer. A question the request already answers (``Zahnarzt, Kontrolle``) is not asked; calling without
+answering is allowed (the agent then says the client will tell them). An answered kind of visit sets the
+appointment's length.
+
 A complete new request always starts afresh, whatever question is open, so a request never inherits the
 time or place of an older one. An answer is merged: it may name the place and change the time at once.
 Words that say nothing the parser understands lose nothing: the open question (or card) stays valid.
@@ -18,19 +25,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from dataclasses import replace as copy_with
 
 from bot import buttons, views
 from bot.buttons import Expired, Tap
 from bot.replies import Button, Chat, Key, Reply
 from bot.session import ChatState, Draft, Step
-from bot.texts import Html, escape, language_of, matches_label, plain, say
+from bot.texts import Html, escape, language_of, matches_label, plain, say, service_noun
 from domain.errors import InvalidRequest, MinutesExhausted, QuotaExceeded
+from domain.expertise import (
+    ExpertQuestion,
+    answer_from_words,
+    answers_from_profile,
+    answers_in_text,
+    open_questions,
+    planned_minutes,
+)
 from domain.intent import MISSING_WINDOWS, ParsedRequest
 from domain.models import Campaign, GeoPoint, User
 from domain.ports import Geocoder, IntentParser
 from domain.services.campaigns import StartCampaign, create_campaign, save_user
 from domain.services.context import Ports
-from domain.services.costs import estimate_search
+from domain.services.costs import CostEstimate, estimate_search
 from domain.services.user_loop import get_profile
 
 RADIUS_CHOICES_KM = (2, 5, 10, 20, 50)
@@ -83,6 +99,7 @@ class Intake:
             buttons.EDIT: self._edit,
             buttons.RADIUS: self._radius,
             buttons.PICK: self._pick,
+            buttons.EXPERT_ANSWER: self._expert_answer,
         }
 
     # --- texts ------------------------------------------------------------------------------------
@@ -124,6 +141,7 @@ class Intake:
             service=parsed.service,
             windows=[] if MISSING_WINDOWS in parsed.missing else list(parsed.windows),
             doubts=list(parsed.doubts),
+            answers=answers_in_text(parsed.service, text),
         )
         unknown_place = None
         if parsed.location:
@@ -140,6 +158,7 @@ class Intake:
         understood = False
         if parsed.service:
             draft.service, draft.duration_minutes, understood = parsed.service, parsed.duration_minutes, True
+            draft.answers = answers_in_text(parsed.service, text)
         if reading.names_time or (state.step is Step.TIME and MISSING_WINDOWS not in parsed.missing):
             draft.windows, draft.doubts, understood = list(parsed.windows), list(parsed.doubts), True
         unknown_place: str | None = None
@@ -159,6 +178,13 @@ class Intake:
                         self.place_question(chat, user, say(lang, "unknown_place", typed=chat.typed, place=text))
                     )
                     return
+                understood = True
+        if not understood and state.step is Step.IDLE:
+            # words that name a choice answer the card's open question (any words answer one without choices)
+            question = next(iter(open_questions(draft.service, draft.answers)), None)
+            answer = answer_from_words(question, text) if question is not None else ""
+            if question is not None and (not question.choices or question.choice(answer) is not None):
+                self._take_answer(draft, question.key, answer)
                 understood = True
         if not understood:
             await self._not_understood(chat, user, state, draft)
@@ -200,6 +226,7 @@ class Intake:
             service=campaign.service,
             windows=[w for w in campaign.windows if w.end > now],
             place=campaign.location,
+            answers=dict(campaign.answers),
         )
         await self.ask_next(chat, user, ChatState(draft=draft))
 
@@ -226,8 +253,15 @@ class Intake:
             state.step = Step.IDLE
             draft.renew()
             cost = estimate_search(self._ports.policy, self._calls_per_campaign)
-            shared = views.shared_facts(await get_profile(self._ports, user.id), lang)
-            reply = views.summary_card(draft, user, replace=replace, cost=cost, shared=shared)
+            profile = await get_profile(self._ports, user.id)
+            shared = views.shared_facts(profile, lang)
+            for key, value in answers_from_profile(draft.service, profile.shared() if profile else {}).items():
+                draft.answers.setdefault(key, value)
+            questions = open_questions(draft.service, draft.answers)
+            if questions:
+                reply = self._card_asking(draft, user, questions[0], replace=replace, cost=cost, shared=shared)
+            else:
+                reply = views.summary_card(draft, user, replace=replace, cost=cost, shared=shared)
         await self._save(user, state)
         await chat.send(reply)
 
@@ -239,6 +273,49 @@ class Intake:
             for index, option in enumerate(doubt.options)
         )
         return Reply(text, buttons=rows)
+
+    @staticmethod
+    def _card_asking(
+        draft: Draft, user: User, question: ExpertQuestion, *, replace: bool, cost: CostEstimate, shared: Html
+    ) -> Reply:
+        """The summary card asking one question of the expert: a button per choice and one to skip it below the
+        card's own buttons; a typed answer counts too."""
+        lang = draft.language
+        assert draft.service is not None
+        choices = [
+            Button(c.label[lang], buttons.draft(buttons.EXPERT_ANSWER, draft.id, question.key, c.value))
+            for c in question.choices
+        ]
+        skip = Button(plain(lang, "expert_skip"), buttons.draft(buttons.EXPERT_ANSWER, draft.id, question.key, ""))
+        rows = (*(tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)), (skip,))
+        asked = say(
+            lang,
+            "expert_question",
+            service=service_noun(draft.service, lang),
+            question=question.user[lang],
+            write="" if question.choices else plain(lang, "expert_type_it"),
+        )
+        card = views.summary_card(draft, user, replace=replace, cost=cost, shared=shared, asking=Html(f"\n\n{asked}"))
+        return copy_with(card, buttons=(*card.buttons, *rows))
+
+    @staticmethod
+    def _take_answer(draft: Draft, key: str, answer: str) -> None:
+        """Keep the answer; an answered kind of visit sets the appointment's length (unless the user named one)."""
+        draft.answers[key] = answer
+        draft.duration_minutes = planned_minutes(draft.service, draft.answers, draft.duration_minutes)
+
+    async def _expert_answer(self, chat: Chat, user: User, state: ChatState, tap: Tap) -> None:
+        """Take the tapped answer (or skip) to the open expert question, then ask on."""
+        draft = self._draft(state, tap)
+        questions = open_questions(draft.service, draft.answers)
+        if state.step is not Step.IDLE or not questions or questions[0].key != tap.arg(1):
+            raise Expired
+        question, value = questions[0], tap.arg(2)
+        if value and question.choice(value) is None:
+            raise Expired
+        self._take_answer(draft, question.key, value)
+        draft.renew()  # the question's other buttons expire
+        await self.ask_next(chat, user, state, replace=True)
 
     def place_question(self, chat: Chat, user: User, note: Html | None = None) -> Reply:
         lang = user.language
@@ -292,6 +369,7 @@ class Intake:
             radius_km=draft.radius_km,
             max_calls=self._calls_per_campaign,
             timezone=user.timezone,
+            answers={key: answer for key, answer in draft.answers.items() if answer},
         )
         try:
             campaign = await create_campaign(self._ports, command)

@@ -50,6 +50,7 @@ class Draft:
     place: GeoPoint | None = None
     doubts: list[Doubt] = field(default_factory=list)  # asked one at a time, before the summary card
     id: str = field(default_factory=lambda: secrets.token_hex(4))
+    answers: dict[str, str] = field(default_factory=dict)  # the expert's questions, by key ("" = skipped)
 
     @property
     def complete(self) -> bool:
@@ -78,6 +79,7 @@ class Draft:
             "place": None
             if self.place is None
             else {"lat": self.place.lat, "lng": self.place.lng, "label": self.place.label},
+            "answers": dict(self.answers),
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class Draft:
                 for d in data.get("doubts", [])
             ],
             place=None if place is None else GeoPoint(float(place["lat"]), float(place["lng"]), place.get("label")),
+            answers={str(k): str(v) for k, v in data.get("answers", {}).items()},
         )
 
 

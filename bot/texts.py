@@ -225,6 +225,11 @@ _EN: dict[str, str] = {
     "<i>+49 151 12345678</i>.",
     "shared": "\n🤝 The agent may share: {facts}. Nothing else.",
     "shared_nothing": "\n🤝 The agent shares nothing about you; it asks you when a receptionist wants to know.",
+    "offer_unverified": "    ⚠️ unverified: the receptionist never named this time in the call; check before booking",
+    "expert_question": "The {service} will likely ask this, so I can answer it:\n<b>{question}</b>{write}",
+    "expert_type_it": "\nWrite the answer.",
+    "expert_skip": "Skip",
+    "expert_answers": "🗒 For the receptionist: {answers}",
 }
 
 _DE: dict[str, str] = {
@@ -433,6 +438,13 @@ _DE: dict[str, str] = {
     "shared_nothing": (
         "\n🤝 Der Agent gibt nichts über dich weiter; er fragt dich, wenn die Anmeldung etwas wissen will."
     ),
+    "offer_unverified": "    ⚠️ nicht belegt: die Praxis hat diese Zeit im Gespräch nie genannt; vor dem Buchen prüfen",
+    "expert_question": (
+        "Danach wird man beim {service} wohl fragen, damit ich antworten kann:\n<b>{question}</b>{write}"
+    ),
+    "expert_type_it": "\nSchreib mir die Antwort.",
+    "expert_skip": "Überspringen",
+    "expert_answers": "🗒 Für die Anmeldung: {answers}",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

@@ -13,6 +13,7 @@ from bot.ics import appointment_ics, ics_filename
 from bot.replies import Button, Document, Reply
 from bot.session import Draft
 from bot.texts import Html, escape, plain, say, service_name, service_noun, short_day, short_slot
+from domain.expertise import catalogue
 from domain.loop import UserProfile, UserQuestion
 from domain.models import (
     WEIGHT_PRESETS,
@@ -23,6 +24,7 @@ from domain.models import (
     CallTask,
     Campaign,
     Offer,
+    OfferGrounding,
     Turn,
     User,
     Weights,
@@ -72,7 +74,15 @@ def preset_of(weights: Weights) -> str | None:
     return None
 
 
-def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None, shared: Html | None = None) -> Html:
+def summary_text(
+    draft: Draft,
+    user: User,
+    cost: CostEstimate | None = None,
+    shared: Html | None = None,
+    asking: Html | None = None,
+) -> Html:
+    """The request as it will be searched; ``shared``: what the agent may tell receptionists about the user
+    (``shared_facts``); ``asking``: a question of the service's expert, shown above the card's own question."""
     lang = draft.language
     assert draft.service is not None and draft.place is not None
     return say(
@@ -85,17 +95,41 @@ def summary_text(draft: Draft, user: User, cost: CostEstimate | None = None, sha
         place=draft.place.label or plain(lang, "your_location"),
         radius=f"{draft.radius_km:g}",
         weights=weights_in_words(user.weights, lang),
-        cost=Html((f"\n💶 {escape(cost.in_words(lang))}" if cost is not None else "") + (shared or "")),
+        cost=Html(
+            (f"\n💶 {escape(cost.in_words(lang))}" if cost is not None else "")
+            + _answers_line(draft)
+            + (shared or "")
+            + (asking or "")
+        ),
     )
 
 
+def _answers_line(draft: Draft) -> Html:
+    """What the expert agent may tell the receptionist, as the user answered it (nothing without answers)."""
+    expert = catalogue().expert(draft.service)
+    said = []
+    for question in expert.questions if expert is not None else ():
+        answer = draft.answers.get(question.key, "")
+        chosen = question.choice(answer)
+        if answer:
+            said.append(chosen.label[draft.language] if chosen is not None else answer)
+    if not said:
+        return Html("")
+    return Html("\n" + say(draft.language, "expert_answers", answers=" · ".join(said)))
+
+
 def summary_card(
-    draft: Draft, user: User, *, replace: bool = False, cost: CostEstimate | None = None, shared: Html | None = None
+    draft: Draft,
+    user: User,
+    *,
+    replace: bool = False,
+    cost: CostEstimate | None = None,
+    shared: Html | None = None,
+    asking: Html | None = None,
 ) -> Reply:
-    """``shared``: what the agent may tell receptionists about the user (``shared_facts``)."""
     lang = draft.language
     return Reply(
-        summary_text(draft, user, cost, shared),
+        summary_text(draft, user, cost, shared, asking),
         buttons=(
             (Button(plain(lang, "call"), buttons.draft(buttons.GO, draft.id)),),
             (
@@ -224,6 +258,8 @@ def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = 
                 score=f"{offer.score:.2f}",
             )
         )
+        if offer.grounding is OfferGrounding.UNVERIFIED:
+            lines.append(say(lang, "offer_unverified"))
         rows.append(
             (
                 Button(plain(lang, "book").format(rank=rank), buttons.offer(buttons.BOOK, offer.id)),

@@ -219,6 +219,7 @@ class Campaign:
     chosen_offer_id: str | None = None
     updated_at: datetime | None = None
     version: int = 0
+    answers: dict[str, str] = field(default_factory=dict)  # the expert's questions answered (``domain.expertise``)
 
     def __post_init__(self) -> None:
         if not self.windows:
@@ -369,6 +370,15 @@ class OfferStatus(enum.StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
+class OfferGrounding(enum.StrEnum):
+    """Whether the receptionist's own words in the call's transcript support the offer (``domain.grounding``):
+    ``pending`` until the transcript is there."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    UNVERIFIED = "unverified"
+
+
 @dataclass(slots=True)
 class Offer:
     """A slot a provider offered in a call, with its score for the campaign."""
@@ -386,6 +396,8 @@ class Offer:
     id: str = field(default_factory=new_id)
     notes: str | None = None
     status: OfferStatus = OfferStatus.OFFERED
+    grounding: OfferGrounding = OfferGrounding.PENDING
+    grounding_evidence: str | None = None  # the receptionist's words that support it, or why none do
 
     @property
     def window(self) -> TimeWindow:
@@ -480,6 +492,7 @@ __all__ = [
     "GeoPoint",
     "Hold",
     "Offer",
+    "OfferGrounding",
     "OfferStatus",
     "Provider",
     "Reminder",

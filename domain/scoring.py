@@ -5,7 +5,9 @@
     distance = max(0, 1 - km / max_distance_km)
     score    = w_earliest * earliest + w_rating * rating + w_distance * distance   (weights sum to 1)
 
-Ties go to the earlier start, then the higher rating, then the provider's name.
+Ties go to the earlier start, then the higher rating, then the provider's name. Ranking puts offers the
+receptionist's words support first, those whose transcript is not there yet next, unsupported ones last
+(``domain.grounding``); the score itself does not change.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.models import Offer, TimeWindow, Weights
+from domain.models import Offer, OfferGrounding, TimeWindow, Weights
 
 UNKNOWN_RATING = 3.0
 
@@ -54,6 +56,14 @@ def ranking_key(offer: Offer) -> tuple[float, datetime, float, str]:
     return (-offer.score, offer.start, -rating, offer.provider_name)
 
 
+_GROUNDING_TIER = {OfferGrounding.VERIFIED: 0, OfferGrounding.PENDING: 1, OfferGrounding.UNVERIFIED: 2}
+
+
+def grounded_ranking_key(offer: Offer) -> tuple[int, float, datetime, float, str]:
+    """Verified offers first, then those not checked yet, then unverified ones; within each, ``ranking_key``."""
+    return (_GROUNDING_TIER[offer.grounding], *ranking_key(offer))
+
+
 def rank(offers: Iterable[Offer]) -> list[Offer]:
-    """The offers best first."""
-    return sorted(offers, key=ranking_key)
+    """The offers best first (``grounded_ranking_key``)."""
+    return sorted(offers, key=grounded_ranking_key)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from domain.expertise import catalogue
 from domain.models import TimeWindow
 
 _WEEKDAYS = {
@@ -107,28 +108,10 @@ def windows_in_words(windows: Iterable[TimeWindow], timezone: str, language: str
     return joiner.join(words)
 
 
-# Every service the parser knows, as people name it: English singular and plural, German name.
+# Every service the parser knows, as people name it: English singular and plural, German name (from the
+# catalogue of services, ``domain/services.json``).
 _SERVICE_NAMES: dict[str, tuple[str, str, str]] = {
-    "dentist": ("dentist", "dentists", "Zahnarzt"),
-    "doctor": ("doctor", "doctors", "Arzt"),
-    "hairdresser": ("hairdresser", "hairdressers", "Friseur"),
-    "barber": ("barber", "barbers", "Barbier"),
-    "mechanic": ("mechanic", "mechanics", "Autowerkstatt"),
-    "physiotherapist": ("physiotherapist", "physiotherapists", "Physiotherapie"),
-    "veterinarian": ("veterinarian", "veterinarians", "Tierarzt"),
-    "optician": ("optician", "opticians", "Optiker"),
-    "dermatologist": ("dermatologist", "dermatologists", "Hautarzt"),
-    "massage": ("massage practice", "massage practices", "Massage"),
-    "nail salon": ("nail salon", "nail salons", "Nagelstudio"),
-    "beautician": ("beautician", "beauticians", "Kosmetik"),
-    "tire service": ("tire service", "tire services", "Reifenservice"),
-    "car wash": ("car wash", "car washes", "Autowäsche"),
-    "tax advisor": ("tax advisor", "tax advisors", "Steuerberatung"),
-    "ophthalmologist": ("ophthalmologist", "ophthalmologists", "Augenarzt"),
-    "gynecologist": ("gynecologist", "gynecologists", "Frauenarzt"),
-    "pediatrician": ("pediatrician", "pediatricians", "Kinderarzt"),
-    "orthopedist": ("orthopedist", "orthopedists", "Orthopäde"),
-    "podiatrist": ("podiatrist", "podiatrists", "Fußpflege"),
+    name: (p.singular, p.plural, p.german) for name, p in catalogue().services.items()
 }
 
 

@@ -465,6 +465,7 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
     """The ElevenLabs gateway, and the way the sweep asks ElevenLabs about calls that went quiet."""
     from integrations.elevenlabs import DiallingPolicy, ElevenLabsVoiceGateway, make_elevenlabs_client
     from integrations.elevenlabs.agents import conversation_fetcher
+    from integrations.elevenlabs.gateway import parse_expert_agent_ids
     from integrations.twilio_calls import TwilioCallControl
 
     assert settings.elevenlabs_api_key is not None and settings.twilio_auth_token is not None  # validated
@@ -492,6 +493,10 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
         )
         if agent
     }
+    try:
+        experts = parse_expert_agent_ids(settings.elevenlabs_expert_agent_ids)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     gateway = ElevenLabsVoiceGateway(
         client,
         agent_ids=agent_ids,
@@ -501,5 +506,6 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
             settings.twilio_account_sid or "", settings.twilio_auth_token.get_secret_value()
         ),
         ring_timeout_seconds=settings.ring_timeout_seconds,
+        expert_agent_ids=experts,
     )
     return gateway, conversation_fetcher(client)

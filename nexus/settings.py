@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_timeout_seconds: float = Field(default=4.0, gt=0)
 
+    # Expert agents (one per expert service and language, made by `nexus elevenlabs sync`):
+    # "dentist/de=agent_x,dentist/en=agent_y"; a service without one is called by the general agent.
+    elevenlabs_expert_agent_ids: str = ""
+
     @field_validator("allowed_telegram_users", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

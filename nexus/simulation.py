@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidRequest
+from domain.expertise import answers_in_text, expert_agent_key, planned_minutes
 from domain.models import CallStatus, CallTask, Campaign, CampaignStatus, GeoPoint, Offer, User
 from domain.notifications import Notification
 from domain.services.campaigns import (
@@ -151,13 +152,16 @@ async def start_and_settle(
     now: datetime,
     campaign_id: str | None = None,
     on_watch: Callable[[CampaignWatcher], None] | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> Campaign:
-    """Parse ``request``, run the campaign and wait until its calls are over."""
+    """Parse ``request``, run the campaign and wait until its calls are over. The expert's questions are
+    answered by the request's words and ``answers`` (the simulated user's answers to the intake's questions)."""
     ports = run.nexus.ports
     await save_user(ports, user)
     parsed = await run.nexus.intent.parse(request, now, user.timezone)
     if parsed.service is None:
         raise InvalidRequest(f"I could not tell which kind of provider '{request}' asks for.")
+    answered = answers_in_text(parsed.service, request) | dict(answers or {})
     campaign = await create_campaign(
         ports,
         StartCampaign(
@@ -167,11 +171,12 @@ async def start_and_settle(
             location=location,
             request_text=request,
             language=parsed.language,
-            duration_minutes=parsed.duration_minutes,
+            duration_minutes=planned_minutes(parsed.service, answered, parsed.duration_minutes),
             radius_km=user.radius_km,
             weights=user.weights,
             timezone=user.timezone,
             campaign_id=campaign_id,
+            answers=answered,
         ),
     )
     watcher = CampaignWatcher(ports, campaign.id)
@@ -264,6 +269,7 @@ async def simulate_world(
             world.user.location.point(),
             now=world.now,
             campaign_id=world_campaign_id(world_text, seed),
+            answers=world.expert_answers,
         )
         chosen: Offer | None = None
         if book_choice is not None and campaign.status is CampaignStatus.RANKING:
@@ -301,6 +307,9 @@ async def describe(
             "language": campaign.language,
             "timezone": timezone,
             "windows": [{"start": _iso(w.start, timezone), "end": _iso(w.end, timezone)} for w in campaign.windows],
+            "duration_minutes": campaign.duration_minutes,
+            "answers": dict(campaign.answers),
+            "agent": expert_agent_key(campaign.service, campaign.language) or "general",
         },
         "calls": [
             _call_json(c, timezone, transcripts)
@@ -316,6 +325,7 @@ async def describe(
                 "score": round(o.score, 4),
                 "rating": o.rating,
                 "distance_km": round(o.distance_km, 2),
+                "grounding": str(o.grounding),
             }
             for rank, o in enumerate(shortlist, 1)
         ],

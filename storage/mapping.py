@@ -22,6 +22,7 @@ from domain.models import (
     ChatSession,
     GeoPoint,
     Offer,
+    OfferGrounding,
     OfferStatus,
     Provider,
     Reminder,
@@ -167,6 +168,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
         "failure_reason": campaign.failure_reason,
         "chosen_offer_id": campaign.chosen_offer_id,
         "updated_at": campaign.updated_at,
+        "expert_answers": dict(campaign.answers) or None,
     }
 
 
@@ -191,6 +193,7 @@ def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
         chosen_offer_id=row.chosen_offer_id,
         updated_at=row.updated_at,
         version=row.version,
+        answers={str(k): str(v) for k, v in (row.expert_answers or {}).items()},
     )
 
 
@@ -259,6 +262,8 @@ def offer_values(offer: Offer) -> dict[str, Any]:
         "created_at": offer.created_at,
         "notes": offer.notes,
         "status": offer.status.value,
+        "grounding": offer.grounding.value,
+        "grounding_evidence": offer.grounding_evidence,
     }
 
 
@@ -277,6 +282,8 @@ def offer_from_row(row: OfferRow | Fields) -> Offer:
         created_at=row.created_at,
         notes=row.notes,
         status=OfferStatus(row.status),
+        grounding=OfferGrounding(row.grounding),
+        grounding_evidence=row.grounding_evidence,
     )
 
 

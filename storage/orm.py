@@ -95,6 +95,7 @@ class CampaignRow(Base):
     chosen_offer_id: Mapped[str | None] = mapped_column(Id)
     updated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
+    expert_answers: Mapped[dict[str, Any] | None]
 
 
 class CallTaskRow(Base):
@@ -157,6 +158,8 @@ class OfferRow(Base):
     created_at: Mapped[datetime]
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
+    grounding: Mapped[str] = mapped_column(String(16), server_default="pending")
+    grounding_evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class AppointmentRow(Base):

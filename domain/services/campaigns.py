@@ -45,6 +45,7 @@ from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
 from domain.services.context import Policy, Ports
 from domain.services.costs import check_minutes_left
+from domain.services.grounding import ground_call_offers
 from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
@@ -71,6 +72,7 @@ class StartCampaign:
     max_calls: int = MAX_CALLS_PER_CAMPAIGN
     timezone: str | None = None
     campaign_id: str | None = None  # chosen by the caller only for reproducible simulations
+    answers: dict[str, str] | None = None  # the expert's questions answered before calling
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ async def create_campaign(ports: Ports, command: StartCampaign) -> Campaign:
             weights=(command.weights or user.weights).normalised(),
             max_calls=min(command.max_calls, ports.policy.calls_per_campaign),
             updated_at=now,
+            answers=dict(command.answers or {}),
         )
         await uow.users.save(user)
         await uow.campaigns.add(campaign)
@@ -436,7 +439,8 @@ async def end_call_task(
 
 
 async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summary: str | None = None) -> None:
-    """Store what was said in a call (and the agent's summary), whether or not the call has ended."""
+    """Store what was said in a call (and the agent's summary), whether or not the call has ended, and check
+    the call's offers against it."""
 
     async def work(uow: UnitOfWork) -> None:
         call = await uow.calls.get(call_id)
@@ -450,6 +454,7 @@ async def record_transcript(ports: Ports, call_id: str, turns: list[Turn], summa
         if summary:
             call.summary = summary
         await uow.calls.save(call)
+        await ground_call_offers(uow, call)
 
     await in_transaction(ports.uow, work)
 

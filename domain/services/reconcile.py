@@ -18,6 +18,7 @@ from domain.models import CallOutcome, CallStatus, CallTask, Turn
 from domain.ports import UnitOfWork
 from domain.services.campaigns import after_call_ended, calls_changed
 from domain.services.context import Ports
+from domain.services.grounding import ground_call_offers
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
 
@@ -95,6 +96,7 @@ async def record_conversation(
             call.conversation_id = info.conversation_id
         if info.transcript:
             call.transcript = list(info.transcript)
+            await ground_call_offers(uow, call)  # before the call ends, so the shortlist it may bring is ranked
         if summary and not call.summary:  # the agent's own summary (from end_call) is the one we show
             call.summary = summary
         ended_now = info.over and not call.status.is_ended

@@ -1,5 +1,6 @@
 """The offline provider directory: invented businesses in Berlin and Munich, shipped as ``providers.json``,
-with their opening hours in ``opening_hours.json`` (by provider id, else the service's usual week)."""
+with their opening hours in ``opening_hours.json`` (by provider id), else the service's usual week from the
+catalogue of services (``domain/services.json``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from domain.expertise import catalogue
 from domain.models import GeoPoint, Provider
 from domain.opening_hours import OpeningHours, opening_hours_from_spec
 from integrations.directory._data import read_bundled_json
@@ -38,7 +40,10 @@ def load_bundled_providers() -> tuple[Provider, ...]:
 @functools.cache
 def _bundled_hours() -> tuple[dict[str, OpeningHours], dict[str, OpeningHours]]:
     data = read_bundled_json("opening_hours.json")
-    defaults = {service: opening_hours_from_spec(spec) for service, spec in data["defaults"].items()}
+    services = catalogue()
+    # A service's usual week comes from the catalogue of services; this file holds each provider's own hours.
+    defaults = {name: opening_hours_from_spec(p.usual_hours) for name, p in services.services.items() if p.usual_hours}
+    defaults["*"] = opening_hours_from_spec(services.fallback_hours)
     by_id = {provider_id: opening_hours_from_spec(spec) for provider_id, spec in data["providers"].items()}
     return defaults, by_id
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -29,6 +29,7 @@ from elevenlabs.types import (
 )
 from pydantic import BaseModel
 
+from domain.expertise import catalogue
 from domain.models import CallOutcome, CallPurpose
 from domain.services.reconcile import ConversationFetcher, ConversationInfo
 from integrations.elevenlabs.conversations import ConversationState, ConversationStatus, fetch_conversation
@@ -332,6 +333,59 @@ def agent_definition(
     }
 
 
+def expert_agents() -> list[tuple[str, str, str]]:
+    """``(key, service, language)`` of every expert agent: one per expert service of the catalogue and language."""
+    return [(f"{service}/{language}", service, language) for service in catalogue().experts for language in LANGUAGES]
+
+
+def expert_agent_name(service: str, language: str) -> str:
+    return f"{AGENT_NAMES[CallPurpose.DISCOVER]} {service} ({language})"
+
+
+def expert_prompt(service: str, language: str, version: str = PROMPT_VERSION) -> str:
+    """The discovery prompt with what the service's expert knows, asks and answers (``domain/services.json``)."""
+    expert = catalogue().expert(service)
+    if expert is None:
+        raise ValueError(f"{service} has no expert in the catalogue of services.")
+    lang = "de" if language == "de" else "en"
+    questions = "\n".join(
+        f"- {q.desk[lang]}" + (f" ({', '.join(c.label[lang] for c in q.choices)})" if q.choices else "")
+        for q in expert.questions
+    )
+    fields = "\n".join(f"- `{f.key}`: {f.description}" for f in expert.outcome_fields)
+    return "\n\n".join(
+        [
+            load_prompt(CallPurpose.DISCOVER, version),
+            f"## You know {service} practices\n{expert.knowledge[lang]}",
+            "## What the receptionist will ask, and what the client told us\n"
+            f"Receptionists usually ask:\n{questions}\n"
+            "The client answered before the call: {{client_answers}}\n"
+            "Answer such questions from that, in the conversation language. If it does not say, tell the "
+            "receptionist the client will tell them when we call to confirm. Never invent an answer.",
+            f"## Also listen for\n{fields}",
+        ]
+    )
+
+
+def expert_agent_definition(
+    service: str, language: str, tool_ids: Sequence[str], options: AgentOptions, webhook_id: str | None = None
+) -> dict[str, Any]:
+    """The discovery agent of ``service``'s expert speaking ``language``: the discovery agent's tools and
+    settings, the expert's prompt, and the expert's outcome fields collected beside the outcome."""
+    definition = agent_definition(CallPurpose.DISCOVER, tool_ids, replace(options, language=language), webhook_id)
+    definition["name"] = expert_agent_name(service, language)
+    definition["tags"] = [*definition["tags"], f"expert-{service}"]
+    definition["conversation_config"]["agent"]["prompt"]["prompt"] = expert_prompt(
+        service, language, options.prompt_version
+    )
+    expert = catalogue().expert(service)
+    assert expert is not None  # expert_prompt checked
+    collected = definition["platform_settings"]["data_collection"]
+    for outcome_field in expert.outcome_fields:
+        collected[outcome_field.key] = {"type": outcome_field.type, "description": outcome_field.description}
+    return definition
+
+
 def _check_distinct_names(purpose: CallPurpose, system_names: Sequence[str]) -> None:
     names = [*AGENT_TOOLS[purpose], *system_names]
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -357,13 +411,14 @@ class SyncReport:
     webhook: SyncedWebhook
     tools: list[Synced] = field(default_factory=list)
     agents: dict[CallPurpose, Synced] = field(default_factory=dict)
+    experts: dict[str, Synced] = field(default_factory=dict)  # by expert key, ``dentist/de``
 
 
 async def sync_agents(
     client: AsyncElevenLabs, base_url: str, tool_secret: str, options: AgentOptions | None = None
 ) -> SyncReport:
-    """Create or update (by name) the tool secret, the post-call webhook, every webhook tool and one agent per
-    call purpose, subscribed to the webhook."""
+    """Create or update (by name) the tool secret, the post-call webhook, every webhook tool, one agent per
+    call purpose and one discovery agent per expert service and language, all subscribed to the webhook."""
     if not tool_secret:
         raise ValueError("The tools' shared secret is empty; set TOOLS_SHARED_SECRET.")
     options = options or AgentOptions()
@@ -386,8 +441,13 @@ async def sync_agents(
     for purpose in CallPurpose:
         definition = agent_definition(purpose, [tool_ids[name] for name in AGENT_TOOLS[purpose]], options, webhook.id)
         agents[purpose] = await _sync_agent(client, definition)
+    discover_tools = [tool_ids[name] for name in AGENT_TOOLS[CallPurpose.DISCOVER]]
+    experts = {
+        key: await _sync_agent(client, expert_agent_definition(service, language, discover_tools, options, webhook.id))
+        for key, service, language in expert_agents()
+    }
     await retire_webhooks(client, webhook.stale)
-    return SyncReport(secret=secret, webhook=webhook, tools=tools, agents=agents)
+    return SyncReport(secret=secret, webhook=webhook, tools=tools, agents=agents, experts=experts)
 
 
 async def _sync_secret(client: AsyncElevenLabs, value: str) -> Synced:

@@ -1,8 +1,8 @@
 """Reading the ElevenLabs workspace back: does it hold what ``sync_agents`` would make of it?
 
-``check_workspace`` reads the tool secret, the webhook tools, the post-call webhook and the three agents, and
-reports every difference from what NEXUS expects, each as a sentence naming the thing and the fix. Only what
-NEXUS sets is compared: fields the platform adds on its own are left alone.
+``check_workspace`` reads the tool secret, the webhook tools, the post-call webhook, the three agents and the
+expert agents, and reports every difference from what NEXUS expects, each as a sentence naming the thing and the
+fix. Only what NEXUS sets is compared: fields the platform adds on its own are left alone.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from integrations.elevenlabs.agents import (
     AgentOptions,
     agent_definition,
     agent_id_by_name,
+    expert_agent_definition,
+    expert_agent_name,
+    expert_agents,
     find_secret_id,
     tool_definitions,
     webhook_tools_by_name,
@@ -91,17 +94,34 @@ async def check_workspace(
             found.append(Difference(f"setting {setting}", problem + f" Set {setting}={agent_id}."))
         ids = [tool_ids.get(tool, f"<{tool}>") for tool in AGENT_TOOLS[purpose]]
         expected_agent = agent_definition(purpose, ids, options, webhook_id or "<the post-call webhook>")
-        agent = await client.conversational_ai.agents.get(agent_id, request_options=_READ)
-        stored_agent = {
-            "name": agent.name,
-            "tags": agent.tags or [],
-            "conversation_config": agent.conversation_config.model_dump(mode="json", exclude_none=True),
-            "platform_settings": (
-                agent.platform_settings.model_dump(mode="json", exclude_none=True) if agent.platform_settings else {}
-            ),
-        }
-        found += [Difference(f"agent {name}", problem) for problem in _compare(expected_agent, stored_agent)]
+        found += await _compare_agent(client, agent_id, expected_agent)
+
+    discover_ids = [tool_ids.get(tool, f"<{tool}>") for tool in AGENT_TOOLS[CallPurpose.DISCOVER]]
+    for _, service, language in expert_agents():
+        name = expert_agent_name(service, language)
+        agent_id = await agent_id_by_name(client, name)
+        if agent_id is None:
+            found.append(Difference(f"agent {name}", "is missing."))
+            continue
+        expected_agent = expert_agent_definition(
+            service, language, discover_ids, options, webhook_id or "<the post-call webhook>"
+        )
+        found += await _compare_agent(client, agent_id, expected_agent)
     return found
+
+
+async def _compare_agent(client: AsyncElevenLabs, agent_id: str, expected: dict[str, Any]) -> list[Difference]:
+    """What differs between the stored agent and the definition sync would give it."""
+    agent = await client.conversational_ai.agents.get(agent_id, request_options=_READ)
+    stored_agent = {
+        "name": agent.name,
+        "tags": agent.tags or [],
+        "conversation_config": agent.conversation_config.model_dump(mode="json", exclude_none=True),
+        "platform_settings": (
+            agent.platform_settings.model_dump(mode="json", exclude_none=True) if agent.platform_settings else {}
+        ),
+    }
+    return [Difference(f"agent {expected['name']}", problem) for problem in _compare(expected, stored_agent)]
 
 
 async def _check_webhook(client: AsyncElevenLabs, base_url: str, found: list[Difference]) -> str | None:

@@ -26,6 +26,7 @@ from elevenlabs.types import (
 )
 
 from domain.errors import DependencyUnavailable, InvalidRequest
+from domain.expertise import answers_in_words, expert_agent_key
 from domain.models import CallPurpose, CallTask, Provider, is_e164
 from domain.ports import CallRequest, PlacedCall
 from domain.wording import slot_in_words, windows_in_words
@@ -83,6 +84,21 @@ class DiallingPolicy:
         return provider.phone
 
 
+def parse_expert_agent_ids(text: str) -> dict[str, str]:
+    """``ELEVENLABS_EXPERT_AGENT_IDS`` (``dentist/de=agent_x,dentist/en=agent_y``) as a mapping; ``ValueError``
+    names an entry that is not ``service/language=id``."""
+    found: dict[str, str] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        key, _, agent = entry.partition("=")
+        service, _, language = key.strip().partition("/")
+        if not agent.strip() or not service.strip() or language.strip() not in ("en", "de"):
+            raise ValueError(f"ELEVENLABS_EXPERT_AGENT_IDS: {entry!r} is not service/language=agent id.")
+        found[f"{service.strip()}/{language.strip()}"] = agent.strip()
+    return found
+
+
 class CallControl(Protocol):
     """Stops a running phone call by its telephony id (``integrations.twilio_calls.TwilioCallControl``)."""
 
@@ -94,6 +110,7 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
 
     ``provider_name``, ``service``, ``windows`` (the user's free time in words), ``duration_minutes``,
     ``target_slot`` (the slot to book or cancel, in words; empty when discovering), ``language``,
+    ``client_answers`` (the user's answers to the expert's questions, in words; empty without any),
     ``voicemail_message`` (what ``leave_voicemail`` says, in the call's language) and the secret
     ``secret__call_token``. Times are in the campaign's timezone and language.
     """
@@ -110,6 +127,7 @@ def dynamic_variables(request: CallRequest) -> dict[str, str | int]:
             slot_in_words(request.target_slot, campaign.timezone, campaign.language) if request.target_slot else ""
         ),
         "language": spoken_language(campaign.language),
+        "client_answers": answers_in_words(campaign.service, campaign.answers, campaign.language),
     }
     # A variable's value is not searched for variables again, so this message is filled in here.
     variables["voicemail_message"] = fill(voicemail_message(call.purpose, campaign.language), variables)
@@ -147,11 +165,14 @@ class ElevenLabsVoiceGateway:
         call_control: CallControl,
         ring_timeout_seconds: int,
         request_timeout_seconds: int = 20,
+        expert_agent_ids: Mapping[str, str] | None = None,
     ) -> None:
         if not agent_phone_number_id:
             raise ValueError("Placing calls needs ELEVENLABS_AGENT_PHONE_NUMBER_ID.")
         self._client = client
         self._agent_ids = {purpose: agent for purpose, agent in agent_ids.items() if agent}
+        # Discovery calls of a service with an expert go to its expert agent in the campaign's language.
+        self._expert_agent_ids = {key: agent for key, agent in (expert_agent_ids or {}).items() if agent}
         self._phone_number_id = agent_phone_number_id
         self._dialling = dialling
         self._call_control = call_control
@@ -161,7 +182,7 @@ class ElevenLabsVoiceGateway:
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         call = request.call
-        agent_id = self._agent_ids.get(call.purpose)
+        agent_id = self.agent_for(request)
         if agent_id is None:
             raise DependencyUnavailable(f"No ElevenLabs agent is set up for {_PURPOSE_WORDS[call.purpose]} calls.")
         to_number = self._dialling.number_for(call.provider)
@@ -200,6 +221,16 @@ class ElevenLabsVoiceGateway:
             response.conversation_id,
         )
         return PlacedCall(conversation_id=response.conversation_id, call_sid=response.call_sid)
+
+    def agent_for(self, request: CallRequest) -> str | None:
+        """The expert agent of the campaign's service and language for a discovery call, else the general
+        agent of the call's purpose."""
+        if request.call.purpose is CallPurpose.DISCOVER:
+            key = expert_agent_key(request.campaign.service, request.campaign.language)
+            expert = self._expert_agent_ids.get(key) if key else None
+            if expert:
+                return expert
+        return self._agent_ids.get(request.call.purpose)
 
     async def hang_up(self, call: CallTask) -> None:
         if call.call_sid is None:

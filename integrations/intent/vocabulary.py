@@ -1,5 +1,5 @@
 """The services NEXUS understands: canonical English nouns, the words people use for them, and how long
-an appointment usually takes.
+an appointment usually takes, all read from the catalogue of services (``domain/services.json``).
 
 ``SERVICE_SYNONYMS`` maps each canonical service to every word or phrase that names it (English first, then
 German). Matching is case-insensitive, on word boundaries, and tolerant of umlauts (``Zahnärztin`` and
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from domain.expertise import catalogue
 from integrations.intent._fuzzy import closest
 from integrations.intent._text import fold
 
@@ -33,107 +34,10 @@ class _Entry(NamedTuple):
     german: tuple[str, ...]
 
 
+# The services and their words come from the one catalogue of services (``domain/services.json``).
 _SERVICES: dict[str, _Entry] = {
-    "dentist": _Entry(
-        30,
-        ("dentist", "dental practice", "dental clinic", "dental appointment", "teeth cleaning", "dental cleaning"),
-        ("zahnarzt", "zahnärztin", "zahnärzte", "zahnklinik", "zahnreinigung"),
-    ),
-    "doctor": _Entry(
-        20,
-        ("doctor", "doc", "gp", "general practitioner", "family doctor", "physician"),
-        ("arzt", "ärztin", "hausarzt", "hausärztin", "allgemeinarzt", "allgemeinmediziner", "allgemeinmedizinerin"),
-    ),
-    "hairdresser": _Entry(
-        45,
-        ("hairdresser", "hair dresser", "hair salon", "hairstylist", "hair stylist", "haircut", "hair cut"),
-        ("friseur", "frisör", "friseurin", "frisörin", "friseuse", "frisiersalon", "haarschnitt", "haare schneiden"),
-    ),
-    "barber": _Entry(
-        30,
-        ("barber", "barbershop", "barber shop", "beard trim"),
-        ("barbier", "bartschnitt", "bart trimmen"),
-    ),
-    "mechanic": _Entry(
-        60,
-        ("mechanic", "garage", "car repair", "auto repair", "car service", "repair shop", "oil change"),
-        ("autowerkstatt", "werkstatt", "kfz-werkstatt", "automechaniker", "mechaniker", "ölwechsel"),
-    ),
-    "physiotherapist": _Entry(
-        45,
-        ("physiotherapist", "physio", "physiotherapy", "physical therapist", "physical therapy"),
-        ("physiotherapeut", "physiotherapeutin", "physiotherapie", "krankengymnastik"),
-    ),
-    "veterinarian": _Entry(
-        30,
-        ("veterinarian", "vet", "veterinary", "veterinary clinic", "animal doctor"),
-        ("tierarzt", "tierärztin", "tierklinik"),
-    ),
-    "optician": _Entry(
-        30,
-        ("optician", "optometrist", "eye test", "glasses"),
-        ("optiker", "optikerin", "sehtest", "brille"),
-    ),
-    "dermatologist": _Entry(
-        20,
-        ("dermatologist", "dermatology", "skin doctor"),
-        ("hautarzt", "hautärztin", "dermatologe", "dermatologin"),
-    ),
-    "massage": _Entry(
-        60,
-        ("massage", "masseur", "masseuse", "massage therapist"),
-        ("masseurin", "massagepraxis"),
-    ),
-    "nail salon": _Entry(
-        45,
-        ("nail salon", "nail studio", "nail bar", "manicure", "nails"),
-        ("nagelstudio", "maniküre", "nageldesign", "nägel", "fingernägel"),
-    ),
-    "beautician": _Entry(
-        60,
-        ("beautician", "beauty salon", "cosmetician", "facial"),
-        ("kosmetik", "kosmetikerin", "kosmetiker", "kosmetikstudio", "kosmetiksalon"),
-    ),
-    "tire service": _Entry(
-        45,
-        ("tire service", "tyre service", "tire change", "tyre change", "tire shop", "tyre shop", "tires", "tyres"),
-        ("reifenwechsel", "reifenservice", "reifendienst", "reifen"),
-    ),
-    "car wash": _Entry(
-        30,
-        ("car wash", "carwash", "car cleaning", "car valet"),
-        ("autowäsche", "waschanlage", "autowaschanlage", "autopflege"),
-    ),
-    "tax advisor": _Entry(
-        60,
-        ("tax advisor", "tax adviser", "tax consultant", "tax accountant", "accountant"),
-        ("steuerberater", "steuerberaterin", "steuerberatung", "steuerkanzlei"),
-    ),
-    "ophthalmologist": _Entry(
-        20,
-        ("ophthalmologist", "eye doctor"),
-        ("augenarzt", "augenärztin"),
-    ),
-    "gynecologist": _Entry(
-        30,
-        ("gynecologist", "gynaecologist", "gyno", "obgyn", "ob-gyn"),
-        ("frauenarzt", "frauenärztin", "gynäkologe", "gynäkologin", "gyn"),
-    ),
-    "pediatrician": _Entry(
-        30,
-        ("pediatrician", "paediatrician", "children's doctor"),
-        ("kinderarzt", "kinderärztin"),
-    ),
-    "orthopedist": _Entry(
-        30,
-        ("orthopedist", "orthopaedist", "orthopedic surgeon"),
-        ("orthopäde", "orthopädin"),
-    ),
-    "podiatrist": _Entry(
-        45,
-        ("podiatrist", "chiropodist", "foot care"),
-        ("podologe", "podologin", "fußpflege"),
-    ),
+    name: _Entry(profile.minutes, profile.synonyms_en, profile.synonyms_de)
+    for name, profile in catalogue().services.items()
 }
 
 SERVICE_SYNONYMS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from domain.expertise import catalogue
 from domain.models import CallOutcome, CallPurpose, Campaign, TimeWindow, Turn
 from domain.wording import slot_in_words, windows_in_words
 from integrations.simulation.receptionist import Receptionist
@@ -86,6 +87,7 @@ _LINES = {
         "putting_through": "I'm putting you through to my client now.",
         "client_calls_back": "Then my client will call you back. Thank you, goodbye.",
         "also": "My client also asks: {text}",
+        "dont_know": "I don't know that, I'm afraid; my client will tell you when we call to confirm.",
     },
     "de": {
         "ask": (
@@ -109,6 +111,7 @@ _LINES = {
         "putting_through": "Ich verbinde Sie jetzt mit meiner Kundin.",
         "client_calls_back": "Dann ruft meine Kundin Sie zurück. Vielen Dank, auf Wiederhören.",
         "also": "Meine Kundin fragt außerdem: {text}",
+        "dont_know": "Das weiß ich leider nicht; meine Kundin sagt es Ihnen, wenn wir zum Bestätigen anrufen.",
     },
 }
 
@@ -149,6 +152,7 @@ class ReferenceAgent:
         on_turn: Callable[[Turn], None],
         before_end: Callable[[], Awaitable[None]],
         on_transfer: Callable[[str], Awaitable[None]] | None = None,
+        fault: str | None = None,
     ) -> None:
         self._tools = tools
         self._desk = receptionist
@@ -160,6 +164,9 @@ class ReferenceAgent:
         self._on_transfer = on_transfer
         self._tz = campaign.timezone
         self._lang = "en"
+        self.fault = fault
+        self.invented: TimeWindow | None = None  # the time a faulty agent reported although nobody said it
+        self._heard: set[datetime] = set()
 
     def _line(self, key: str, slot: TimeWindow | None = None, **values: str) -> str:
         if slot is not None:
@@ -227,6 +234,7 @@ class ReferenceAgent:
         minutes = campaign.duration_minutes
         wanted = windows_in_words(campaign.windows, self._tz, self._lang)
         await self._say("agent", self._line("ask", service=campaign.service, minutes=str(minutes), wanted=wanted))
+        await self._answer_expert_questions()
         if not await self._answer_questions():
             return
         ask_from = max(campaign.windows[0].start, self._now)
@@ -238,13 +246,14 @@ class ReferenceAgent:
             offered = understand_slots(heard, self._now, self._tz, minutes)
             if not offered:
                 break
+            self._heard.update(slot.start for slot in offered)
             hint: datetime | None = None
             for slot in offered:
                 answer = await self._tools.call("check-availability", self._slot_body(slot))
                 status = answer.get("status")
                 if status == "available":
                     await self._say("agent", self._line("fits", slot))
-                    await self._report(slot)
+                    await self._report(await self._made_up(slot) if self.fault == "invent_time" else slot)
                     return
                 if status == "soft_conflict" and fallback is None:
                     fallback = slot
@@ -311,6 +320,37 @@ class ReferenceAgent:
         answer = await self._tools.call("get-instructions", {})
         for text in answer.get("instructions") or []:
             await self._say("agent", self._line("also", text=str(text)))
+
+    async def _answer_expert_questions(self) -> None:
+        """Answer what the desk asks before it offers a time (insurance, the kind of visit, the car) from the
+        answers the user gave before calling, as the expert agent does; say so when the user gave none."""
+        expert = catalogue().expert(self._campaign.service)
+        for key, words in self._desk.expert_questions():
+            await self._say("provider", words)
+            question = expert.question(key) if expert is not None else None
+            answer = self._campaign.answers.get(key)
+            if question is None or not answer:
+                await self._say("agent", self._line("dont_know"))
+                continue
+            said = question.in_words(answer, self._lang)
+            await self._say("agent", f"{said[:1].upper()}{said[1:]}.")
+            await self._say("provider", self._desk.thanks_for_answer())
+
+    async def _made_up(self, heard: TimeWindow) -> TimeWindow:
+        """The fault ``invent_time``: instead of the slot it heard, the agent reports the earliest time in the
+        user's windows that the user is free at and nobody said (the slot it heard when there is none)."""
+        step = timedelta(minutes=30)
+        for window in self._campaign.windows:
+            start = window.start
+            while start + heard.duration <= window.end and start < heard.start:
+                if start >= self._now and start not in self._heard:
+                    candidate = TimeWindow(start, start + heard.duration)
+                    answer = await self._tools.call("check-availability", self._slot_body(candidate))
+                    if answer.get("status") == "available":
+                        self.invented = candidate
+                        return candidate
+                start += step
+        return heard
 
     async def _report(self, slot: TimeWindow) -> None:
         await self._follow_instructions()

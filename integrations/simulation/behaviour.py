@@ -20,7 +20,10 @@ class ProviderBehaviour:
     """How a simulated provider is on the phone. ``slot_minutes`` is the slot length it offers when the caller
     does not say how long the appointment takes; ``voicemail_calls``: that many calls in a row reach the
     voicemail box before a person answers; ``phone_menu_digit``: a menu answers first and this key reaches
-    the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``."""
+    the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``; ``agent_fault``:
+    the agent calling this provider misbehaves (``invent_time``: it reports a time nobody said);
+    ``asks_expert``: the expert questions (keys in ``domain/services.json``) the desk asks before it offers a
+    time."""
 
     open_slots: tuple[datetime, ...]
     slot_minutes: int = 30
@@ -35,6 +38,8 @@ class ProviderBehaviour:
     # and a desk that wants to talk to the client in person (a handover)
     questions: tuple[str, ...] = ()
     wants_person: bool = False
+    agent_fault: str | None = None  # "invent_time": the agent reports a time the receptionist never said
+    asks_expert: tuple[str, ...] = ()  # expert questions (keys in ``domain/services.json``) the desk asks first
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

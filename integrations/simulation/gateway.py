@@ -54,6 +54,7 @@ class SimulatedVoiceGateway:
         self.receptionists: dict[str, Receptionist] = {}  # by call id, for tests that look at what was said
         self._calls_to: dict[str, int] = {}  # calls placed so far, by provider and purpose
         self.transfers: dict[str, str] = {}  # calls put through to the user: the number, by call id
+        self.invented: dict[str, datetime] = {}  # by call id: the start a faulty agent reported, never said
 
     def bind(self, ports: Ports, tool_secret: str) -> None:
         """Give the gateway the ports it reports unanswered calls and transcripts through, and the secret
@@ -180,8 +181,13 @@ class SimulatedVoiceGateway:
                 turns.append,
                 flush,
                 on_transfer=transfer,
+                fault=behaviour.agent_fault,
             )
-            await agent.run(call.purpose, request.target_slot)
+            try:
+                await agent.run(call.purpose, request.target_slot)
+            finally:
+                if agent.invented is not None:
+                    self.invented[call.id] = agent.invented.start
             if self._ports is not None:
                 await refresh_listener(self._ports, call.id)
         except asyncio.CancelledError:

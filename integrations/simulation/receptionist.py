@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from domain.expertise import catalogue
 from domain.models import Provider, TimeWindow
 from integrations.simulation.behaviour import ProviderBehaviour, desk_language
 from integrations.simulation.speech import say_slot
@@ -40,6 +41,7 @@ _LINES = {
         "need_it": "Without that I can't give you an appointment, I'm afraid. Please call back when you know.",
         "wants_person": "I'd rather discuss this with your client in person. Could you put them on the line?",
         "hold_on": "Yes, of course, I'll hold.",
+        "understood": "Alright, thank you.",
     },
     "de": {
         "greet": [
@@ -73,6 +75,7 @@ _LINES = {
         "need_it": "Ohne das kann ich Ihnen leider keinen Termin geben. Rufen Sie gern wieder an, wenn Sie es wissen.",
         "wants_person": "Das würde ich lieber direkt mit Ihrer Kundin besprechen. Können Sie sie ans Telefon holen?",
         "hold_on": "Ja, gern, ich bleibe dran.",
+        "understood": "Alles klar, danke.",
     },
 }
 
@@ -202,3 +205,14 @@ class Receptionist:
     def holds_for_client(self) -> str:
         """The desk agrees to wait while the call is put through to the client."""
         return self._line("hold_on")
+
+    def expert_questions(self) -> list[tuple[str, str]]:
+        """The expert questions this desk asks before it offers a time: ``(key, words)`` in its language."""
+        expert = catalogue().expert(self.provider.service)
+        if expert is None:
+            return []
+        asked = [expert.question(key) for key in self.behaviour.asks_expert]
+        return [(q.key, q.desk[self.language]) for q in asked if q is not None]
+
+    def thanks_for_answer(self) -> str:
+        return self._line("understood")

@@ -90,6 +90,8 @@ class WorldBehaviour(_Model):
     phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
     asks: list[Topic] = Field(default_factory=list)
     wants_person: bool = False
+    agent_fault: Literal["invent_time"] | None = None
+    asks_expert: list[str] = Field(default_factory=list, max_length=4)  # expert questions (keys) the desk asks
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -143,6 +145,8 @@ class WorldProvider(_Model):
             language=self.language,
             questions=tuple(self.behavior.asks),
             wants_person=self.behavior.wants_person,
+            agent_fault=self.behavior.agent_fault,
+            asks_expert=tuple(self.behavior.asks_expert),
         )
 
 
@@ -152,6 +156,7 @@ class World(_Model):
     request: str = Field(min_length=1)
     user: WorldUser
     providers: list[WorldProvider] = Field(default_factory=list)
+    expert_answers: dict[str, str] = Field(default_factory=dict)  # the user's answers to the expert's questions
 
     @field_validator("timezone")
     @classmethod

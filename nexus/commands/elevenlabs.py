@@ -2,8 +2,9 @@
 kept in step.
 
 ``tools`` prints the webhook-tool definitions (``--json`` for the exact JSON ElevenLabs gets); ``sync`` creates or
-updates the workspace secret, the post-call webhook, the tools and one agent per call purpose, and prints what
-goes into ``.env``; ``check`` reads them all back and names every difference from what NEXUS expects.
+updates the workspace secret, the post-call webhook, the tools, one agent per call purpose and one discovery agent
+per expert service and language (``domain/services.json``), and prints what goes into ``.env``; ``check`` reads
+them all back and names every difference from what NEXUS expects.
 """
 
 from __future__ import annotations
@@ -208,7 +209,9 @@ def _describe(report: SyncReport, base_url: str) -> str:
     width = max(len(t.name) for t in report.tools)
     lines += [f"  {t.name:<{width}}  {t.action:<7}  {t.id}" for t in report.tools]
     lines.append("Agents:")
-    lines += [f"  {a.name:<{width}}  {a.action:<7}  {a.id}" for a in report.agents.values()]
+    lines += [
+        f"  {a.name:<{width}}  {a.action:<7}  {a.id}" for a in [*report.agents.values(), *report.experts.values()]
+    ]
     webhook = report.webhook
     lines += [
         f"Post-call webhook {webhook.name}: {webhook.action} ({webhook.id}) -> {webhook.url}",
@@ -216,6 +219,9 @@ def _describe(report: SyncReport, base_url: str) -> str:
     ]
     lines += ["", "Put these into .env (or the environment) of every NEXUS process:"]
     lines += [f"{_ENV_NAMES[purpose.value]}={agent.id}" for purpose, agent in report.agents.items()]
+    if report.experts:
+        experts = ",".join(f"{key}={agent.id}" for key, agent in report.experts.items())
+        lines.append(f"ELEVENLABS_EXPERT_AGENT_IDS={experts}")
     if webhook.secret:
         lines += [
             f"ELEVENLABS_WEBHOOK_SECRET={webhook.secret}",

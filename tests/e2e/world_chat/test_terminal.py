@@ -104,7 +104,10 @@ def test_a_whole_booking_in_the_terminal(terminal: Terminal, tmp_path: Path) -> 
     assert "Tap" not in welcome and "Share my location" not in welcome
 
     terminal.type("dentist next Tuesday afternoon near Alexanderplatz\r")
-    at = terminal.wait_for(r"Shall I call providers for you\?\n  \[1\] 📞 Call providers.*\[3\] Cancel\n+>", at)
+    # the card's buttons, then the dentist expert's question (check-up, cleaning, pain, skip)
+    at = terminal.wait_for(
+        r"Shall I call providers for you\?\n  \[1\] 📞 Call providers.*\[3\] Cancel\n.*\[7\] Skip\n+>", at
+    )
     terminal.type("99\r")
     at = terminal.wait_for(r"There is no choice 99\. Type one of the numbers below:\n  \[1\] 📞 Call providers", at)
     terminal.type("1\r")

@@ -70,6 +70,7 @@ async def test_a_call_is_placed_with_exactly_the_documented_request(
                 "duration_minutes": 30,
                 "target_slot": "",
                 "language": "en",
+                "client_answers": "",
                 "voicemail_message": (
                     "Hello, this is a digital assistant calling on behalf of a client about an appointment. "
                     "We will call again later. Goodbye."

@@ -13,7 +13,7 @@ from elevenlabs import AsyncElevenLabs
 
 from domain.models import CallPurpose
 from integrations.elevenlabs import make_elevenlabs_client
-from integrations.elevenlabs.agents import AgentOptions, sync_agents
+from integrations.elevenlabs.agents import AgentOptions, expert_agents, sync_agents
 from integrations.elevenlabs.check import check_workspace
 from nexus.commands.elevenlabs import run_check, run_sync
 from nexus.settings import Settings
@@ -71,6 +71,7 @@ async def test_an_empty_workspace_lacks_everything(client: AsyncElevenLabs) -> N
         "agent NEXUS discover: is missing.",
         "agent NEXUS confirm: is missing.",
         "agent NEXUS cancel: is missing.",
+        *(f"agent NEXUS discover {key.replace('/', ' (')}): is missing." for key, _, _ in expert_agents()),
     ]
 
 
@@ -152,5 +153,5 @@ async def test_check_lists_the_differences_and_fails(capsys: pytest.CaptureFixtu
     assert await run_check(Settings(), BASE_URL, AgentOptions()) == 1
 
     out = capsys.readouterr().out
-    assert out.startswith("13 difference(s) from what NEXUS expects:\n  - workspace secret")
+    assert out.startswith(f"{13 + len(expert_agents())} difference(s) from what NEXUS expects:\n  - workspace secret")
     assert out.rstrip().endswith("Run nexus elevenlabs sync (with the same options) to set them right.")

@@ -19,6 +19,7 @@ from integrations.elevenlabs.agents import (
     AGENT_TOOLS,
     TOOL_SECRET_NAME,
     AgentOptions,
+    expert_agents,
     load_prompt,
     sync_agents,
     tool_definitions,
@@ -103,7 +104,7 @@ async def test_a_second_sync_updates_everything_in_place(workspace: FakeWorkspac
     assert [(t.id, t.action) for t in second.tools] == [(t.id, "updated") for t in first.tools]
     assert {p: a.id for p, a in second.agents.items()} == {p: a.id for p, a in first.agents.items()}
     assert len(workspace.tools) == len(TOOLS)
-    assert len(workspace.agents) == len(CallPurpose)
+    assert len(workspace.agents) == len(CallPurpose) + len(expert_agents())
     urls = sorted(config["api_schema"]["url"] for config in workspace.tools.values())
     assert urls == sorted(f"https://moved.example{spec.path}" for spec in TOOLS)
     for agent in workspace.agents.values():
@@ -225,3 +226,34 @@ async def test_moving_nexus_replaces_the_webhook_after_the_agents_moved(
     order = [(r.method, r.path) for r in workspace.seen]
     last_agent_update = max(i for i, (m, p) in enumerate(order) if m == "PATCH" and p.startswith("/v1/convai/agents/"))
     assert order.index(("DELETE", f"/v1/workspace/webhooks/{first.webhook.id}")) > last_agent_update
+
+
+async def test_sync_makes_one_discovery_agent_per_expert_and_language_valid_for_the_sdk(
+    workspace: FakeWorkspace, client: AsyncElevenLabs
+) -> None:
+    report = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    assert set(report.experts) == {
+        f"{service}/{language}" for service in ("dentist", "mechanic", "hairdresser") for language in ("en", "de")
+    }
+    tool_ids = by_name(workspace)
+    german_dentist = workspace.agents[report.experts["dentist/de"].id]
+    assert german_dentist["name"] == "NEXUS discover dentist (de)"
+    agent = german_dentist["conversation_config"]["agent"]
+    assert agent["language"] == "de"
+    prompt = prompt_of(german_dentist)["prompt"]
+    assert prompt.startswith(load_prompt(CallPurpose.DISCOVER))
+    assert "Sind Sie gesetzlich oder privat versichert?" in prompt
+    assert "{{client_answers}}" in prompt
+    assert prompt_of(german_dentist)["tool_ids"] == [tool_ids[name] for name in AGENT_TOOLS[CallPurpose.DISCOVER]]
+    collected = german_dentist["platform_settings"]["data_collection"]
+    assert set(collected) == {"outcome", "takes_insurance", "treatment_notes"}
+    assert collected["takes_insurance"]["type"] == "boolean"
+    english_mechanic = workspace.agents[report.experts["mechanic/en"].id]
+    assert "What make and model is the car?" in prompt_of(english_mechanic)["prompt"]
+
+    again = await sync_agents(client, BASE_URL, TOOL_SECRET)
+
+    assert {k: (a.id, a.action) for k, a in again.experts.items()} == {
+        k: (a.id, "updated") for k, a in report.experts.items()
+    }

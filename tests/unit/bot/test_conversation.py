@@ -60,7 +60,9 @@ async def test_a_complete_request_gets_a_summary_card(world: FakeWorld) -> None:
     assert "Tuesday 1 December between 12:00 and 17:00" in card.text
     assert "Alexanderplatz" in card.text and "within 10 km" in card.text
     assert "soonest 50% · rating 30% · distance 20%" in card.text
-    assert [b.label for row in card.buttons for b in row] == ["📞 Call providers", "✏️ Change", "Cancel"]
+    # the card's own buttons first, then the dentist expert's first question, with a way to skip it
+    labels = [b.label for row in card.buttons for b in row]
+    assert labels == ["📞 Call providers", "✏️ Change", "Cancel", "Check-up", "Cleaning", "Pain", "Skip"]
     assert all(len(d.encode()) <= MAX_CALLBACK_BYTES for d in card.button_data())
     assert chat.typing_shown == 1
 

@@ -45,11 +45,14 @@ async def test_the_summary_card_shows_what_the_search_may_cost_before_it_starts(
     await talk(fakes).text(chat, Person(8, "Jonas", "de"), GERMAN)
     german = chat.replies[-1].text
 
-    # the cost, then what the agent may share about the user (nothing, without a profile), then the question
+    # the cost, then what the agent may share about the user (nothing, without a profile), then the expert's
+    # question, then the card's own question
     assert "💶 About 18 call minutes (≈ 2.70 EUR) for up to 8 calls.\n🤝 The agent shares nothing" in english
-    assert english.endswith("wants to know.\n\nShall I call providers for you?")
+    assert "wants to know.\n\nThe dentist will likely ask" in english
+    assert english.endswith("\n\nShall I call providers for you?")
     assert "💶 Etwa 18 Anrufminuten (≈ 2,70 EUR) für bis zu 8 Anrufe.\n🤝 Der Agent gibt nichts" in german
-    assert german.endswith("etwas wissen will.\n\nSoll ich Anbieter für dich anrufen?")
+    assert "etwas wissen will.\n\nDanach wird man beim" in german
+    assert german.endswith("\n\nSoll ich Anbieter für dich anrufen?")
 
 
 async def test_used_up_minutes_stop_the_search_with_a_sentence_in_the_users_language() -> None:

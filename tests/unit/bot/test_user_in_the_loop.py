@@ -67,6 +67,12 @@ async def test_settings_change_the_profile_and_the_summary_card_lists_only_what_
     await conversation.text(chat, ANNA, "I need a dentist next Tuesday afternoon near Alexanderplatz")
     summary = chat.replies[-1].text
     assert "🤝 The agent may share: 👤 Anna Berg, 📱 +4915112345678, 🩺 private, 🗂 new. Nothing else." in summary
+    # the dentist expert asks the kind of visit, not the insurance the profile already gives
+    assert "Is it a check-up, a cleaning, or are you in pain?" in summary
+    check_up = next(b for row in chat.replies[-1].buttons for b in row if b.label == "Check-up")
+    await conversation.tap(chat, ANNA, check_up.data)
+    summary = chat.replies[-1].text
+    assert "How are you insured?" not in summary and "Private" in summary
 
 
 async def test_a_typed_reply_answers_the_open_question_of_a_running_call() -> None:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidRequest
-from domain.models import Offer, TimeWindow, Weights
+from domain.models import Offer, OfferGrounding, TimeWindow, Weights
 from domain.scoring import rank, score_slot
 
 SPAN = TimeWindow(datetime(2026, 12, 1, 11, tzinfo=UTC), datetime(2026, 12, 1, 16, tzinfo=UTC))
@@ -58,3 +58,18 @@ def test_ties_break_by_start_then_rating_then_name() -> None:
         _offer("Best", 0.9, 15, 3.0),
     ]
     assert [o.provider_name for o in rank(offers)] == ["Best", "Early", "Beta", "Alpha", "Zeta"]
+
+
+def test_offers_the_receptionist_said_rank_before_unchecked_ones_and_unsupported_ones_last() -> None:
+    made_up = _offer("Made up", 0.99, 9, 5.0)
+    made_up.grounding = OfferGrounding.UNVERIFIED
+    unchecked = _offer("Unchecked", 0.95, 10, 4.0)
+    said = _offer("Said", 0.5, 15, 3.0)
+    said.grounding = OfferGrounding.VERIFIED
+    also_said = _offer("Also said", 0.6, 15, 3.0)
+    also_said.grounding = OfferGrounding.VERIFIED
+
+    ranked = rank([made_up, unchecked, said, also_said])
+
+    assert [o.provider_name for o in ranked] == ["Also said", "Said", "Unchecked", "Made up"]
+    assert made_up.score == 0.99  # ranking does not touch the score

@@ -57,6 +57,7 @@ def test_a_discovery_call_tells_the_agent_the_windows_in_words() -> None:
         "duration_minutes": 30,
         "target_slot": "",
         "language": "en",
+        "client_answers": "",
         "voicemail_message": (
             "Hello, this is a digital assistant calling on behalf of a client about an appointment. "
             "We will call again later. Goodbye."

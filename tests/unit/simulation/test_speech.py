@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.models import TimeWindow
+from domain.grounding import ground_offer
+from domain.models import TimeWindow, Turn
 from integrations.simulation.agent import is_voicemail, menu_key_for_appointments
 from integrations.simulation.behaviour import ProviderBehaviour, desk_language
 from integrations.simulation.receptionist import Receptionist
@@ -135,3 +136,41 @@ def test_a_desk_offers_the_length_asked_for_behind_its_menu() -> None:
         (slots[1], timedelta(minutes=45)),
     ]
     assert desk.earliest_after(NOW)[0].duration == timedelta(minutes=30)  # its own length when nobody says
+
+
+def test_every_way_a_simulated_desk_says_a_slot_is_grounded_and_a_shifted_time_is_not() -> None:
+    """What the simulated receptionists say must pass the grounding check (or ``make bench`` would count
+    true offers as unverified), and half an hour off must not."""
+    zone = "Europe/Berlin"
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo(zone))
+    rng = random.Random(7)
+    for day in range(9):
+        for quarter in range(4 * 8, 4 * 19):
+            start = now.replace(hour=0) + timedelta(days=day + 1, minutes=15 * quarter)
+            slot = TimeWindow(start, start + timedelta(minutes=30))
+            for language in ("en", "de"):
+                words = f"{say_slot(slot, zone, language, rng)}."
+                turns = [Turn("provider", words, now)]
+                assert ground_offer(slot.start, turns, now, zone).verified, words
+                assert not ground_offer(slot.start + timedelta(minutes=30), turns, now, zone).verified, words
+
+
+@pytest.mark.parametrize(
+    ("phone", "service", "asks", "said"),
+    [
+        (
+            "+14155550100",
+            "mechanic",
+            ("car", "visit"),
+            ["What make and model is the car?", "Is it for an inspection, or is something wrong with it?"],
+        ),
+        ("+4930555000", "hairdresser", ("length",), ["Und wie lang sind die Haare?"]),
+        ("+4930555000", "veterinarian", ("visit",), []),  # no expert, no questions
+    ],
+)
+def test_a_desk_asks_its_experts_questions_in_its_language(
+    phone: str, service: str, asks: tuple[str, ...], said: list[str]
+) -> None:
+    behaviour = ProviderBehaviour(open_slots=(), asks_expert=asks)
+    desk = Receptionist(replace(make_provider("x"), phone=phone, service=service), behaviour, random.Random(1), TZ)
+    assert [words for _, words in desk.expert_questions()] == said

@@ -46,9 +46,17 @@ def test_the_keys_reach_the_provider_and_its_behaviour() -> None:
         ({"language": "fr"}, "providers.0.language: Input should be 'en' or 'de'"),
         ({"behavior": {"phone_menu_digit": 0}}, "providers.0.behavior.phone_menu_digit: Input should be greater"),
         ({"behavior": {"voicemail_calls": -1}}, "providers.0.behavior.voicemail_calls: Input should be greater"),
+        ({"behavior": {"agent_fault": "lie"}}, "providers.0.behavior.agent_fault: Input should be 'invent_time'"),
     ],
 )
 def test_a_mistake_in_the_new_keys_is_said_in_words(tmp_path: Path, change: dict[str, Any], problem: str) -> None:
     with pytest.raises(WorldError) as refused:
         load_world(_write(tmp_path, change))
     assert problem in str(refused.value)
+
+
+def test_an_agent_fault_and_the_questions_a_desk_asks_reach_its_behaviour(tmp_path: Path) -> None:
+    world = load_world(_write(tmp_path, {"behavior": {"agent_fault": "invent_time", "asks_expert": ["insurance"]}}))
+    provider = world.directory_providers()[0]
+    behaviour = world.behaviours()(provider)
+    assert (behaviour.agent_fault, behaviour.asks_expert) == ("invent_time", ("insurance",))
