@@ -211,6 +211,9 @@ def policy_from(settings: Settings) -> Policy:
         call_cost_per_minute=settings.call_cost_per_minute,
         call_cost_currency=settings.call_cost_currency,
         call_minutes_per_month=settings.call_minutes_per_month or None,
+        fan_out=settings.fan_out,
+        fan_out_wave=settings.fan_out_wave,
+        transcript_retention=timedelta(days=settings.transcript_retention_days),
     )
 
 

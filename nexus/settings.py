@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.models import is_e164
+from domain.services.fanout import FanOut
 
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -87,6 +88,10 @@ class Settings(BaseSettings):
     call_cost_per_minute: float = Field(default=0.10, ge=0, le=100)
     call_cost_currency: str = Field(default="EUR", min_length=1, max_length=8)
     call_minutes_per_month: int = Field(default=300, ge=0)  # per user; 0: no limit
+    fan_out: FanOut = FanOut.PARALLEL
+    fan_out_wave: int = Field(default=3, ge=1, le=15)
+    transcript_retention_days: int = Field(default=30, ge=1, le=3650)
+    record_call_audio: bool = False
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

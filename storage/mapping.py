@@ -167,6 +167,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
         "failure_reason": campaign.failure_reason,
         "chosen_offer_id": campaign.chosen_offer_id,
         "updated_at": campaign.updated_at,
+        "fanout_reserve": [provider_to_json(p) for p in campaign.reserve] or None,
     }
 
 
@@ -191,6 +192,7 @@ def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
         chosen_offer_id=row.chosen_offer_id,
         updated_at=row.updated_at,
         version=row.version,
+        reserve=[provider_from_json(p) for p in row.fanout_reserve or ()],
     )
 
 
@@ -216,6 +218,7 @@ def call_values(call: CallTask) -> dict[str, Any]:
         "failure_reason": call.failure_reason,
         "transcript": transcript_to_json(call.transcript),
         "not_before": call.not_before,
+        "details_forgotten_at": call.details_forgotten_at,
     }
 
 
@@ -241,6 +244,7 @@ def call_from_row(row: CallTaskRow | Fields) -> CallTask:
         transcript=transcript_from_json(row.transcript),
         not_before=row.not_before,
         version=row.version,
+        details_forgotten_at=row.details_forgotten_at,
     )
 
 

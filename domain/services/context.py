@@ -15,6 +15,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.services.fanout import FanOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,11 @@ class Policy:
     call_cost_per_minute: float = 0.10
     call_cost_currency: str = "EUR"
     call_minutes_per_month: int | None = 300  # per user; None: no limit
+    # how a search calls its providers (domain.services.fanout), and how many per adaptive wave
+    fan_out: FanOut = FanOut.PARALLEL
+    fan_out_wave: int = 3
+    # transcripts and summaries of calls ended longer ago are deleted (domain.services.retention)
+    transcript_retention: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
