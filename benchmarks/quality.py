@@ -1,5 +1,8 @@
 """Match quality: seeded random worlds run through the whole system (campaign, simulated calls, the reference
 agent, the real tool endpoints, scoring); a brute-force oracle finds the best feasible slot by the same formula.
+
+The same worlds run once per fan-out mode (``domain.services.fanout``): calls per search and the oracle share
+of each mode side by side.
 """
 
 from __future__ import annotations
@@ -9,16 +12,17 @@ import random
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks.seeding import TIMEZONE, UNLIMITED
 from domain.calendar import fits, merge
-from domain.models import Campaign, CampaignStatus, GeoPoint, Offer, Provider, TimeWindow, Weights
+from domain.models import CallPurpose, Campaign, CampaignStatus, GeoPoint, Offer, Provider, TimeWindow, Weights
 from domain.scoring import score_slot
 from domain.services.campaigns import StartCampaign, create_campaign, get_shortlist, run_campaign
+from domain.services.fanout import FanOut
 from integrations.clock import FixedClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
@@ -125,11 +129,12 @@ class Outcome:
     oracle_score: float | None
     top: Offer | None
     conflicts: int
+    calls: int = 0  # discovery calls placed or scheduled (a voicemail retry counts)
 
 
-async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
+async def run_world(seed: int, template: Path, folder: Path, fan_out: FanOut = FanOut.PARALLEL) -> Outcome:
     world = generate(seed)
-    database = folder / f"world-{seed}.db"
+    database = folder / f"world-{seed}-{fan_out}.db"
     shutil.copyfile(template, database)
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{database}", nexus_mode=Mode.MOCK_AI)
     gateway = SimulatedVoiceGateway(behaviours=lambda p: world.behaviours[p.id], seed=seed)
@@ -140,7 +145,7 @@ async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
             voice=gateway,
             directory=BundledDirectory(world.providers),
             calendar=StaticCalendar({USER: world.busy}),
-            policy=UNLIMITED,
+            policy=replace(UNLIMITED, fan_out=fan_out),
         ) as nexus,
         nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),
     ):
@@ -166,26 +171,50 @@ async def run_world(seed: int, template: Path, folder: Path) -> Outcome:
         await gateway.wait_idle()
         async with ports.uow() as uow:
             stored = await uow.campaigns.get(campaign.id)
+            calls = await uow.calls.list_for_campaign(campaign.id)
         shortlist = await get_shortlist(ports, campaign.id)
     assert stored is not None
     best = oracle(world, stored)
     conflicts = sum(1 for offer in shortlist for b in world.busy if b.overlaps(offer.window))
-    return Outcome(best[0] if best else None, shortlist[0] if shortlist else None, conflicts)
+    discovery = sum(1 for c in calls if c.purpose is CallPurpose.DISCOVER)
+    return Outcome(best[0] if best else None, shortlist[0] if shortlist else None, conflicts, discovery)
 
 
 async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
-    """Run ``worlds`` seeded worlds and emit ``quality.*`` lines."""
+    """Run ``worlds`` seeded worlds per fan-out mode and emit ``quality.*`` lines (parallel, the default, under
+    the plain names) and ``quality.fan_out.<mode>.*``."""
     with tempfile.TemporaryDirectory(prefix="nexus-quality-") as name:
         folder = Path(name)
         template = folder / "template.db"
         await upgrade(f"sqlite+aiosqlite:///{template}")
         limit = asyncio.Semaphore(WORLDS_AT_ONCE)
 
-        async def one(seed: int) -> Outcome:
+        async def one(seed: int, fan_out: FanOut) -> Outcome:
             async with limit:
-                return await run_world(seed, template, folder)
+                return await run_world(seed, template, folder, fan_out)
 
-        outcomes = await asyncio.gather(*(one(seed) for seed in range(worlds)))
+        by_mode = {
+            mode: await asyncio.gather(*(one(seed, mode) for seed in range(worlds)))
+            for mode in (FanOut.PARALLEL, FanOut.ADAPTIVE)
+        }
+    outcomes = by_mode[FanOut.PARALLEL]
+    _emit_quality(outcomes, worlds, emit)
+    shares = {}
+    for mode, results in by_mode.items():
+        feasible = [o for o in results if o.oracle_score is not None]
+        matched = [o for o in feasible if o.top is not None and abs(o.top.score - (o.oracle_score or 0)) < 1e-6]
+        shares[mode] = len(matched) / len(feasible) if feasible else 0.0
+        emit(f"quality.fan_out.{mode}.calls_per_search", f"{sum(o.calls for o in results) / len(results):.2f}")
+        emit(f"quality.fan_out.{mode}.top_is_oracle_share", f"{shares[mode]:.3f}")
+    parallel_calls = sum(o.calls for o in by_mode[FanOut.PARALLEL])
+    adaptive_calls = sum(o.calls for o in by_mode[FanOut.ADAPTIVE])
+    saved = 1 - adaptive_calls / parallel_calls if parallel_calls else 0.0
+    emit("quality.fan_out.adaptive.fewer_calls_than_parallel", f"{saved:.3f}")
+    points = 100 * (shares[FanOut.PARALLEL] - shares[FanOut.ADAPTIVE])
+    emit("quality.fan_out.adaptive.oracle_share_points_below_parallel", f"{points:.1f}")
+
+
+def _emit_quality(outcomes: list[Outcome], worlds: int, emit: Callable[[str, str], None]) -> None:
     feasible = [o for o in outcomes if o.oracle_score is not None]
     matched = [o for o in feasible if o.top is not None and abs(o.top.score - (o.oracle_score or 0)) < 1e-6]
     regrets = [(o.oracle_score or 0) - (o.top.score if o.top else 0) for o in feasible]
