@@ -1,0 +1,61 @@
+"""Deleting personal data: what the retention job forgets about old calls, and everything of one user.
+
+Both are plain statements on the session of the caller's unit of work, so they commit or roll back with it.
+A table added later that holds call or user data gets its ``delete`` here (``forget_call_details`` for what
+a call's transcript consists of, ``erase_user`` for anything keyed by a user or a campaign).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.orm import (
+    AppointmentRow,
+    CalendarLinkRow,
+    CallTaskRow,
+    CampaignRow,
+    ChatSessionRow,
+    OfferRow,
+    OutboxRow,
+    ReminderRow,
+    UserRow,
+)
+
+
+async def forget_call_details(session: AsyncSession, ended_before: datetime, now: datetime, limit: int) -> int:
+    """Clear the transcript and summary of up to ``limit`` calls that ended before ``ended_before`` and still
+    have them; the call's provider, times, status and outcome (and its offers' slots) stay. Returns how many.
+
+    The version goes up, so a unit of work that read such a call before and saves it now starts again."""
+    due = (
+        select(CallTaskRow.id)
+        .where(CallTaskRow.details_forgotten_at.is_(None), CallTaskRow.ended_at < ended_before)
+        .limit(limit)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return 0
+    await session.execute(
+        update(CallTaskRow)
+        .where(CallTaskRow.id.in_(ids))
+        .values(transcript=[], summary=None, details_forgotten_at=now, version=CallTaskRow.version + 1)
+    )
+    return len(ids)
+
+
+async def erase_user(session: AsyncSession, user_id: int) -> None:
+    """Delete every row about ``user_id``: messages not yet sent, chat state, calendar link, reminders,
+    appointments, offers, calls, searches and the profile (children first, so no foreign key is needed)."""
+    campaigns = select(CampaignRow.id).where(CampaignRow.user_id == user_id).scalar_subquery()
+    await session.execute(delete(OutboxRow).where(OutboxRow.user_id == user_id))
+    await session.execute(delete(ChatSessionRow).where(ChatSessionRow.user_id == user_id))
+    await session.execute(delete(CalendarLinkRow).where(CalendarLinkRow.user_id == user_id))
+    await session.execute(delete(ReminderRow).where(ReminderRow.user_id == user_id))
+    await session.execute(delete(AppointmentRow).where(AppointmentRow.user_id == user_id))
+    await session.execute(delete(OfferRow).where(OfferRow.campaign_id.in_(campaigns)))
+    await session.execute(delete(CallTaskRow).where(CallTaskRow.campaign_id.in_(campaigns)))
+    await session.execute(delete(CampaignRow).where(CampaignRow.user_id == user_id))
+    await session.execute(delete(UserRow).where(UserRow.id == user_id))
