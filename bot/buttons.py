@@ -28,10 +28,14 @@ SET_RADIUS = "r"
 REMINDERS = "rem"
 HOME = "home"
 TIMEZONE = "tz"
+# /delete_my_data: the confirmation, bound to when it was asked (it expires), and keeping the data.
+DELETE_DATA = "deldata"
+KEEP_DATA = "keepdata"
 
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
+    | {DELETE_DATA, KEEP_DATA}
 )
 
 

@@ -14,6 +14,7 @@ from bot import buttons, views
 from bot.background import BackgroundTasks
 from bot.buttons import Expired, Tap
 from bot.intake import Intake, TapHandler
+from bot.privacy import DataDeletion
 from bot.replies import Button, Chat, Key, Person, Reply
 from bot.session import ChatState, Step, load_state, save_state
 from bot.texts import language_of, plain, say
@@ -56,7 +57,16 @@ CANCEL_WORDS = {
     "halt": "de",
 }
 # The commands both the Telegram bot and the terminal chat understand, in the order /help lists them.
-COMMANDS = ("start", "help", "settings", "appointments", "cancel", "connect_calendar", "disconnect_calendar")
+COMMANDS = (
+    "start",
+    "help",
+    "settings",
+    "appointments",
+    "cancel",
+    "connect_calendar",
+    "disconnect_calendar",
+    "delete_my_data",
+)
 
 Command = Callable[[Chat, Person], Awaitable[None]]
 
@@ -117,6 +127,8 @@ class Conversation:
             buttons.HOME: self._ask_home,
             buttons.TIMEZONE: self._ask_timezone,
         }
+        self._deletion = DataDeletion(ports, calendar_disconnect)
+        self._taps.update(self._deletion.taps)
 
     async def _start_campaign(self, campaign_id: str) -> None:
         """Run a campaign the user just started with **Call providers**, in the background: the update
@@ -181,6 +193,10 @@ class Conversation:
                 removed = await uow.calendar_links.delete(user.id)
                 await uow.commit()
         await chat.send(Reply(say(user.language, "calendar_disconnected" if removed else "calendar_not_connected")))
+
+    async def delete_my_data(self, chat: Chat, person: Person) -> None:
+        """Ask whether to delete everything about the user, saying which appointments stay booked."""
+        await self._deletion.ask(chat, await self._user(person))
 
     async def settings(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from datetime import datetime
 
 from domain.models import AppointmentStatus, CampaignStatus
 from domain.ports import UnitOfWork
@@ -60,6 +61,23 @@ async def forget_old_call_details(ports: Ports) -> int:
     return forgotten
 
 
+async def search_running(ports: Ports, user_id: int) -> bool:
+    """Whether a search or call of ``user_id`` runs now (``erase_user_data`` would refuse): asked first, so
+    that nothing outside the database (the calendar's access) is given up for a deletion that is refused."""
+    async with ports.uow() as uow:
+        return await _running(uow, user_id, ports.clock.now())
+
+
+async def _running(uow: UnitOfWork, user_id: int, now: datetime) -> bool:
+    if await uow.campaigns.list_for_user(user_id, statuses=_RUNNING, limit=1):
+        return True
+    booked = await uow.appointments.list_for_user(user_id, statuses=[AppointmentStatus.BOOKED], ending_after=now)
+    for appointment in booked:  # a cancellation call may be under way
+        if any(not c.status.is_ended for c in await uow.calls.list_for_campaign(appointment.campaign_id)):
+            return True
+    return False
+
+
 async def erase_user_data(ports: Ports, user_id: int) -> Erasure:
     """Delete everything NEXUS keeps about ``user_id`` unless a search or call of theirs is running."""
     now = ports.clock.now()
@@ -72,12 +90,8 @@ async def erase_user_data(ports: Ports, user_id: int) -> Erasure:
             # Writing the profile first makes a search being created for this user at the same moment (which
             # writes it too) wait for this transaction, or this one for it, so the check below sees it.
             await uow.users.save(user)
-        if await uow.campaigns.list_for_user(user_id, statuses=_RUNNING, limit=1):
+        if await _running(uow, user_id, now):
             return Erasure.SEARCH_RUNNING
-        booked = await uow.appointments.list_for_user(user_id, statuses=[AppointmentStatus.BOOKED], ending_after=now)
-        for appointment in booked:  # a cancellation call may be under way
-            if any(not c.status.is_ended for c in await uow.calls.list_for_campaign(appointment.campaign_id)):
-                return Erasure.SEARCH_RUNNING
         released.extend(c.id for c in await uow.campaigns.list_for_user(user_id, [CampaignStatus.RANKING], 100))
         await uow.users.erase(user_id)
         return Erasure.ERASED
