@@ -12,6 +12,7 @@ import pytest
 from bot import buttons
 from bot.conversation import Conversation
 from bot.replies import MAX_CALLBACK_BYTES, Person, RecordingChat, Reply
+from bot.terminal import TerminalChat, run_terminal
 from domain.models import Appointment, CalendarLink, CampaignStatus, ChatSession, TimeWindow
 from domain.notifications import CallsChanged
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
@@ -183,3 +184,18 @@ async def test_help_names_the_command(world: FakeWorld) -> None:
     await conversation(world).help(chat, ANNA)
     assert "/delete_my_data – delete everything I keep about you" in chat.replies[-1].text
     assert "delete_my_data" in conversation(world).commands
+
+
+async def test_the_terminal_chat_deletes_after_the_typed_confirmation(world: FakeWorld) -> None:
+    await give_anna_data(world)
+    shown: list[str] = []
+    lines = iter(["/delete_my_data", "1", "/quit"])
+
+    async def read() -> str | None:
+        return next(lines)
+
+    await run_terminal(conversation(world), TerminalChat(shown.append), ANNA, read)
+
+    assert "[1] 🗑 Delete my data" in shown[1] and "[2] Keep my data" in shown[1]
+    assert shown[-1].startswith("Done: I deleted everything I kept about you.")
+    assert annas_rows(world)["appointments"] == 0
