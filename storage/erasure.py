@@ -38,12 +38,13 @@ async def forget_call_details(session: AsyncSession, ended_before: datetime, now
     ids = list((await session.execute(due)).scalars())
     if not ids:
         return 0
-    await session.execute(
+    # Checked again in the update: a job in another process may have cleared some since they were read.
+    result = await session.execute(
         update(CallTaskRow)
-        .where(CallTaskRow.id.in_(ids))
+        .where(CallTaskRow.id.in_(ids), CallTaskRow.details_forgotten_at.is_(None))
         .values(transcript=[], summary=None, details_forgotten_at=now, version=CallTaskRow.version + 1)
     )
-    return len(ids)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def erase_user(session: AsyncSession, user_id: int) -> None:

@@ -129,6 +129,20 @@ async def test_the_retention_job_forgets_old_transcripts_and_keeps_provider_slot
     assert all(c.transcript and c.summary and c.details_forgotten_at is None for c in recent_calls)
 
 
+async def test_retention_jobs_in_several_processes_at_once_forget_each_call_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    clock = FakeClock(NOW)
+    ports, voice = make_ports(uow_factory, clock)
+    for user_id in (ANNA, BEN):
+        await search_with_an_offer(ports, voice, user_id)
+    clock.advance(timedelta(days=31))
+
+    counts = await asyncio.gather(*(forget_old_call_details(ports) for _ in range(3)))
+
+    assert sum(counts) == 4  # two calls of each search, each counted by the one job that cleared it
+
+
 async def test_a_call_read_before_the_retention_job_ran_is_read_again_before_it_is_saved(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
