@@ -199,9 +199,11 @@ async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
                 for attempt in range(BUSY_ATTEMPTS):
                     try:
                         return await run_world(seed, template, folder, fan_out)
-                    except DependencyUnavailable:
-                        # SQLite's writer turn timed out on a machine busy with other work: the world is
-                        # seeded, so running it again on a fresh copy measures the same thing.
+                    except (DependencyUnavailable, TimeoutError):
+                        # SQLite's writer turn timed out on a machine busy with other work (in a tool request
+                        # that would have settled the campaign, the world then never settles: the sweep that
+                        # rescues such a campaign at its deadline does not run here). The world is seeded, so
+                        # running it again on a fresh copy measures the same thing.
                         if attempt == BUSY_ATTEMPTS - 1:
                             raise
                         retried += 1
@@ -211,7 +213,7 @@ async def run_quality(worlds: int, emit: Callable[[str, str], None]) -> None:
             mode: await asyncio.gather(*(one(seed, mode) for seed in range(worlds)))
             for mode in (FanOut.PARALLEL, FanOut.ADAPTIVE)
         }
-    emit("quality.worlds_run_again_after_a_busy_database", str(retried))
+    emit("quality.worlds_run_again_after_a_busy_database", str(retried))  # a rerun gives the same figures
     outcomes = by_mode[FanOut.PARALLEL]
     _emit_quality(outcomes, worlds, emit)
     shares = {}
