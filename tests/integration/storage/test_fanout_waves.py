@@ -17,6 +17,7 @@ from domain.services.campaigns import StartCampaign, create_campaign, run_campai
 from domain.services.context import Policy, Ports
 from domain.services.fanout import FanOut
 from domain.services.sweeps import sweep
+from domain.services.tool_calls import end_call, open_call
 from tests.factories import ALEXANDERPLATZ, make_provider
 from tests.fakes import FakeCalendar, FakeCallSlots, FakeClock, FakeDirectory, FakeHoldStore, FakeVoiceGateway
 
@@ -119,3 +120,24 @@ async def test_a_wave_whose_process_died_before_dialling_is_placed_by_any_sweep(
     assert sum(r.calls_dialled for r in reports) == 2
     assert dying_voice.placed == []
     assert sorted(r.call.provider.id for r in other_voice.placed) == ["p2", "p3"]
+
+
+async def test_the_last_two_calls_ending_in_two_processes_at_once_start_one_wave(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    starter, voice = process(uow_factory)
+    campaign = await create_campaign(starter, StartCampaign(7, "dentist", [WINDOW], ALEXANDERPLATZ))
+    await run_campaign(starter, campaign.id)
+    (one, voice_one), (two, voice_two) = process(uow_factory), process(uow_factory)
+    first = await open_call(one, voice.token_for("p0"))
+    second = await open_call(two, voice.token_for("p1"))
+
+    await asyncio.gather(*(_warm(uow_factory) for _ in range(4)))
+    await asyncio.gather(
+        end_call(one, first, CallOutcome.NO_AVAILABILITY), end_call(two, second, CallOutcome.NO_AVAILABILITY)
+    )
+
+    async with uow_factory() as uow:
+        calls = await uow.calls.list_for_campaign(campaign.id)
+    assert [c.provider.id for c in calls] == ["p0", "p1", "p2", "p3"]
+    assert sorted(r.call.provider.id for r in voice_one.placed + voice_two.placed) == ["p2", "p3"]
