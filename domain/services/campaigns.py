@@ -552,7 +552,11 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
     if await in_transaction(ports.uow, work):
         await _release_holds_if_done(ports, campaign_id)
     elif due := [c for c in wave if c.not_before is not None and c.not_before <= now and not c.status.is_ended]:
-        await _dial_now(ports, due, now)
+        if ports.background is not None:
+            # Whoever ended the last call (a tool request) is answered now; placing may wait for call slots.
+            ports.background(_dial_now(ports, due, now), f"wave-{campaign_id}")
+        else:
+            await _dial_now(ports, due, now)
 
 
 def _widen(ports: Ports, campaign: Campaign, offers: list[Offer], now: datetime) -> list[CallTask]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from domain.ports import (
     Calendar,
@@ -62,3 +64,6 @@ class Ports:
     slots: CallSlots
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
+    # Runs work a use case starts and does not wait for (kept by reference, finished or cancelled at
+    # shutdown); None: the use case does it before returning (tests, simple tools).
+    background: Callable[[Coroutine[Any, Any, None], str], None] | None = None

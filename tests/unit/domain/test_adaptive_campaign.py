@@ -3,7 +3,10 @@ called yet could beat the best offer; the deadline ends it like any search; para
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.models import CallOutcome, CallStatus, CallTask, Campaign, CampaignStatus, Provider, TimeWindow
@@ -153,3 +156,23 @@ async def test_a_wave_call_that_cannot_be_placed_fails_alone() -> None:
     assert by_provider["c"].status is CallStatus.FAILED
     assert by_provider["d"].status is CallStatus.DIALING
     assert campaign.status is CampaignStatus.NEGOTIATING
+
+
+async def test_with_a_background_runner_the_call_that_ended_is_answered_before_the_next_wave_is_placed() -> None:
+    world = make_world()
+    started: list[tuple[Coroutine[Any, Any, None], str]] = []
+    ports = replace(world.ports, background=lambda work, name: started.append((work, name)))
+    command = StartCampaign(user_id=7, service="dentist", windows=[WINDOW], location=ALEXANDERPLATZ)
+    campaign = await create_campaign(ports, command)
+    await run_campaign(ports, campaign.id)
+    for provider_id in ("a", "b"):
+        ctx = await open_call(ports, world.voice.token_for(provider_id))
+        await end_call(ports, ctx, CallOutcome.NO_AVAILABILITY)
+
+    assert placed(world) == ["a", "b"] and [name for _, name in started] == [f"wave-{campaign.id}"]
+    _, calls = await campaign_and_calls(world, campaign.id)
+    assert [(c.provider.id, c.status) for c in calls[2:]] == [("c", CallStatus.QUEUED), ("d", CallStatus.QUEUED)]
+
+    await started[0][0]  # the process's runner gets to it
+
+    assert placed(world) == ["a", "b", "c", "d"]
