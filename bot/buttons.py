@@ -28,6 +28,9 @@ SET_RADIUS = "r"
 REMINDERS = "rem"
 HOME = "home"
 TIMEZONE = "tz"
+# /delete_my_data: the confirmation, bound to when it was asked (it expires), and keeping the data.
+DELETE_DATA = "deldata"
+KEEP_DATA = "keepdata"
 
 # The user in the loop: a running call and the questions it asks (see bot.live_calls), the profile.
 LISTEN = "ls"
@@ -43,6 +46,7 @@ ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
     | {LISTEN, STOP_CALL, INSTRUCT, INSTRUCT_CALL, ANSWER, PROFILE, EXPERT_ANSWER}
+    | {DELETE_DATA, KEEP_DATA}
 )
 
 

@@ -15,6 +15,7 @@ from bot.background import BackgroundTasks
 from bot.buttons import Expired, Tap
 from bot.intake import Intake, TapHandler
 from bot.live_calls import LiveCalls
+from bot.privacy import DataDeletion
 from bot.replies import Button, Chat, Key, Person, Reply
 from bot.session import ChatState, Step, load_state, save_state
 from bot.texts import Html, language_of, plain, say
@@ -57,7 +58,16 @@ CANCEL_WORDS = {
     "halt": "de",
 }
 # The commands both the Telegram bot and the terminal chat understand, in the order /help lists them.
-COMMANDS = ("start", "help", "settings", "appointments", "cancel", "connect_calendar", "disconnect_calendar")
+COMMANDS = (
+    "start",
+    "help",
+    "settings",
+    "appointments",
+    "cancel",
+    "connect_calendar",
+    "disconnect_calendar",
+    "delete_my_data",
+)
 
 Command = Callable[[Chat, Person], Awaitable[None]]
 
@@ -122,6 +132,8 @@ class Conversation:
         self._live = LiveCalls(ports, intent)
         self._taps.update(self._live.taps)
         self._taps[buttons.PROFILE] = self._profile
+        self._deletion = DataDeletion(ports, calendar_disconnect)
+        self._taps.update(self._deletion.taps)
 
     async def _start_campaign(self, campaign_id: str) -> None:
         """Run a campaign the user just started with **Call providers**, in the background: the update
@@ -186,6 +198,10 @@ class Conversation:
                 removed = await uow.calendar_links.delete(user.id)
                 await uow.commit()
         await chat.send(Reply(say(user.language, "calendar_disconnected" if removed else "calendar_not_connected")))
+
+    async def delete_my_data(self, chat: Chat, person: Person) -> None:
+        """Ask whether to delete everything about the user, saying which appointments stay booked."""
+        await self._deletion.ask(chat, await self._user(person))
 
     async def settings(self, chat: Chat, person: Person) -> None:
         user = await self._user(person)

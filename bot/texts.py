@@ -50,7 +50,8 @@ _EN: dict[str, str] = {
         "/appointments – your upcoming appointments\n"
         "/settings – how I rank offers, search radius, home, time zone, reminders\n"
         "/cancel – stop a running search or drop the request you are writing\n"
-        "/start – the welcome message again"
+        "/start – the welcome message again\n"
+        "/delete_my_data – delete everything I keep about you"
     ),
     "share_location": "📍 Share my location",
     "use_home": "🏠 Use my home location",
@@ -230,6 +231,26 @@ _EN: dict[str, str] = {
     "expert_type_it": "\nWrite the answer.",
     "expert_skip": "Skip",
     "expert_answers": "🗒 For the receptionist: {answers}",
+    "delete_data_ask": (
+        "This deletes everything I keep about you: your settings and home, your searches with their calls, "
+        "transcripts and offers, my list of your appointments and their reminders, and the connection to your "
+        "calendar. It cannot be undone."
+    ),
+    "delete_data_booked": (
+        "These appointments <b>stay booked</b> at the practices; deleting your data does not cancel them:"
+    ),
+    "delete_data_booked_line": "• <b>{provider}</b>, {slot} – {phone}",
+    "delete_data_how_to_cancel": (
+        "To cancel one, tap it in /appointments before you delete your data, or call the practice yourself later."
+    ),
+    "delete_data_button": "🗑 Delete my data",
+    "keep_data_button": "Keep my data",
+    "data_deleted": "Done: I deleted everything I kept about you. If you write to me again, I start afresh.",
+    "data_kept": "Nothing was deleted.",
+    "delete_data_running": (
+        "A search of yours is still running (or a call that cancels an appointment), so I deleted nothing. Stop "
+        "it with /cancel or wait until it is done, then send /delete_my_data again."
+    ),
 }
 
 _DE: dict[str, str] = {
@@ -254,7 +275,8 @@ _DE: dict[str, str] = {
         "/appointments – deine kommenden Termine\n"
         "/settings – Gewichtung, Suchradius, Zuhause, Zeitzone, Erinnerungen\n"
         "/cancel – laufende Suche stoppen oder Anfrage verwerfen\n"
-        "/start – die Begrüßung noch einmal"
+        "/start – die Begrüßung noch einmal\n"
+        "/delete_my_data – alles löschen, was ich über dich gespeichert habe"
     ),
     "share_location": "📍 Standort teilen",
     "use_home": "🏠 Mein Zuhause verwenden",
@@ -445,6 +467,27 @@ _DE: dict[str, str] = {
     "expert_type_it": "\nSchreib mir die Antwort.",
     "expert_skip": "Überspringen",
     "expert_answers": "🗒 Für die Anmeldung: {answers}",
+    "delete_data_ask": (
+        "Damit lösche ich alles, was ich über dich gespeichert habe: deine Einstellungen und dein Zuhause, deine "
+        "Suchen mit ihren Anrufen, Mitschriften und Angeboten, meine Liste deiner Termine mit ihren Erinnerungen "
+        "und die Verbindung zu deinem Kalender. Das lässt sich nicht rückgängig machen."
+    ),
+    "delete_data_booked": "Diese Termine <b>bleiben bei den Praxen gebucht</b>; das Löschen sagt sie nicht ab:",
+    "delete_data_booked_line": "• <b>{provider}</b>, {slot} – {phone}",
+    "delete_data_how_to_cancel": (
+        "Um einen abzusagen, tippe ihn vorher unter /appointments an oder ruf später selbst in der Praxis an."
+    ),
+    "delete_data_button": "🗑 Meine Daten löschen",
+    "keep_data_button": "Daten behalten",
+    "data_deleted": (
+        "Erledigt: Ich habe alles gelöscht, was ich über dich gespeichert hatte. Wenn du mir wieder schreibst, "
+        "fange ich neu an."
+    ),
+    "data_kept": "Es wurde nichts gelöscht.",
+    "delete_data_running": (
+        "Eine Suche von dir läuft noch (oder ein Anruf, der einen Termin absagt), darum habe ich nichts gelöscht. "
+        "Stoppe sie mit /cancel oder warte, bis sie fertig ist, und sende dann noch einmal /delete_my_data."
+    ),
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).
@@ -465,6 +508,7 @@ _TYPED_EN: dict[str, str] = {
         "/settings – how I rank offers, search radius, home, time zone, reminders\n"
         "/cancel – stop a running search or drop the request you are writing\n"
         "/start – the welcome message again\n"
+        "/delete_my_data – delete everything I keep about you\n"
         "/quit – leave (Ctrl-C works too)"
     ),
     "ask_place": "Where should I search? Name a district, square or station.",
@@ -499,6 +543,7 @@ _TYPED_DE: dict[str, str] = {
         "/settings – Gewichtung, Suchradius, Zuhause, Zeitzone, Erinnerungen\n"
         "/cancel – laufende Suche stoppen oder Anfrage verwerfen\n"
         "/start – die Begrüßung noch einmal\n"
+        "/delete_my_data – alles löschen, was ich über dich gespeichert habe\n"
         "/quit – beenden (Strg-C geht auch)"
     ),
     "ask_place": "Wo soll ich suchen? Nenne einen Bezirk, Platz oder Bahnhof.",

@@ -220,6 +220,8 @@ class Campaign:
     updated_at: datetime | None = None
     version: int = 0
     answers: dict[str, str] = field(default_factory=dict)  # the expert's questions answered (``domain.expertise``)
+    # adaptive fan-out: providers selected but not called yet, most promising first (domain.services.fanout)
+    reserve: list[Provider] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.windows:
@@ -329,6 +331,8 @@ class CallTask:
     transcript: list[Turn] = field(default_factory=list)
     not_before: datetime | None = None  # a call scheduled for when the provider opens (or a retry)
     version: int = 0
+    # when the retention job deleted the transcript and summary (provider, times and outcome stay)
+    details_forgotten_at: datetime | None = None
 
     def advance(self, target: CallStatus, now: datetime) -> None:
         """Move along ``QUEUED -> DIALING -> IN_PROGRESS`` (ending goes through ``end``)."""

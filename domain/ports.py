@@ -50,6 +50,11 @@ class UserRepository(Protocol):
         """Insert or update."""
         ...
 
+    async def erase(self, user_id: int) -> None:
+        """Delete everything stored about the user: profile, chat state, calendar link, searches with their
+        calls and offers, appointments and reminders, messages not yet sent."""
+        ...
+
 
 class CampaignRepository(Protocol):
     async def add(self, campaign: Campaign) -> None: ...
@@ -103,6 +108,11 @@ class CallTaskRepository(Protocol):
 
     async def list_due(self, now: datetime, limit: int = 200) -> list[CallTask]:
         """Scheduled calls still ``QUEUED`` whose ``not_before`` is at or before ``now``, earliest first."""
+        ...
+
+    async def forget_details(self, ended_before: datetime, now: datetime, limit: int = 500) -> int:
+        """Clear transcript and summary of up to ``limit`` calls ended before ``ended_before`` that still have
+        them (marking them forgotten at ``now``); provider, times and outcome stay. Returns how many."""
         ...
 
     async def talk_seconds_since(self, user_id: int, since: datetime) -> float:

@@ -23,6 +23,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.background import BackgroundTasks
 from domain.errors import DependencyUnavailable
 from domain.models import CallPurpose, GeoPoint
 from domain.ports import (
@@ -213,6 +214,9 @@ def policy_from(settings: Settings) -> Policy:
         call_minutes_per_month=settings.call_minutes_per_month or None,
         ask_user_wait=timedelta(seconds=settings.ask_user_wait_seconds),
         ask_user_poll=timedelta(seconds=settings.ask_user_poll_seconds),
+        fan_out=settings.fan_out,
+        fan_out_wave=settings.fan_out_wave,
+        transcript_retention=timedelta(days=settings.transcript_retention_days),
     )
 
 
@@ -288,6 +292,8 @@ async def bootstrap(
             else:
                 voice = SimulatedVoiceGateway()
 
+        # Work the use cases start without waiting (an adaptive fan-out's next wave), given a moment at shutdown.
+        started = BackgroundTasks()
         ports = Ports(
             uow=uow,
             holds=holds,
@@ -298,11 +304,13 @@ async def bootstrap(
             slots=slots,
             geocoder=geocoder,
             policy=policy or policy_from(settings),
+            background=started.start,
         )
         if isinstance(voice, SimulatedVoiceGateway):
             voice.bind(ports, tool_secret)
             on_serving.append(voice.set_tools_url)
             stack.push_async_callback(voice.aclose)
+        stack.push_async_callback(started.aclose)  # before the gateway and the database close
 
         async def database_ready() -> None:
             await check_current(engine)

@@ -1,4 +1,5 @@
-"""Scheduled jobs: recovery, the sweep, due reminders (queued in the outbox) and purging delivered messages,
+"""Scheduled jobs: recovery, the sweep, due reminders (queued in the outbox), purging delivered messages and
+forgetting call transcripts past the retention period,
 every few seconds (the first round at start), in whichever processes run them.
 
 Every job is made of idempotent conditional updates, so any number of NEXUS processes may run them at once;
@@ -17,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from domain.ports import UnitOfWork
 from domain.services.appointments import send_due_reminders
 from domain.services.context import Ports
+from domain.services.privacy import forget_old_call_details
 from domain.services.reconcile import ConversationFetcher, reconcile_silent_calls
 from domain.services.sweeps import sweep
 from domain.services.transactions import in_transaction
@@ -62,6 +64,11 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None, recov
         await purge_delivered_messages(ports)
     except Exception:
         log.exception("purging delivered messages failed; it runs again next round")
+    try:
+        if forgotten := await forget_old_call_details(ports):
+            log.info("forgot the transcripts of %d calls past the retention period", forgotten)
+    except Exception:
+        log.exception("forgetting old call transcripts failed; it runs again next round")
 
 
 async def purge_delivered_messages(ports: Ports) -> int:

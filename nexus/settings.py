@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.models import is_e164
+from domain.services.fanout import FanOut
 
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -91,6 +92,10 @@ class Settings(BaseSettings):
     # how often it looks in the database for it (the answer may come through another process)
     ask_user_wait_seconds: float = Field(default=20.0, ge=0, le=25)
     ask_user_poll_seconds: float = Field(default=0.25, gt=0, le=5)
+    fan_out: FanOut = FanOut.PARALLEL
+    fan_out_wave: int = Field(default=3, ge=1, le=15)
+    transcript_retention_days: int = Field(default=30, ge=1, le=3650)
+    record_call_audio: bool = False
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

@@ -169,6 +169,7 @@ def campaign_values(campaign: Campaign) -> dict[str, Any]:
         "chosen_offer_id": campaign.chosen_offer_id,
         "updated_at": campaign.updated_at,
         "expert_answers": dict(campaign.answers) or None,
+        "fanout_reserve": [provider_to_json(p) for p in campaign.reserve] or None,
     }
 
 
@@ -194,6 +195,7 @@ def campaign_from_row(row: CampaignRow | Fields) -> Campaign:
         updated_at=row.updated_at,
         version=row.version,
         answers={str(k): str(v) for k, v in (row.expert_answers or {}).items()},
+        reserve=[provider_from_json(p) for p in row.fanout_reserve or ()],
     )
 
 
@@ -219,6 +221,7 @@ def call_values(call: CallTask) -> dict[str, Any]:
         "failure_reason": call.failure_reason,
         "transcript": transcript_to_json(call.transcript),
         "not_before": call.not_before,
+        "details_forgotten_at": call.details_forgotten_at,
     }
 
 
@@ -244,6 +247,7 @@ def call_from_row(row: CallTaskRow | Fields) -> CallTask:
         transcript=transcript_from_json(row.transcript),
         not_before=row.not_before,
         version=row.version,
+        details_forgotten_at=row.details_forgotten_at,
     )
 
 

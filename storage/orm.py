@@ -96,6 +96,7 @@ class CampaignRow(Base):
     updated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
     expert_answers: Mapped[dict[str, Any] | None]
+    fanout_reserve: Mapped[list[Any] | None]
 
 
 class CallTaskRow(Base):
@@ -112,6 +113,7 @@ class CallTaskRow(Base):
             postgresql_where=_OPEN_CANCELLATION,
         ),
         Index(None, "status", "not_before"),
+        Index(None, "details_forgotten_at", "ended_at"),
     )
 
     # ``seq`` keeps creation order: calls of one campaign are created in the same instant.
@@ -136,6 +138,8 @@ class CallTaskRow(Base):
     transcript: Mapped[list[Any]]
     not_before: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
+    # when the retention job cleared the call's transcript and summary (None: not yet)
+    details_forgotten_at: Mapped[datetime | None]
 
 
 class OfferRow(Base):

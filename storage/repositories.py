@@ -39,7 +39,7 @@ from domain.models import (
 from domain.notifications import CallsChanged, Notification, finishes_live_view, folding_key, idempotency_key
 from domain.ports import OutboxEntry
 from domain.scoring import UNKNOWN_RATING
-from storage import mapping, messages, statements
+from storage import erasure, mapping, messages, statements
 from storage.orm import (
     ONE_BOOKING_PER_OFFER,
     ONE_CANCELLATION_CALL,
@@ -156,6 +156,9 @@ class SqlAlchemyUserRepository(_Repository):
     async def save(self, user: User) -> None:
         await self._session.execute(self._upsert(UserRow, mapping.user_values(user), "id"))
 
+    async def erase(self, user_id: int) -> None:
+        await erasure.erase_user(self._session, user_id)
+
 
 class SqlAlchemyCampaignRepository(_Repository):
     async def add(self, campaign: Campaign) -> None:
@@ -267,6 +270,9 @@ class SqlAlchemyCallTaskRepository(_Repository):
             .limit(limit)
         )
         return [mapping.call_from_row(row) for row in await self._all(statement)]
+
+    async def forget_details(self, ended_before: datetime, now: datetime, limit: int = 500) -> int:
+        return await erasure.forget_call_details(self._session, ended_before, now, limit)
 
     async def talk_seconds_since(self, user_id: int, since: datetime) -> float:
         statement = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -114,6 +114,32 @@ class FakeUsers(_Repo):
     async def save(self, user: User) -> None:
         self._put(user.id, user)
 
+    async def erase(self, user_id: int) -> None:
+        uow = self.uow
+        campaigns = {c.id for c in await uow.campaigns.list_for_user(user_id, limit=1_000_000)}
+        every_call = {**uow.store.tables["calls"], **uow.pending["calls"]}.values()
+        calls = {c.id for c in every_call if c.campaign_id in campaigns}
+        mine: dict[str, Callable[[Any, Any], bool]] = {
+            "users": lambda key, _: key == user_id,
+            "campaigns": lambda key, _: key in campaigns,
+            "calls": lambda _, call: call.campaign_id in campaigns,
+            "offers": lambda _, offer: offer.campaign_id in campaigns,
+            "appointments": lambda _, appointment: appointment.user_id == user_id,
+            "reminders": lambda _, reminder: reminder.user_id == user_id,
+            "calendar_links": lambda key, _: key == user_id,
+            "chat_sessions": lambda key, _: key == user_id,
+            "outbox": lambda _, message: message.user_id == user_id,
+            "turns": lambda call_id, _: call_id in calls,
+            "listeners": lambda _, listener: listener[0] == user_id,
+            "questions": lambda _, question: question.user_id == user_id,
+            "profiles": lambda key, _: key == user_id,
+            "instructions": lambda _, instruction: instruction.campaign_id in campaigns,
+            "instruction_reads": lambda key, _: key[1] in calls,
+        }
+        for table, belongs in mine.items():
+            rows = {**uow.store.tables[table], **uow.pending[table]}
+            uow.deleted[table].update(key for key, row in rows.items() if belongs(key, row))
+
 
 class FakeCampaigns(_Repo):
     async def add(self, campaign: Campaign) -> None:
@@ -179,6 +205,18 @@ class FakeCalls(_Repo):
     async def list_due(self, now: datetime, limit: int = 200) -> list[CallTask]:
         due = [c for c in self._all() if c.status is CallStatus.QUEUED and c.not_before and c.not_before <= now]
         return sorted(due, key=lambda c: c.not_before or now)[:limit]
+
+    async def forget_details(self, ended_before: datetime, now: datetime, limit: int = 500) -> int:
+        due = [
+            c
+            for c in self._all()
+            if c.details_forgotten_at is None and c.ended_at is not None and c.ended_at < ended_before
+        ][:limit]
+        for call in due:
+            call.transcript, call.summary, call.details_forgotten_at = [], None, now
+            call.version += 1
+            self._put(call.id, call)
+        return len(due)
 
     async def talk_seconds_since(self, user_id: int, since: datetime) -> float:
         campaigns = self.uow.campaigns

@@ -64,6 +64,7 @@ _COMMANDS = {
         BotCommand("cancel", "Stop the running search"),
         BotCommand("connect_calendar", "Connect your Google Calendar"),
         BotCommand("help", "How to use NEXUS"),
+        BotCommand("delete_my_data", "Delete everything NEXUS keeps about you"),
     ],
     "de": [
         BotCommand("start", "Was NEXUS macht"),
@@ -72,6 +73,7 @@ _COMMANDS = {
         BotCommand("cancel", "Laufende Suche stoppen"),
         BotCommand("connect_calendar", "Google Kalender verbinden"),
         BotCommand("help", "So funktioniert NEXUS"),
+        BotCommand("delete_my_data", "Alles löschen, was NEXUS über dich speichert"),
     ],
 }
 

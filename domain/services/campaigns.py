@@ -45,6 +45,7 @@ from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
 from domain.services.context import Policy, Ports
 from domain.services.costs import check_minutes_left
+from domain.services.fanout import first_wave, next_wave
 from domain.services.grounding import ground_call_offers
 from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
@@ -168,7 +169,10 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
             place=place,
         )
         return await fail_campaign(ports, campaign_id, reason)
-    tokens = await _create_calls(ports, campaign_id, providers, CallPurpose.DISCOVER)
+    calling, reserve = first_wave(
+        providers, campaign, ports.clock.now(), ports.policy.fan_out, ports.policy.fan_out_wave
+    )
+    tokens = await _create_calls(ports, campaign_id, calling, CallPurpose.DISCOVER, reserve)
     campaign = await _get_campaign(ports, campaign_id)
     if campaign.status is not CampaignStatus.DIALING:
         return campaign  # cancelled while we looked providers up
@@ -204,11 +208,16 @@ def new_call(
 
 
 async def _create_calls(
-    ports: Ports, campaign_id: str, providers: list[Provider], purpose: CallPurpose
+    ports: Ports,
+    campaign_id: str,
+    providers: list[Provider],
+    purpose: CallPurpose,
+    reserve: list[Provider] | None = None,
 ) -> dict[str, str]:
     """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token of
     the calls to place now. A provider closed now gets a call scheduled for when it opens (the sweep dials
-    it), or, when it opens only after the deadline, a call that ends ``closed`` without being dialled."""
+    it), or, when it opens only after the deadline, a call that ends ``closed`` without being dialled.
+    ``reserve``: the providers an adaptive fan-out keeps for later waves."""
     now = ports.clock.now()
     tokens: dict[str, str] = {}
 
@@ -216,6 +225,7 @@ async def _create_calls(
         tokens.clear()
         campaign = await _require_campaign(uow, campaign_id)
         campaign.transition(CampaignStatus.DIALING, now)
+        campaign.reserve = list(reserve or [])
         await uow.campaigns.save(campaign)
         for provider in providers:
             call, token = new_call(ports, campaign_id, provider, purpose, now)
@@ -476,8 +486,10 @@ async def after_call_ended(ports: Ports, call: CallTask) -> None:
 async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool = False) -> None:
     """Move the campaign on when its calls allow it. Safe to run from any process, any number of times."""
     now = ports.clock.now()
+    wave: list[CallTask] = []
 
     async def work(uow: UnitOfWork) -> bool:
+        wave.clear()
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
@@ -497,6 +509,17 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 return False
             if campaign.status is CampaignStatus.DIALING and not deadline_passed:
                 return False  # still placing calls; the dialer settles when it is done
+            if not deadline_passed and campaign.reserve and (widened := _widen(ports, campaign, offers, now)):
+                wave.extend(widened)
+                # Saved first for the same reason as a retry: two processes ending the last two calls at once
+                # conflict on the campaign's version, and the loser finds the wave already there.
+                await uow.campaigns.save(campaign)
+                for call in wave:
+                    await uow.calls.add(call)
+                discovering.extend(wave)
+                if any(not c.status.is_ended for c in wave):
+                    await calls_changed(uow, campaign.id, now, campaign.user_id)
+                    return False
             shortlist = shortlist_of(offers, ports.policy.shortlist_size)
             if shortlist:
                 if campaign.status is CampaignStatus.DIALING:
@@ -538,6 +561,46 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
 
     if await in_transaction(ports.uow, work):
         await _release_holds_if_done(ports, campaign_id)
+    elif due := [c for c in wave if c.not_before is not None and c.not_before <= now and not c.status.is_ended]:
+        if ports.background is not None:
+            # Whoever ended the last call (a tool request) is answered now; placing may wait for call slots.
+            ports.background(_dial_now(ports, due, now), f"wave-{campaign_id}")
+        else:
+            await _dial_now(ports, due, now)
+
+
+def _widen(ports: Ports, campaign: Campaign, offers: list[Offer], now: datetime) -> list[CallTask]:
+    """The calls of an adaptive fan-out's next wave (taken out of ``campaign.reserve``): none when no provider
+    left could beat the best offer or the deadline has passed. A provider closed until the deadline gets a call
+    ended ``closed`` and the next one is taken in its place."""
+    calls: list[CallTask] = []
+    while campaign.reserve and now < campaign.deadline_at:
+        best = shortlist_of(offers, 1)
+        providers = next_wave(
+            campaign.reserve, campaign, best[0].score if best else None, now, ports.policy.fan_out_wave
+        )
+        if not providers:
+            break
+        taken = {p.id for p in providers}
+        campaign.reserve = [p for p in campaign.reserve if p.id not in taken]
+        campaign.updated_at = now
+        for provider in providers:
+            call, _ = new_call(ports, campaign.id, provider, CallPurpose.DISCOVER, now)
+            when = first_call_time(provider, now, campaign.deadline_at, campaign.timezone)
+            if when is None:
+                call.end(CallStatus.CANCELLED, now, CallOutcome.CLOSED, reason=CLOSED_UNTIL_DEADLINE)
+            else:
+                _schedule(ports, call, when)  # due now or at opening: the sweep places it if we cannot
+            calls.append(call)
+        if any(not c.status.is_ended for c in calls):
+            break
+    return calls
+
+
+async def _dial_now(ports: Ports, calls: list[CallTask], now: datetime) -> None:
+    """Place a new wave's due calls from this process right away (each claimed once, as the sweep would)."""
+    claimed = [c for c in [await _claim_scheduled(ports, call.id, now) for call in calls] if c is not None]
+    await asyncio.gather(*(_place_claimed(ports, campaign, call, token) for call, campaign, token in claimed))
 
 
 _TRANSIENT_FAILURES = frozenset({CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from domain.ports import (
     Calendar,
@@ -15,6 +17,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.services.fanout import FanOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,11 @@ class Policy:
     # how long ask_user waits for the user's answer (below the tool's timeout), and how often it looks
     ask_user_wait: timedelta = timedelta(seconds=20)
     ask_user_poll: timedelta = timedelta(milliseconds=250)
+    # how a search calls its providers (domain.services.fanout), and how many per adaptive wave
+    fan_out: FanOut = FanOut.PARALLEL
+    fan_out_wave: int = 3
+    # transcripts and summaries of calls ended longer ago are deleted (domain.services.retention)
+    transcript_retention: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +67,6 @@ class Ports:
     slots: CallSlots
     geocoder: Geocoder | None = None
     policy: Policy = field(default_factory=Policy)
+    # Runs work a use case starts and does not wait for (kept by reference, finished or cancelled at
+    # shutdown); None: the use case does it before returning (tests, simple tools).
+    background: Callable[[Coroutine[Any, Any, None], str], None] | None = None

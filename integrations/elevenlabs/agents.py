@@ -228,6 +228,9 @@ class AgentOptions:
     llm: str | None = None
     voice_id: str | None = None
     prompt_version: str = PROMPT_VERSION
+    # privacy on the voice platform: no audio recording unless asked for; transcripts kept this many days
+    record_voice: bool = False
+    retention_days: int = 30
 
 
 def system_tools() -> dict[str, dict[str, Any]]:
@@ -325,6 +328,7 @@ def agent_definition(
     }
     if webhook_id is not None:
         platform["workspace_overrides"] = {"webhooks": webhook_subscription(webhook_id)}
+    platform["privacy"] = {"record_voice": options.record_voice, "retention_days": options.retention_days}
     return {
         "name": AGENT_NAMES[purpose],
         "tags": [AGENT_TAG, f"prompt-{options.prompt_version}"],

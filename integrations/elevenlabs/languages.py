@@ -17,30 +17,30 @@ _VARIABLE = re.compile(r"{{\s*([A-Za-z0-9_]+)\s*}}")
 _FIRST_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
     "en": {
         CallPurpose.DISCOVER: (
-            "Hello, I'm a digital assistant calling on behalf of a client. "
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
             "I'd like to ask about a {{service}} appointment, if you have a moment."
         ),
         CallPurpose.CONFIRM: (
-            "Hello, I'm a digital assistant calling on behalf of a client about the appointment "
-            "we discussed earlier: {{target_slot}}."
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
+            "It's about the appointment we discussed earlier: {{target_slot}}."
         ),
         CallPurpose.CANCEL: (
-            "Hello, I'm a digital assistant calling on behalf of a client. "
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
             "I'm calling to cancel an appointment on {{target_slot}}."
         ),
     },
     "de": {
         CallPurpose.DISCOVER: (
-            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden. "
-            "Ich würde gern nach einem Termin fragen, wenn Sie einen Moment Zeit haben."
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird "
+            "transkribiert. Ich würde gern nach einem Termin fragen, wenn Sie einen Moment Zeit haben."
         ),
         CallPurpose.CONFIRM: (
-            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden, wegen des Termins, "
-            "über den wir vorhin gesprochen haben: {{target_slot}}."
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird "
+            "transkribiert. Es geht um den Termin, über den wir vorhin gesprochen haben: {{target_slot}}."
         ),
         CallPurpose.CANCEL: (
-            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden. "
-            "Ich rufe an, um einen Termin abzusagen: {{target_slot}}."
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird "
+            "transkribiert. Ich rufe an, um einen Termin abzusagen: {{target_slot}}."
         ),
     },
 }

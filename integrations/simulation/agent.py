@@ -67,8 +67,9 @@ class ToolClient:
 _LINES = {
     "en": {
         "ask": (
-            "Hello, I'm calling for a client who needs a {service} appointment of {minutes} minutes, ideally "
-            "{wanted}. What is the earliest you could offer?"
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
+            "My client needs a {service} appointment of {minutes} minutes, ideally {wanted}. What is the earliest "
+            "you could offer?"
         ),
         "fits": "{slot} works for my client.",
         "ask_on": "That doesn't fit my client. Do you have anything from {slot} on?",
@@ -77,9 +78,15 @@ _LINES = {
         "note": "Please note it for us; we will call back shortly to confirm.",
         "bye": "Thank you very much, goodbye.",
         "must_go": "I'm sorry, I have to go. Thank you, goodbye.",
-        "book": "Hello again, my client would like to book {slot}, as discussed.",
+        "book": (
+            "Hello again, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
+            "My client would like to book {slot}, as discussed."
+        ),
         "cannot_after_all": "I'm sorry, my client can't make it after all.",
-        "cancel": "Hello, I'm calling to cancel my client's appointment on {slot}.",
+        "cancel": (
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
+            "I'm calling to cancel my client's appointment on {slot}."
+        ),
         "press": "(presses {digit})",
         "checking": "One moment, please, I'll check with my client.",
         "client_says": "My client says: {answer}.",
@@ -91,8 +98,9 @@ _LINES = {
     },
     "de": {
         "ask": (
-            "Guten Tag, ich rufe im Auftrag einer Kundin an. Sie braucht einen Termin von {minutes} Minuten, am "
-            "liebsten {wanted}. Was wäre der früheste Termin, den Sie anbieten könnten?"
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag einer Kundin; das Gespräch wird "
+            "transkribiert. Sie braucht einen Termin von {minutes} Minuten, am liebsten {wanted}. Was wäre der "
+            "früheste Termin, den Sie anbieten könnten?"
         ),
         "fits": "{slot} passt meiner Kundin.",
         "ask_on": "Das passt leider nicht. Hätten Sie etwas ab {slot_dative}?",
@@ -101,9 +109,15 @@ _LINES = {
         "note": "Bitte notieren Sie das für uns; wir rufen gleich zurück, um es zu bestätigen.",
         "bye": "Vielen Dank, auf Wiederhören.",
         "must_go": "Entschuldigung, ich muss auflegen. Vielen Dank, auf Wiederhören.",
-        "book": "Guten Tag noch einmal, meine Kundin möchte den Termin am {slot_dative} fest buchen, wie besprochen.",
+        "book": (
+            "Guten Tag noch einmal, hier spricht ein automatischer Assistent im Auftrag einer Kundin; das Gespräch "
+            "wird transkribiert. Meine Kundin möchte den Termin am {slot_dative} fest buchen, wie besprochen."
+        ),
         "cannot_after_all": "Entschuldigung, meine Kundin kann nun doch nicht.",
-        "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot_dative} absagen.",
+        "cancel": (
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag einer Kundin; das Gespräch wird "
+            "transkribiert. Ich möchte den Termin meiner Kundin am {slot_dative} absagen."
+        ),
         "press": "(drückt die {digit})",
         "checking": "Einen Moment bitte, ich frage kurz meine Kundin.",
         "client_says": "Meine Kundin sagt: {answer}.",

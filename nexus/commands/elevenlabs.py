@@ -120,7 +120,12 @@ def _options(args: argparse.Namespace, settings: Settings) -> AgentOptions:
     if args.language not in LANGUAGES:
         raise SettingsError(f"The agents speak {' or '.join(LANGUAGES)}; --language {args.language!r} is neither.")
     return AgentOptions(
-        language=args.language, timezone=settings.default_timezone, llm=args.llm, voice_id=args.voice_id
+        language=args.language,
+        timezone=settings.default_timezone,
+        llm=args.llm,
+        voice_id=args.voice_id,
+        record_voice=settings.record_call_audio,
+        retention_days=settings.transcript_retention_days,
     )
 
 

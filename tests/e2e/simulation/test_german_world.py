@@ -65,3 +65,11 @@ def test_a_german_campaign_reaches_every_desk_it_can_and_books_the_best_offer() 
     agent_lines = [line for c in result["calls"] for line in c["transcript"] if line.startswith("agent: ")]
     assert agent_lines and not any("client" in line or "goodbye" in line for line in agent_lines)
     assert sum("auf Wiederhören" in line for line in agent_lines) == 6  # five offers and the booking
+    # Every call the agent spoke in opened with who is calling and that the call is transcribed.
+    spoken = [
+        [line for line in c["transcript"] if line.startswith("agent: ") and "drückt" not in line]
+        for c in result["calls"]
+    ]
+    openings = [lines[0] for lines in spoken if lines]
+    assert len(openings) == 6
+    assert all("automatischer Assistent im Auftrag" in line and "transkribiert" in line for line in openings)

@@ -81,8 +81,8 @@ async def test_a_call_is_placed_with_exactly_the_documented_request(
             "conversation_config_override": {
                 "agent": {
                     "language": "en",
-                    "first_message": "Hello, I'm a digital assistant calling on behalf of a client. "
-                    "I'd like to ask about a {{service}} appointment, if you have a moment.",
+                    "first_message": "Hello, I'm an automated assistant calling on behalf of a client, and this "
+                    "call is transcribed. I'd like to ask about a {{service}} appointment, if you have a moment.",
                 }
             },
         },
@@ -130,7 +130,9 @@ async def test_a_german_campaigns_call_is_held_in_german_from_the_first_word(
     assert ConversationInitiationClientDataRequestInput.model_validate(data).model_dump(exclude_none=True) == data
     override = data["conversation_config_override"]["agent"]
     assert override["language"] == data["dynamic_variables"]["language"] == "de"
-    assert override["first_message"].startswith("Guten Tag, hier spricht ein digitaler Assistent")
+    assert override["first_message"].startswith(
+        "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird transkribiert."
+    )
     assert data["dynamic_variables"]["voicemail_message"].endswith("Auf Wiederhören.")
     if target is not None:
         assert data["dynamic_variables"]["target_slot"] == "Dienstag, 1. Dezember um 14:30"

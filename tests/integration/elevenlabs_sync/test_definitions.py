@@ -266,3 +266,19 @@ def test_what_a_call_sends_is_what_the_sdk_knows_field_by_field(purpose: CallPur
     assert data.conversation_config_override.agent is not None
     first = data.conversation_config_override.agent.first_message or ""
     assert prompt_variables(first) <= set(data.dynamic_variables or {})
+
+
+@pytest.mark.parametrize("purpose", list(CallPurpose))
+def test_every_agent_records_no_audio_and_keeps_transcripts_only_as_long_as_the_setting_says(
+    purpose: CallPurpose,
+) -> None:
+    default = AgentPlatformSettingsRequestModel.model_validate(
+        agent_definition(purpose, [], AgentOptions())["platform_settings"]
+    )
+    chosen = AgentPlatformSettingsRequestModel.model_validate(
+        agent_definition(purpose, [], AgentOptions(record_voice=True, retention_days=7))["platform_settings"]
+    )
+
+    assert default.privacy is not None and list(unknown_fields(default.privacy)) == []
+    assert (default.privacy.record_voice, default.privacy.retention_days) == (False, 30)
+    assert chosen.privacy is not None and (chosen.privacy.record_voice, chosen.privacy.retention_days) == (True, 7)
