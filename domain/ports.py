@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.follow_ups import FollowUp
 from domain.intent import ParsedRequest
 from domain.models import (
     Appointment,
@@ -248,6 +249,22 @@ class ProcessedEventRepository(Protocol):
         ...
 
 
+class FollowUpRepository(Protocol):
+    async def get(self, campaign_id: str) -> FollowUp | None: ...
+
+    async def save(self, follow_up: FollowUp) -> None:
+        """Insert (``version`` 0) or update if unchanged since read; raises ``ConcurrentUpdate`` otherwise."""
+        ...
+
+    async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        """Active follow-ups whose next round is due at or before ``now``."""
+        ...
+
+    async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
+        """Active follow-ups that would replace ``appointment_id`` (watching for an earlier slot, a new time)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -261,6 +278,7 @@ class UnitOfWork(Protocol):
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    follow_ups: FollowUpRepository
 
     async def __aenter__(self) -> Self: ...
 

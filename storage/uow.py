@@ -18,6 +18,7 @@ from domain.ports import (
     CallTaskRepository,
     CampaignRepository,
     ChatSessionRepository,
+    FollowUpRepository,
     OfferRepository,
     OutboxRepository,
     ProcessedEventRepository,
@@ -34,6 +35,7 @@ from storage.repositories import (
     SqlAlchemyCallTaskRepository,
     SqlAlchemyCampaignRepository,
     SqlAlchemyChatSessionRepository,
+    SqlAlchemyFollowUpRepository,
     SqlAlchemyOfferRepository,
     SqlAlchemyOutboxRepository,
     SqlAlchemyProcessedEventRepository,
@@ -62,6 +64,7 @@ class SqlAlchemyUnitOfWork:
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    follow_ups: FollowUpRepository
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class SqlAlchemyUnitOfWork:
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
         self.events = SqlAlchemyProcessedEventRepository(session)
         self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
+        self.follow_ups = SqlAlchemyFollowUpRepository(session)
         return self
 
     async def __aexit__(

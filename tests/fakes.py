@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
+from domain.follow_ups import FollowUp, FollowUpStatus
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -64,6 +65,7 @@ class FakeStore:
                 "chat_sessions",
                 "events",
                 "outbox",
+                "follow_ups",
             )
         }
     )
@@ -360,6 +362,27 @@ class FakeOutboxRepository(_Repo):
         return 0
 
 
+class FakeFollowUps(_Repo):
+    async def get(self, campaign_id: str) -> FollowUp | None:
+        found: FollowUp | None = self._get(campaign_id)
+        return found
+
+    async def save(self, follow_up: FollowUp) -> None:
+        stored = self._get(follow_up.campaign_id)
+        if (stored.version if stored is not None else 0) != follow_up.version:
+            raise ConcurrentUpdate("changed by someone else")
+        self.uow.expected_versions[(self.table, follow_up.campaign_id)] = follow_up.version
+        follow_up.version += 1
+        self._put(follow_up.campaign_id, follow_up)
+
+    async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        due = [f for f in self._all() if (f.next_due_at or now + timedelta(days=1)) <= now]
+        return sorted(due, key=lambda f: f.next_due_at or now)[:limit]
+
+    async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
+        return [f for f in self._all() if f.appointment_id == appointment_id and f.status is FollowUpStatus.ACTIVE]
+
+
 class FakeUnitOfWork:
     """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""
 
@@ -379,6 +402,7 @@ class FakeUnitOfWork:
         self.chat_sessions = FakeChatSessions(self, "chat_sessions")
         self.events = FakeEvents(self, "events")
         self.outbox = FakeOutboxRepository(self, "outbox")
+        self.follow_ups = FakeFollowUps(self, "follow_ups")
 
     async def __aenter__(self) -> Self:
         return self
