@@ -186,6 +186,7 @@ _CAMPAIGN_FLOW: dict[CampaignStatus, frozenset[CampaignStatus]] = {
 # round; a round is a call phase again, which ends back in waiting or with a shortlist.
 KEEP_LOOKING_FLOW: frozenset[tuple[CampaignStatus, CampaignStatus]] = frozenset(
     {
+        (CampaignStatus.CREATED, CampaignStatus.WAITING),  # a watch for an earlier slot starts waiting
         (CampaignStatus.FAILED, CampaignStatus.WAITING),
         (CampaignStatus.RANKING, CampaignStatus.WAITING),
         (CampaignStatus.WAITING, CampaignStatus.NEGOTIATING),

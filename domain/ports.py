@@ -264,6 +264,11 @@ class FollowUpRepository(Protocol):
         """Active follow-ups that would replace ``appointment_id`` (watching for an earlier slot, a new time)."""
         ...
 
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        """Active follow-ups with an appointment to replace whose own search has booked a new one: the old
+        appointment is still to be cancelled by phone."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""

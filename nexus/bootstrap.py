@@ -211,6 +211,7 @@ def policy_from(settings: Settings) -> Policy:
         call_cost_per_minute=settings.call_cost_per_minute,
         call_cost_currency=settings.call_cost_currency,
         call_minutes_per_month=settings.call_minutes_per_month or None,
+        follow_up_rounds=settings.follow_up_rounds,
     )
 
 

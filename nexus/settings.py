@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     call_cost_per_minute: float = Field(default=0.10, ge=0, le=100)
     call_cost_currency: str = Field(default="EUR", min_length=1, max_length=8)
     call_minutes_per_month: int = Field(default=300, ge=0)  # per user; 0: no limit
+    follow_up_rounds: int = Field(default=5, ge=1, le=30)  # keep looking / watch: later rounds per search
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

@@ -21,6 +21,8 @@ from domain.notifications import (
     CampaignFailed,
     ConfirmationRetrying,
     Notification,
+    RoundEvent,
+    RoundNews,
     ShortlistReady,
     SlotGone,
 )
@@ -64,6 +66,17 @@ def to_json(notification: Notification) -> tuple[str, dict[str, Any]]:
                 "appointment": _appointment(appointment),
                 "lead_seconds": lead.total_seconds(),
             }
+        case RoundNews():
+            return "round_news", {
+                "event": notification.event.value,
+                "campaign": _campaign(notification.campaign),
+                "tag": notification.tag,
+                "offers": [_offer(o) for o in notification.offers],
+                "appointment": None if notification.appointment is None else _appointment(notification.appointment),
+                "at": None if notification.at is None else notification.at.isoformat(),
+                "waitlisted": list(notification.waitlisted),
+                "reason": notification.reason,
+            }
     raise ValueError(f"{type(notification).__name__} is not kept in the outbox.")
 
 
@@ -98,6 +111,17 @@ def from_json(kind: str, payload: dict[str, Any]) -> Notification:
         case "appointment_reminder":
             return AppointmentReminder(
                 _to_appointment(payload["appointment"]), timedelta(seconds=float(payload["lead_seconds"]))
+            )
+        case "round_news":
+            return RoundNews(
+                RoundEvent(payload["event"]),
+                _to_campaign(payload["campaign"]),
+                str(payload["tag"]),
+                [_to_offer(o) for o in payload["offers"]],
+                None if payload["appointment"] is None else _to_appointment(payload["appointment"]),
+                None if payload["at"] is None else datetime.fromisoformat(str(payload["at"])),
+                [str(w) for w in payload["waitlisted"]],
+                str(payload["reason"]),
             )
     raise ValueError(f"Unknown outbox message kind {kind!r}.")
 

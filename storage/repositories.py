@@ -694,3 +694,16 @@ class SqlAlchemyFollowUpRepository(_Repository):
             FollowUpRow.appointment_id == appointment_id, FollowUpRow.status == FollowUpStatus.ACTIVE.value
         )
         return [mapping.follow_up_from_row(row) for row in await self._all(statement)]
+
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        statement = (
+            select(FollowUpRow)
+            .join(CampaignRow, CampaignRow.id == FollowUpRow.campaign_id)
+            .where(
+                FollowUpRow.status == FollowUpStatus.ACTIVE.value,
+                FollowUpRow.appointment_id.is_not(None),
+                CampaignRow.status == CampaignStatus.CONFIRMED.value,
+            )
+            .limit(limit)
+        )
+        return [mapping.follow_up_from_row(row) for row in await self._all(statement)]

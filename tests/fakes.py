@@ -382,6 +382,15 @@ class FakeFollowUps(_Repo):
     async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
         return [f for f in self._all() if f.appointment_id == appointment_id and f.status is FollowUpStatus.ACTIVE]
 
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        found = []
+        for follow_up in self._all():
+            campaign = await self.uow.campaigns.get(follow_up.campaign_id)
+            confirmed = campaign is not None and campaign.status is CampaignStatus.CONFIRMED
+            if follow_up.status is FollowUpStatus.ACTIVE and follow_up.appointment_id and confirmed:
+                found.append(follow_up)
+        return found[:limit]
+
 
 class FakeUnitOfWork:
     """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""

@@ -41,6 +41,8 @@ class Policy:
     call_cost_per_minute: float = 0.10
     call_cost_currency: str = "EUR"
     call_minutes_per_month: int | None = 300  # per user; None: no limit
+    # keep looking / watch for an earlier slot: at most this many later rounds of calls per search
+    follow_up_rounds: int = 5
 
 
 @dataclass(frozen=True, slots=True)
