@@ -488,6 +488,7 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
             (CallPurpose.DISCOVER, settings.elevenlabs_agent_id_discover),
             (CallPurpose.CONFIRM, settings.elevenlabs_agent_id_confirm),
             (CallPurpose.CANCEL, settings.elevenlabs_agent_id_cancel),
+            (CallPurpose.RESCHEDULE, settings.elevenlabs_agent_id_reschedule),
         )
         if agent
     }

@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     elevenlabs_agent_id_discover: str | None = None
     elevenlabs_agent_id_confirm: str | None = None
     elevenlabs_agent_id_cancel: str | None = None
+    elevenlabs_agent_id_reschedule: str | None = None  # the agent of RESCHEDULE calls (moving an appointment)
     elevenlabs_webhook_secret: SecretStr | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

@@ -89,6 +89,7 @@ async def test_every_drift_is_named(workspace: FakeWorkspace, client: AsyncEleve
         CallPurpose.DISCOVER: report.agents[CallPurpose.DISCOVER].id,
         CallPurpose.CONFIRM: "agent_from_an_old_sync",
         CallPurpose.CANCEL: None,
+        CallPurpose.RESCHEDULE: report.agents[CallPurpose.RESCHEDULE].id,
     }
 
     found = problems(await check_workspace(client, BASE_URL, configured_agents=configured))
@@ -149,5 +150,5 @@ async def test_check_lists_the_differences_and_fails(capsys: pytest.CaptureFixtu
     assert await run_check(Settings(), BASE_URL, AgentOptions()) == 1
 
     out = capsys.readouterr().out
-    assert out.startswith("10 difference(s) from what NEXUS expects:\n  - workspace secret")
+    assert out.startswith("11 difference(s) from what NEXUS expects:\n  - workspace secret")
     assert out.rstrip().endswith("Run nexus elevenlabs sync (with the same options) to set them right.")
