@@ -68,6 +68,7 @@ async def test_an_empty_workspace_lacks_everything(client: AsyncElevenLabs) -> N
         "agent NEXUS discover: is missing.",
         "agent NEXUS confirm: is missing.",
         "agent NEXUS cancel: is missing.",
+        "agent NEXUS reschedule: is missing.",
     ]
 
 
