@@ -31,6 +31,8 @@ class ProviderBehaviour:
     voicemail_calls: int = 0
     phone_menu_digit: int | None = None
     language: str | None = None
+    call_back_at: datetime | None = None  # with nothing free: "please call back tomorrow at 8"
+    offers_waitlist: bool = False  # with nothing free: "I can put your client on our waiting list"
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

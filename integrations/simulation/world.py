@@ -82,6 +82,19 @@ def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
     return value
 
 
+class WorldDay(_Model):
+    """How a provider's calendar and desk change on one simulated day (day 1 is the world's ``now``): slots that
+    open (a cancellation) or go (someone else booked them) from that day on, and what the desk says that day
+    when nothing fits (``call_back``: "call back tomorrow at ``call_back_time``"; ``waitlist``: it offers its
+    waiting list)."""
+
+    day: int = Field(ge=1, le=60)
+    open: list[Aware] = Field(default_factory=list)
+    gone: list[Aware] = Field(default_factory=list)
+    says: Literal["call_back", "waitlist"] | None = None
+    call_back_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class WorldProvider(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -95,6 +108,7 @@ class WorldProvider(_Model):
     language: Literal["en", "de"] | None = None
     opening_hours: Annotated[dict[str, list[str]] | None, AfterValidator(_hours)] = None
     behavior: WorldBehaviour = Field(default_factory=WorldBehaviour)
+    days: list[WorldDay] = Field(default_factory=list)
 
     def hours(self) -> OpeningHours | None:
         return None if self.opening_hours is None else opening_hours_from_spec(self.opening_hours)
@@ -125,12 +139,31 @@ class WorldProvider(_Model):
         )
 
 
+class WorldReschedule(_Model):
+    day: int = Field(ge=1, le=60)
+    request: str = Field(min_length=1)
+
+
+class WorldScript(_Model):
+    """What the simulated user does over several days (``nexus simulate --days``): keep looking when nothing
+    fits (widened once by ``widen``), book the best new offer, watch for an earlier slot until the appointment,
+    swap in an earlier slot (or keep the booked one), and move the appointment on a given day."""
+
+    keep_looking: bool = True
+    widen: Literal["week", "km", "any_time"] | None = None
+    book: bool = True
+    watch_for_earlier: bool = True
+    swap: bool = True
+    reschedule: WorldReschedule | None = None
+
+
 class World(_Model):
     now: Aware
     timezone: str = "Europe/Berlin"
     request: str = Field(min_length=1)
     user: WorldUser
     providers: list[WorldProvider] = Field(default_factory=list)
+    script: WorldScript = Field(default_factory=WorldScript)
 
     @field_validator("timezone")
     @classmethod
