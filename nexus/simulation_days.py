@@ -8,6 +8,7 @@ fits, book the best new offer, watch for an earlier slot, swap it in, move the a
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError, InvalidRequest
-from domain.follow_ups import FollowUpStatus
+from domain.follow_ups import FollowUpKind, FollowUpStatus
 from domain.models import AppointmentStatus, Campaign, Offer
 from domain.notifications import (
     AppointmentCancelled,
@@ -49,9 +50,23 @@ from nexus.settings import Mode, Settings
 from nexus.simulation import SIMULATED_USER, world_campaign_id
 from storage.schema import upgrade
 
+_KINDS = {FollowUpKind.KEEP_LOOKING: "search", FollowUpKind.WATCH: "watch", FollowUpKind.REPLACE: "reschedule"}
+USER_TAKES = timedelta(minutes=1)
 # A day's sweeps stop after this many steps (a guard; a day needs a handful).
 MAX_STEPS_PER_DAY = 50
 
+
+class TickingClock(FixedClock):
+    """A fixed clock that moves on a second each time it is read, so that what happens one after another in
+    a simulated day (a booking, then the old appointment's cancellation call) has times in that order."""
+
+    def now(self) -> datetime:
+        moment = super().now()
+        self.advance(TICK)
+        return moment
+
+
+TICK = timedelta(seconds=1)
 
 _TOLD = (ShortlistReady, CampaignFailed, Booked, SlotGone, AppointmentCancelled, RoundNews)
 
@@ -86,10 +101,11 @@ class DayRun:
     seed: int
     campaign_id: str
     actions: list[dict[str, Any]] = field(default_factory=list)
+    watched: bool = False
 
 
 @asynccontextmanager
-async def _process(url: str, clock: FixedClock, run: DayRun, world: World) -> AsyncIterator[tuple[Nexus, Any]]:
+async def _process(url: str, clock: TickingClock, run: DayRun, world: World) -> AsyncIterator[tuple[Nexus, Any]]:
     """One NEXUS process for one simulated day, on the simulation's database."""
     settings = Settings(
         _env_file=None, database_url=url, nexus_mode=Mode.MOCK_AI, redis_url=None, campaigns_per_hour=1000
@@ -118,7 +134,7 @@ async def simulate_days(world: World, world_text: str, days: int, seed: int = 0)
     """Run ``world`` over ``days`` simulated days and describe what the user was told and what was booked."""
     if days < 1:
         raise InvalidRequest("Simulate at least one day.")
-    clock = FixedClock(world.now)
+    clock = TickingClock(world.now)
     inbox = Inbox()
     inbox.clock = clock
     run = DayRun(world, DayWorld(world, clock.now), inbox, seed, world_campaign_id(world_text, seed))
@@ -166,7 +182,7 @@ async def _start(nexus: Nexus, run: DayRun) -> None:
     await run_campaign(nexus.ports, campaign.id)
 
 
-async def _live_day(nexus: Nexus, gateway: SimulatedVoiceGateway, run: DayRun, clock: FixedClock, day: int) -> None:
+async def _live_day(nexus: Nexus, gateway: SimulatedVoiceGateway, run: DayRun, clock: TickingClock, day: int) -> None:
     """Sweep, let the calls run, act on the messages, and move the clock to the next due round, until the day
     ends."""
     ports = nexus.ports
@@ -198,11 +214,14 @@ async def _react(nexus: Nexus, gateway: SimulatedVoiceGateway, run: DayRun) -> b
     script = run.world.script
     acted = False
     for message in run.inbox.unread():
-        now = ports.clock.now()
+        clock = ports.clock
+        if isinstance(clock, FixedClock):
+            clock.advance(USER_TAKES)  # reading and tapping take the user a minute
+        now = clock.now()
         try:
             if isinstance(message, CampaignFailed) and script.keep_looking:
                 await keep_looking(ports, KeepLooking(SIMULATED_USER, message.campaign.id, script.widen))
-                _act(run, now, "keep_looking", message.campaign.id)
+                _act(run, now, "keep_looking", script.widen or "")
                 acted = True
             elif isinstance(message, RoundNews) and message.event is RoundEvent.FOUND and script.book:
                 await _book(ports, gateway, nexus, message.offers, run, "book")
@@ -215,12 +234,11 @@ async def _react(nexus: Nexus, gateway: SimulatedVoiceGateway, run: DayRun) -> b
                     await _book(ports, gateway, nexus, message.offers, run, "swap")
                 else:
                     await keep_mine(ports, SIMULATED_USER, message.campaign.id)
-                    _act(run, now, "keep_mine", message.campaign.id)
+                    _act(run, now, "keep_mine", "")
                 acted = True
-            elif isinstance(message, Booked) and script.watch_for_earlier:
+            elif isinstance(message, Booked) and script.watch_for_earlier and not run.watched:
                 appointment = message.appointment
-                if await _watching(ports, appointment.id):
-                    continue
+                run.watched = True  # once: the swapped-in appointment is the earliest the script wants
                 await watch_for_earlier(ports, SIMULATED_USER, appointment.id, appointment.start)
                 _act(run, now, "watch_for_earlier", appointment.provider.name)
                 acted = True
@@ -229,16 +247,11 @@ async def _react(nexus: Nexus, gateway: SimulatedVoiceGateway, run: DayRun) -> b
     return acted
 
 
-async def _watching(ports: Ports, appointment_id: str) -> bool:
-    async with ports.uow() as uow:
-        return bool(await uow.follow_ups.list_for_appointment(appointment_id))
-
-
 async def _book(
     ports: Ports, gateway: SimulatedVoiceGateway, nexus: Nexus, offers: list[Offer], run: DayRun, action: str
 ) -> None:
     best = rank(offers)[0]
-    _act(run, ports.clock.now(), action, f"{best.provider_name} {best.start.isoformat()}")
+    _act(run, ports.clock.now(), action, f"{best.provider_name} {_iso(best.start, run.world.timezone)}")
     await choose_offer(ports, SIMULATED_USER, best.id)
     await gateway.wait_idle()
     await nexus.deliver_outbox()
@@ -293,14 +306,18 @@ def _act(run: DayRun, now: datetime, action: str, detail: str) -> None:
 
 
 def _iso(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).isoformat()
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
 def _told(day: int, at: datetime, notification: Notification, timezone: str) -> dict[str, Any]:
     told: dict[str, Any] = {"day": day, "at": _iso(at, timezone)}
     match notification:
-        case RoundNews(event=event, offers=offers, appointment=appointment, waitlisted=waitlisted, reason=reason):
+        case RoundNews(
+            event=event, offers=offers, appointment=appointment, waitlisted=waitlisted, reason=reason, at=next_round
+        ):
             told["message"] = f"round_{event.value}"
+            if next_round is not None:
+                told["next_round"] = _iso(next_round, timezone)
             if offers:
                 told["offers"] = [f"{o.provider_name} {_iso(o.start, timezone)}" for o in offers]
             if appointment is not None:
@@ -333,7 +350,11 @@ async def _describe(ports: Ports, run: DayRun, days: int) -> dict[str, Any]:
         appointments = await uow.appointments.list_for_user(SIMULATED_USER)
         campaigns: list[Campaign] = await uow.campaigns.list_for_user(SIMULATED_USER, limit=100)
         calls = []
+        labels: dict[str, str] = {}
         for campaign in sorted(campaigns, key=lambda c: c.created_at):
+            follow_up = await uow.follow_ups.get(campaign.id)
+            kind = "search" if follow_up is None or campaign.id == run.campaign_id else _KINDS[follow_up.kind]
+            labels[campaign.id] = f"{kind} {sum(1 for v in labels.values() if v.startswith(kind)) + 1}"
             for call in await uow.calls.list_for_campaign(campaign.id):
                 calls.append((campaign, call))
     return {
@@ -344,7 +365,7 @@ async def _describe(ports: Ports, run: DayRun, days: int) -> dict[str, Any]:
             {
                 "day": run.days.day(call.created_at),
                 "at": _iso(call.started_at or call.created_at, tz),
-                "campaign": campaign.id,
+                "search": labels[campaign.id],
                 "provider_id": call.provider.id,
                 "provider_name": call.provider.name,
                 "purpose": str(call.purpose),
@@ -357,7 +378,6 @@ async def _describe(ports: Ports, run: DayRun, days: int) -> dict[str, Any]:
         ],
         "appointments": [
             {
-                "id": a.id,
                 "provider_id": a.provider.id,
                 "provider_name": a.provider.name,
                 "start": _iso(a.start, tz),
@@ -367,10 +387,51 @@ async def _describe(ports: Ports, run: DayRun, days: int) -> dict[str, Any]:
             for a in appointments
         ],
         "campaigns": [
-            {"id": c.id, "status": str(c.status), "windows": len(c.windows)}
+            {"search": labels[c.id], "status": str(c.status), "windows": len(c.windows)}
             for c in sorted(campaigns, key=lambda c: c.created_at)
         ],
     }
 
 
-__all__ = ["simulate_days"]
+def days_summary(result: dict[str, Any]) -> str:
+    """The days in a few lines each: what the user did, which calls were made, what the user was told."""
+    lines: list[str] = []
+    events: list[tuple[int, str, int, str]] = []
+    for action in result["actions"]:
+        events.append((action["day"], action["at"], 0, f"you: {action['action'].replace('_', ' ')} {action['detail']}"))
+    for call in result["calls"]:
+        outcome = call["outcome"] or call["status"].lower()
+        later = f" (call back {_clock(call['call_back_at'])})" if call.get("call_back_at") else ""
+        round_no = f", round {call['round']}" if call["round"] else ""
+        what = f"call: {call['purpose'].lower()} {call['provider_name']}: {outcome.replace('_', ' ')}{later}"
+        events.append((call["day"], call["at"], 1, f"{what} [{call['search']}{round_no}]"))
+    for told in result["told"]:
+        detail = "; ".join(told.get("offers", [])) or told.get("appointment", "") or told.get("reason", "")
+        if told.get("next_round"):
+            detail += f" (next round {_clock(told['next_round'])})"
+        if told.get("waitlisted"):
+            detail += f" (on the waiting list of {', '.join(told['waitlisted'])}; they may phone you)"
+        events.append((told["day"], told["at"], 2, f"told: {told['message'].replace('_', ' ')} {detail}".rstrip()))
+    day = 0
+    for event_day, at, _, text in sorted(events, key=lambda e: (e[0], e[1], e[2])):
+        if event_day != day:
+            day = event_day
+            lines.append(f"Day {day}")
+        lines.append(f"  {_clock(at)}  {text}")
+    lines.append("Appointments:")
+    for appointment in result["appointments"]:
+        moved = f", moved {appointment['sequence']}x" if appointment["sequence"] else ""
+        lines.append(
+            f"  {appointment['provider_name']}, {appointment['start']}: {appointment['status'].lower()}{moved}"
+        )
+    return _ISO_TIME.sub(lambda m: _clock(m.group()), "\n".join(lines))
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?[+-]\d\d:\d\d")
+
+
+def _clock(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M")
+
+
+__all__ = ["days_summary", "simulate_days"]

@@ -1,5 +1,6 @@
-"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts]``: one campaign on a
-world file."""
+"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts] [--days N]``: one campaign
+on a world file; with ``--days`` the world runs over several simulated days (keep looking, waiting lists,
+watching for an earlier slot, rescheduling), as its ``script`` says."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import asyncio
 import sys
 from pathlib import Path
 from typing import Any
+
+
+def _days(value: str) -> int:
+    if value.isdigit() and 1 <= int(value) <= 60:
+        return int(value)
+    raise argparse.ArgumentTypeError("use a number of days from 1 to 60")
 
 
 def _book_choice(value: str) -> str:
@@ -23,6 +30,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Seed for the receptionists' choices.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--transcripts", action="store_true", help="Include what was said in every call.")
+    parser.add_argument(
+        "--days", type=_days, help="Run the world over this many simulated days (the world's script acts)."
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -34,6 +44,12 @@ def handle(args: argparse.Namespace) -> int:
     try:
         world = load_world(args.world)
         text = args.world.read_text(encoding="utf-8")
+        if args.days is not None:
+            from nexus.simulation_days import days_summary, simulate_days
+
+            result = asyncio.run(simulate_days(world, text, args.days, args.seed))
+            print(dumps(result) if args.json else days_summary(result))
+            return 0
         result = asyncio.run(simulate_world(world, text, args.seed, args.book, transcripts=args.transcripts))
     except (WorldError, DomainError) as exc:
         print(f"nexus simulate: {exc}", file=sys.stderr)

@@ -4,13 +4,13 @@ import pytest
 
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.models import (
+    KEEP_LOOKING_FLOW,
     CallStatus,
     CallTask,
     Campaign,
     CampaignStatus,
     GeoPoint,
     TimeWindow,
-    KEEP_LOOKING_FLOW,
     can_transition,
 )
 from tests.factories import make_campaign, make_provider
