@@ -186,6 +186,10 @@ class World(_Model):
         return [p.provider() for p in self.providers]
 
     def behaviours(self) -> BehaviourSource:
+        if any(p.days for p in self.providers):  # a world that changes by day: as it is on day 1
+            from integrations.simulation.days import DayWorld
+
+            return DayWorld(self, lambda: self.now).behaviours()
         by_id = {p.id: p.behaviour() for p in self.providers}
 
         def behaviour(provider: Provider) -> ProviderBehaviour:

@@ -62,8 +62,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 _PURPOSES = {
-    "en": {"DISCOVER": "discovery", "CONFIRM": "booking", "CANCEL": "cancellation"},
-    "de": {"DISCOVER": "Suche", "CONFIRM": "Buchung", "CANCEL": "Absage"},
+    "en": {"DISCOVER": "discovery", "CONFIRM": "booking", "CANCEL": "cancellation", "RESCHEDULE": "reschedule"},
+    "de": {"DISCOVER": "Suche", "CONFIRM": "Buchung", "CANCEL": "Absage", "RESCHEDULE": "Verschiebung"},
 }
 # Call statuses and outcomes in German; English says them as stored, in lower case.
 _WORDS_DE = {
@@ -84,6 +84,8 @@ _WORDS_DE = {
     "booked": "gebucht",
     "cancelled appointment": "Termin abgesagt",
     "other": "anderes",
+    "call back later": "später zurückrufen",
+    "waitlisted": "auf der Warteliste",
 }
 _TEXTS = {
     "en": {
