@@ -83,7 +83,7 @@ async def test_a_round_planned_before_a_restart_is_started_once_by_several_new_p
     assert campaign is not None and campaign.status is CampaignStatus.NEGOTIATING
     assert follow_up is not None and follow_up.rounds_done == 1 and follow_up.plan == []
     assert sorted(c.round_no for c in calls) == [0, 0, 0, 1, 1, 1]
-    assert [c.provider.id for c in calls if c.round_no == 1][0] == "p1"  # the waitlisted provider first
+    assert next(c.provider.id for c in calls if c.round_no == 1) == "p1"  # the waitlisted provider first
 
 
 async def test_the_follow_up_keeps_its_plan_and_refuses_a_stale_write(database: Database) -> None:
