@@ -28,10 +28,20 @@ SET_RADIUS = "r"
 REMINDERS = "rem"
 HOME = "home"
 TIMEZONE = "tz"
+# After the first search (bot.rounds): keep looking, widen, watch for an earlier slot, swap, reschedule.
+KEEP_LOOKING = "kl"
+WIDEN = "wd"
+STOP_LOOKING = "sl"
+WATCH = "wt"
+WATCH_UNTIL = "wu"
+SWAP = "sw"
+KEEP_MINE = "km"
+RESCHEDULE = "rs"
 
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
+    | {KEEP_LOOKING, WIDEN, STOP_LOOKING, WATCH, WATCH_UNTIL, SWAP, KEEP_MINE, RESCHEDULE}
 )
 
 

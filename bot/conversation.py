@@ -15,6 +15,7 @@ from bot.background import BackgroundTasks
 from bot.buttons import Expired, Tap
 from bot.intake import Intake, TapHandler
 from bot.replies import Button, Chat, Key, Person, Reply
+from bot.rounds import RoundsFlow
 from bot.session import ChatState, Step, load_state, save_state
 from bot.texts import language_of, plain, say
 from domain.errors import InvalidRequest, NotAllowed, NotFound, SlotConflict
@@ -103,6 +104,7 @@ class Conversation:
             calls_per_campaign=calls_per_campaign,
             start_campaign=self._start_campaign,
         )
+        self._rounds = RoundsFlow(ports, intent)
         self._taps: dict[str, TapHandler] = {
             **self._intake.taps,
             buttons.STOP: self._stop,
@@ -116,6 +118,7 @@ class Conversation:
             buttons.REMINDERS: self._reminders,
             buttons.HOME: self._ask_home,
             buttons.TIMEZONE: self._ask_timezone,
+            **self._rounds.taps,
         }
 
     async def _start_campaign(self, campaign_id: str) -> None:
@@ -224,6 +227,9 @@ class Conversation:
         user = await self._user(person)
         state = await self._state(user)
         if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
+            return
+        if state.step is Step.RESCHEDULE:
+            await self._rounds.new_times(chat, user, text)
             return
         reading = await self._intake.read(chat, user, text, against=state)
         # A whole request is never taken for a home or a time zone (nor looked up as a place).
