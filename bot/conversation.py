@@ -104,7 +104,7 @@ class Conversation:
             calls_per_campaign=calls_per_campaign,
             start_campaign=self._start_campaign,
         )
-        self._rounds = RoundsFlow(ports, intent)
+        self._rounds = RoundsFlow(ports)
         self._taps: dict[str, TapHandler] = {
             **self._intake.taps,
             buttons.STOP: self._stop,
@@ -228,10 +228,10 @@ class Conversation:
         state = await self._state(user)
         if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
             return
-        if state.step is Step.RESCHEDULE:
-            await self._rounds.new_times(chat, user, text)
-            return
         reading = await self._intake.read(chat, user, text, against=state)
+        if state.step is Step.RESCHEDULE and not reading.is_new_request:
+            await self._rounds.new_times(chat, user, text, reading.parsed.windows if reading.names_time else [])
+            return
         # A whole request is never taken for a home or a time zone (nor looked up as a place).
         if state.step is Step.HOME and not reading.is_new_request:
             if not await self._home_from_text(chat, user, text):

@@ -17,10 +17,8 @@ from bot.replies import Button, Chat, Document, Reply
 from bot.session import ChatState, Step, save_state, update_session
 from bot.texts import Html, escape, service_noun, short_slot
 from domain.errors import InvalidRequest, NotAllowed, SlotConflict
-from domain.intent import MISSING_WINDOWS
-from domain.models import Appointment, AppointmentStatus, Campaign, CampaignStatus, User
+from domain.models import Appointment, AppointmentStatus, Campaign, CampaignStatus, TimeWindow, User
 from domain.notifications import RoundEvent, RoundNews
-from domain.ports import IntentParser
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 from domain.services.reschedule import reschedule_appointment
@@ -225,9 +223,8 @@ def _when(moment: datetime, timezone: str, language: str) -> str:
 class RoundsFlow:
     """Keep looking, watch, swap and reschedule, for every user."""
 
-    def __init__(self, ports: Ports, intent: IntentParser) -> None:
+    def __init__(self, ports: Ports) -> None:
         self._ports = ports
-        self._intent = intent
         self.taps: dict[str, TapHandler] = {
             buttons.KEEP_LOOKING: self._keep_looking,
             buttons.WIDEN: self._widen,
@@ -323,17 +320,15 @@ class RoundsFlow:
         slot = short_slot(appointment.start, appointment.end, user.timezone, user.language)
         await chat.send(Reply(text(user.language, "ask_new_times", slot=slot)))
 
-    async def new_times(self, chat: Chat, user: User, words: str) -> None:
-        """The answer to "when would suit you instead?": the same intake reads the times, the provider is
-        called to move the appointment."""
+    async def new_times(self, chat: Chat, user: User, words: str, named: list[TimeWindow]) -> None:
+        """The answer to "when would suit you instead?": ``named`` are the times the intake read in ``words``
+        (none when it read none); the provider is called to move the appointment into them."""
         from bot.session import read_session
 
         now = self._ports.clock.now()
         appointment_id = str((await read_session(self._ports.uow, user.id)).get(RESCHEDULING_KEY, ""))
         appointment = await self._appointment(user, appointment_id)
-        parsed = await self._intent.parse(words, now, user.timezone)
-        named = MISSING_WINDOWS not in parsed.missing
-        windows = [w for w in parsed.windows if w.end > now] if named else []
+        windows = [w for w in named if w.end > now]
         if not windows:
             await chat.send(Reply(text(user.language, "no_new_times")))
             return
