@@ -11,7 +11,7 @@ from bot import buttons, views
 from bot.conversation import Conversation
 from bot.replies import MAX_CALLBACK_BYTES, Person, RecordingChat, Reply
 from domain.models import CallOutcome, CallPurpose, CampaignStatus, User
-from domain.notifications import Booked, CampaignFailed, Notification, RoundEvent, RoundNews
+from domain.notifications import Booked, CampaignFailed, Notification, RoundEvent, RoundNews, ShortlistReady
 from domain.services.sweeps import sweep
 from domain.services.tool_calls import book_slot, end_call, open_call, report_offer
 from integrations.directory import GazetteerGeocoder
@@ -98,8 +98,8 @@ async def booked_at_teeth(world: FakeWorld, chat: RecordingChat, talk: Conversat
     await searched(world, chat, talk)
     await end(world, "teeth", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 1, 16, 0, tzinfo=BERLIN))
     await end(world, "smile", CallOutcome.NO_AVAILABILITY)
-    [shortlist] = [n for n in world.store.tables["outbox"].values() if type(n.notification).__name__ == "ShortlistReady"]
-    offer = shortlist.notification.shortlist[0]
+    [shortlist] = world.outbox.of_type(ShortlistReady)
+    offer = shortlist.shortlist[0]
     assert await talk.tap(chat, ANNA, f"{buttons.BOOK}:{offer.id}") is None
     ctx = await open_call(world.ports, world.voice.token_for("teeth", "CONFIRM"))
     await book_slot(world.ports, ctx, offer.start)
@@ -117,7 +117,8 @@ async def test_after_booking_the_user_can_watch_for_an_earlier_slot_and_swap_it_
     assert await talk.tap(chat, ANNA, watch) is None
     choices = chat.replies[-1]
     assert "Until when" in choices.text
-    assert [b.label for row in choices.buttons for b in row] == ["For 1 day(s)", "For 3 day(s)", "Until the appointment"]
+    labels = [b.label for row in choices.buttons for b in row]
+    assert labels == ["For 1 day(s)", "For 3 day(s)", "Until the appointment"]
     assert await talk.tap(chat, ANNA, data_of(choices, buttons.WATCH_UNTIL)[-1]) is None
 
     world.clock.current = datetime(2026, 11, 27, 8, 0, tzinfo=BERLIN)
