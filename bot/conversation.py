@@ -46,6 +46,7 @@ _CANCELLABLE = (
     CampaignStatus.DIALING,
     CampaignStatus.NEGOTIATING,
     CampaignStatus.RANKING,
+    CampaignStatus.WAITING,  # keep looking / watching between rounds
 )
 # Typed on their own, these words end what is open, like /cancel (the value: the language they are in).
 CANCEL_WORDS = {

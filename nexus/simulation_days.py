@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError, InvalidRequest
 from domain.follow_ups import FollowUpKind, FollowUpStatus
-from domain.models import AppointmentStatus, Campaign, Offer
+from domain.models import AppointmentStatus, Campaign, CampaignStatus, Offer
 from domain.notifications import (
     AppointmentCancelled,
     Booked,
     CampaignFailed,
+    CampaignProgress,
     Notification,
     RoundEvent,
     RoundNews,
@@ -68,6 +69,7 @@ class TickingClock(FixedClock):
 
 TICK = timedelta(seconds=1)
 
+_LIVE = (CampaignStatus.DIALING, CampaignStatus.NEGOTIATING)  # when a chat shows the calls as they run
 _TOLD = (ShortlistReady, CampaignFailed, Booked, SlotGone, AppointmentCancelled, RoundNews)
 
 
@@ -76,12 +78,15 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[datetime, Notification]] = []
+        self.live_views: list[datetime] = []  # the calls shown while they run (the first search only)
         self.read = 0
         self.clock: FixedClock | None = None
 
     async def notify(self, user_id: int, notification: Notification) -> None:
         if isinstance(notification, _TOLD):
             self.messages.append((self._now(), notification))
+        elif isinstance(notification, CampaignProgress) and notification.campaign.status in _LIVE:
+            self.live_views.append(self._now())
 
     def _now(self) -> datetime:
         assert self.clock is not None
@@ -361,6 +366,7 @@ async def _describe(ports: Ports, run: DayRun, days: int) -> dict[str, Any]:
         "days": days,
         "told": [_told(run.days.day(at), at, n, tz) for at, n in run.inbox.messages],
         "actions": run.actions,
+        "live_view_days": sorted({run.days.day(at) for at in run.inbox.live_views}),
         "calls": [
             {
                 "day": run.days.day(call.created_at),

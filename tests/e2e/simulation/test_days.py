@@ -106,6 +106,7 @@ def test_a_reschedule_moves_the_appointment_with_one_call(days: dict[str, Any]) 
 def test_each_useful_finding_is_told_once(days: dict[str, Any]) -> None:
     findings = [t["message"] for t in days["told"] if t["message"] in ("round_found", "round_earlier", "shortlist")]
     assert findings == ["round_found", "round_earlier"]
+    assert days["live_view_days"] == [1]  # later rounds run quietly: no live view of their calls
 
 
 def test_the_cli_runs_the_days_and_says_what_happened() -> None:
