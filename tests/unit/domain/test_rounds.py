@@ -367,3 +367,29 @@ async def test_when_the_provider_cannot_move_it_a_search_keeps_the_old_one_until
 
     assert placed(world, "CANCEL") == ["adler"]
     assert len(world.outbox.of_type(Booked)) == 2
+
+
+async def test_widening_by_five_km_plans_the_providers_now_in_reach(world: FakeWorld) -> None:
+    world.providers.append(make_provider("far", rating=4.2, lat=52.5219 + 0.11, lng=13.4132, name="Far Dental"))
+    campaign_id = await nothing_fits_on_day_one(world)
+    assert "far" not in placed(world)  # about 12 km away: outside the first 10 km
+
+    follow_up = await keep_looking(world.ports, KeepLooking(USER, campaign_id, Widen.KM))
+
+    far = next(p for p in follow_up.plan if p.provider.id == "far")
+    assert far.due_at == NOW  # never called yet: at once
+    await sweep(world.ports)
+    assert placed(world)[-1] == "far"
+    async with world.ports.uow() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+    assert campaign is not None and campaign.radius_km == 15
+
+
+async def test_widening_to_any_time_of_day_covers_the_whole_days(world: FakeWorld) -> None:
+    campaign_id = await nothing_fits_on_day_one(world)
+    await keep_looking(world.ports, KeepLooking(USER, campaign_id, Widen.ANY_TIME))
+    async with world.ports.uow() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+    assert campaign is not None
+    assert campaign.windows[0].start == datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
+    assert campaign.windows[-1].end == datetime(2026, 12, 11, 19, 0, tzinfo=UTC)  # 20:00 in Berlin
