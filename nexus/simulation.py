@@ -148,12 +148,31 @@ async def start_and_settle(
 ) -> Campaign:
     """Parse ``request``, run the campaign and wait until its calls are over."""
     ports = run.nexus.ports
-    await save_user(ports, user)
-    parsed = await run.nexus.intent.parse(request, now, user.timezone)
+    campaign = await create_requested(run.nexus, user, request, location, now=now, campaign_id=campaign_id)
+    watcher = CampaignWatcher(ports, campaign.id)
+    run.nexus.notifications.subscribe(watcher)
+    if on_watch:
+        on_watch(watcher)
+    try:
+        await run_campaign(ports, campaign.id)
+        await _until_discovery_over(run, watcher)
+        await run.gateway.wait_idle()
+        await run.nexus.deliver_outbox()  # the live view shows the final state before we move on
+    finally:
+        run.nexus.notifications.unsubscribe(watcher)
+    return await _campaign(ports, campaign.id)
+
+
+async def create_requested(
+    nexus: Nexus, user: User, request: str, location: GeoPoint, *, now: datetime, campaign_id: str | None = None
+) -> Campaign:
+    """Store ``user`` and the campaign ``request`` asks for (parsed as the chat would), not yet run."""
+    await save_user(nexus.ports, user)
+    parsed = await nexus.intent.parse(request, now, user.timezone)
     if parsed.service is None:
         raise InvalidRequest(f"I could not tell which kind of provider '{request}' asks for.")
-    campaign = await create_campaign(
-        ports,
+    return await create_campaign(
+        nexus.ports,
         StartCampaign(
             user_id=user.id,
             service=parsed.service,
@@ -168,18 +187,6 @@ async def start_and_settle(
             campaign_id=campaign_id,
         ),
     )
-    watcher = CampaignWatcher(ports, campaign.id)
-    run.nexus.notifications.subscribe(watcher)
-    if on_watch:
-        on_watch(watcher)
-    try:
-        await run_campaign(ports, campaign.id)
-        await _until_discovery_over(run, watcher)
-        await run.gateway.wait_idle()
-        await run.nexus.deliver_outbox()  # the live view shows the final state before we move on
-    finally:
-        run.nexus.notifications.unsubscribe(watcher)
-    return await _campaign(ports, campaign.id)
 
 
 async def _until_discovery_over(run: SimulationRun, watcher: CampaignWatcher) -> None:

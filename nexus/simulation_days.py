@@ -33,7 +33,7 @@ from domain.notifications import (
     SlotGone,
 )
 from domain.scoring import rank
-from domain.services.campaigns import StartCampaign, create_campaign, run_campaign, save_user
+from domain.services.campaigns import run_campaign
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
 from domain.services.reschedule import reschedule_appointment
@@ -48,7 +48,7 @@ from integrations.simulation.gateway import SimulatedVoiceGateway
 from integrations.simulation.world import World
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.settings import Mode, Settings
-from nexus.simulation import SIMULATED_USER, world_campaign_id
+from nexus.simulation import SIMULATED_USER, create_requested, world_campaign_id
 from storage.schema import upgrade
 
 _KINDS = {FollowUpKind.KEEP_LOOKING: "search", FollowUpKind.WATCH: "watch", FollowUpKind.REPLACE: "reschedule"}
@@ -161,28 +161,9 @@ async def simulate_days(world: World, world_text: str, days: int, seed: int = 0)
 
 async def _start(nexus: Nexus, run: DayRun) -> None:
     world = run.world
-    user = world.user_profile(SIMULATED_USER)
-    await save_user(nexus.ports, user)
     now = nexus.ports.clock.now()
-    parsed = await nexus.intent.parse(world.request, now, user.timezone)
-    if parsed.service is None:
-        raise InvalidRequest(f"I could not tell which kind of provider '{world.request}' asks for.")
-    campaign = await create_campaign(
-        nexus.ports,
-        StartCampaign(
-            user_id=user.id,
-            service=parsed.service,
-            windows=parsed.windows,
-            location=world.user.location.point(),
-            request_text=world.request,
-            language=parsed.language,
-            duration_minutes=parsed.duration_minutes,
-            radius_km=user.radius_km,
-            weights=user.weights,
-            timezone=user.timezone,
-            campaign_id=run.campaign_id,
-        ),
-    )
+    user, location = world.user_profile(SIMULATED_USER), world.user.location.point()
+    campaign = await create_requested(nexus, user, world.request, location, now=now, campaign_id=run.campaign_id)
     _act(run, now, "search", world.request)
     await run_campaign(nexus.ports, campaign.id)
 

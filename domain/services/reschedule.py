@@ -24,11 +24,11 @@ from domain.models import (
     CallTask,
     Campaign,
     CampaignStatus,
-    Reminder,
     TimeWindow,
 )
 from domain.notifications import RoundEvent, RoundNews
 from domain.ports import UnitOfWork
+from domain.services.booked import add_reminders, call_about, own_booked, remember_event, search_like
 from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 from domain.wording import slot_in_words
@@ -54,32 +54,15 @@ async def reschedule_appointment(
 ) -> tuple[Campaign, CallTask]:
     """Phone the provider of ``appointment_id`` to move it into ``windows``. Returns the new search (it books
     nothing of its own unless the provider cannot move the appointment) and the call."""
-    from domain.services.campaigns import StartCampaign, create_campaign, dial, new_call
+    from domain.services.campaigns import create_campaign, dial
 
     now = ports.clock.now()
     async with ports.uow() as uow:
-        appointment = await uow.appointments.get(appointment_id)
-        booked_in = await uow.campaigns.get(appointment.campaign_id) if appointment else None
-    if appointment is None or booked_in is None or appointment.user_id != user_id:
-        raise NotFound("That appointment does not exist.")
-    if appointment.status is not AppointmentStatus.BOOKED or appointment.end <= now:
-        raise NotAllowed("That appointment is cancelled or already over.")
+        appointment, booked_in = await own_booked(uow, user_id, appointment_id, now)
     minutes = int(appointment.window.duration.total_seconds() // 60)
+    text = request_text or booked_in.request_text
     campaign = await create_campaign(
-        ports,
-        StartCampaign(
-            user_id=user_id,
-            service=booked_in.service,
-            windows=windows,
-            location=booked_in.location,
-            request_text=request_text or booked_in.request_text,
-            language=booked_in.language,
-            duration_minutes=minutes,
-            radius_km=booked_in.radius_km,
-            weights=booked_in.weights,
-            max_calls=booked_in.max_calls,
-            timezone=booked_in.timezone,
-        ),
+        ports, search_like(booked_in, windows, request_text=text, duration_minutes=minutes)
     )
 
     async def work(uow: UnitOfWork) -> tuple[CallTask, str]:
@@ -96,15 +79,7 @@ async def reschedule_appointment(
             appointment_id=appointment.id,
         )
         await uow.follow_ups.save(follow_up)
-        call, token = new_call(
-            ports,
-            campaign.id,
-            appointment.provider,
-            CallPurpose.RESCHEDULE,
-            now,
-            target_offer_id=appointment.offer_id,
-            target_appointment_id=appointment.id,
-        )
+        call, token = call_about(ports, campaign.id, appointment, CallPurpose.RESCHEDULE, now)
         await uow.calls.add(call)
         return call, token
 
@@ -138,18 +113,7 @@ async def move_booked(ports: Ports, ctx: CallContext, start: datetime) -> Bookin
         appointment.sequence += 1
         await uow.appointments.save(appointment)  # the database refuses an overlap with another appointment
         await uow.reminders.cancel_for_appointment(appointment.id)
-        user = await uow.users.get(appointment.user_id)
-        if user is None or user.reminders_enabled:
-            for lead in ports.policy.reminder_leads:
-                if appointment.start - lead > now:
-                    await uow.reminders.add(
-                        Reminder(
-                            appointment_id=appointment.id,
-                            user_id=appointment.user_id,
-                            due_at=appointment.start - lead,
-                            lead_minutes=int(lead.total_seconds() // 60),
-                        )
-                    )
+        await add_reminders(uow, ports, appointment, now)
         for target in _TO_CONFIRMED:
             campaign.transition(target, now)
         await uow.campaigns.save(campaign)
@@ -180,16 +144,8 @@ async def _move_event(ports: Ports, appointment: Appointment) -> None:
     except DependencyUnavailable as exc:
         log.warning("calendar event of appointment %s not moved: %s", appointment.id, exc)
         return
-    if not event_id:
-        return
-
-    async def remember(uow: UnitOfWork) -> None:
-        stored = await uow.appointments.get(appointment.id)
-        if stored is not None:
-            stored.calendar_event_id = event_id
-            await uow.appointments.save(stored)
-
-    await in_transaction(ports.uow, remember)
+    if event_id:
+        await remember_event(ports, appointment, event_id)
 
 
 async def settle_reschedule(ports: Ports, call: CallTask) -> None:

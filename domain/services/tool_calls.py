@@ -31,12 +31,12 @@ from domain.models import (
     Hold,
     Offer,
     OfferStatus,
-    Reminder,
     TimeWindow,
 )
 from domain.notifications import Booked
 from domain.ports import UnitOfWork
 from domain.scoring import score_slot
+from domain.services.booked import add_reminders, remember_event
 from domain.services.campaigns import (
     after_call_ended,
     calls_changed,
@@ -384,18 +384,7 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
         campaign.transition(CampaignStatus.CONFIRMED, now)
         await uow.campaigns.save(campaign)
         await uow.outbox.add(campaign.user_id, Booked(campaign, appointment), now)
-        user = await uow.users.get(campaign.user_id)
-        if user is None or user.reminders_enabled:
-            for lead in ports.policy.reminder_leads:
-                if appointment.start - lead > now:
-                    await uow.reminders.add(
-                        Reminder(
-                            appointment_id=appointment.id,
-                            user_id=appointment.user_id,
-                            due_at=appointment.start - lead,
-                            lead_minutes=int(lead.total_seconds() // 60),
-                        )
-                    )
+        await add_reminders(uow, ports, appointment, now)
         return appointment, True
 
     try:
@@ -430,15 +419,7 @@ async def _after_booking(ports: Ports, appointment: Appointment) -> None:
         log.warning("appointment %s not added to the calendar: %s", appointment.id, exc)
         event_id = None
     if event_id:
-
-        async def remember(uow: UnitOfWork) -> None:
-            stored = await uow.appointments.get(appointment.id)
-            if stored is not None:
-                stored.calendar_event_id = event_id
-                await uow.appointments.save(stored)
-
-        await in_transaction(ports.uow, remember)
-        appointment.calendar_event_id = event_id
+        await remember_event(ports, appointment, event_id)
     async with ports.uow() as uow:
         open_calls = [c for c in await uow.calls.list_for_campaign(appointment.campaign_id) if not c.status.is_ended]
     # Discovery calls still running for this campaign have nothing left to do.

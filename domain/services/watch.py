@@ -29,6 +29,7 @@ from domain.models import (
 from domain.notifications import RoundEvent, RoundNews
 from domain.ports import UnitOfWork
 from domain.scoring import score_slot
+from domain.services.booked import own_booked, search_like
 from domain.services.context import Ports
 from domain.services.rounds import next_daily_call
 from domain.services.transactions import in_transaction
@@ -39,16 +40,11 @@ log = logging.getLogger(__name__)
 async def watch_for_earlier(ports: Ports, user_id: int, appointment_id: str, until: datetime) -> Campaign:
     """Start watching for a slot earlier than the booked appointment, until ``until`` (at the latest the
     appointment itself). Returns the watching search; watching twice is refused."""
-    from domain.services.campaigns import StartCampaign, create_campaign
+    from domain.services.campaigns import create_campaign
 
     now = ports.clock.now()
     async with ports.uow() as uow:
-        appointment = await uow.appointments.get(appointment_id)
-        booked_in = await uow.campaigns.get(appointment.campaign_id) if appointment else None
-        if appointment is None or booked_in is None or appointment.user_id != user_id:
-            raise NotFound("That appointment does not exist.")
-        if appointment.status is not AppointmentStatus.BOOKED or appointment.start <= now:
-            raise NotAllowed("That appointment is cancelled or already under way.")
+        appointment, booked_in = await own_booked(uow, user_id, appointment_id, now)
         if await uow.follow_ups.list_for_appointment(appointment.id):
             raise NotAllowed("I am already watching for an earlier slot for that appointment.")
         calls = await uow.calls.list_for_campaign(booked_in.id)
@@ -78,20 +74,7 @@ async def watch_for_earlier(ports: Ports, user_id: int, appointment_id: str, unt
         raise NotAllowed("No provider I called ranks above the one you booked, so there is nobody to watch.")
     until = min(until, appointment.start)
     campaign = await create_campaign(
-        ports,
-        StartCampaign(
-            user_id=user_id,
-            service=booked_in.service,
-            windows=windows,
-            location=booked_in.location,
-            request_text=booked_in.request_text,
-            language=booked_in.language,
-            duration_minutes=booked_in.duration_minutes,
-            radius_km=booked_in.radius_km,
-            weights=booked_in.weights,
-            max_calls=max(1, min(len(better), booked_in.max_calls)),
-            timezone=booked_in.timezone,
-        ),
+        ports, search_like(booked_in, windows, max_calls=max(1, min(len(better), booked_in.max_calls)))
     )
 
     async def work(uow: UnitOfWork) -> Campaign:

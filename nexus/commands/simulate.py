@@ -134,7 +134,8 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(texts["calls"].format(count=len(result["calls"])))
     purposes = _PURPOSES[lang]
     width = max((len(names[c["provider_id"]]) for c in result["calls"]), default=0)
-    purpose_width = max(len(p) for p in purposes.values())
+    shown = {c["purpose"] for c in result["calls"]} | {"DISCOVER", "CONFIRM", "CANCEL"}
+    purpose_width = max(len(words) for purpose, words in purposes.items() if purpose in shown)
     for call in result["calls"]:
         said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
         said.append(texts["turns"].format(count=call["turns"]))
