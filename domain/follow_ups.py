@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.models import Provider
+from domain.models import CampaignStatus, Provider
 
 
 class FollowUpKind(enum.StrEnum):
@@ -24,6 +24,13 @@ class FollowUpKind(enum.StrEnum):
 class FollowUpStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     DONE = "DONE"
+
+
+# A follow-up is due for its sweep only while its search waits for the next round, or has ended (to close it);
+# with a shortlist to look at or a round running it waits.
+FOLLOW_UP_READY = frozenset(
+    {CampaignStatus.WAITING, CampaignStatus.FAILED, CampaignStatus.CANCELLED, CampaignStatus.CONFIRMED}
+)
 
 
 class PlanReason(enum.StrEnum):

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from domain.errors import ConcurrentUpdate, SlotConflict
-from domain.follow_ups import FollowUp, FollowUpStatus
+from domain.follow_ups import FOLLOW_UP_READY, FollowUp, FollowUpStatus
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -683,7 +683,13 @@ class SqlAlchemyFollowUpRepository(_Repository):
     async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
         statement = (
             select(FollowUpRow)
-            .where(FollowUpRow.status == FollowUpStatus.ACTIVE.value, FollowUpRow.next_due_at <= now)
+            .join(CampaignRow, CampaignRow.id == FollowUpRow.campaign_id)
+            .where(
+                FollowUpRow.status == FollowUpStatus.ACTIVE.value,
+                FollowUpRow.next_due_at <= now,
+                # a search with a shortlist or a round running waits; it must not crowd out the others
+                CampaignRow.status.in_([s.value for s in FOLLOW_UP_READY]),
+            )
             .order_by(FollowUpRow.next_due_at)
             .limit(limit)
         )

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
-from domain.follow_ups import FollowUp, FollowUpStatus
+from domain.follow_ups import FOLLOW_UP_READY, FollowUp, FollowUpStatus
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -376,7 +376,12 @@ class FakeFollowUps(_Repo):
         self._put(follow_up.campaign_id, follow_up)
 
     async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
-        due = [f for f in self._all() if (f.next_due_at or now + timedelta(days=1)) <= now]
+        due = []
+        for follow_up in self._all():
+            campaign = await self.uow.campaigns.get(follow_up.campaign_id)
+            ready = campaign is not None and campaign.status in FOLLOW_UP_READY
+            if ready and (follow_up.next_due_at or now + timedelta(days=1)) <= now:
+                due.append(follow_up)
         return sorted(due, key=lambda f: f.next_due_at or now)[:limit]
 
     async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:

@@ -691,7 +691,7 @@ async def release_holds(ports: Ports, user_id: int, campaign_id: str) -> None:
 
 async def _release_holds_if_done(ports: Ports, campaign_id: str) -> None:
     campaign = await _get_campaign(ports, campaign_id)
-    if campaign.status.is_terminal:
+    if campaign.status.is_terminal or campaign.status is CampaignStatus.WAITING:  # waiting: until the next round
         await release_holds(ports, campaign.user_id, campaign_id)
 
 

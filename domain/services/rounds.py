@@ -204,7 +204,11 @@ async def keep_looking(ports: Ports, command: KeepLooking) -> FollowUp:
         await uow.outbox.add(campaign.user_id, news, now)
         return follow_up
 
-    return await in_transaction(ports.uow, work)
+    follow_up = await in_transaction(ports.uow, work)
+    from domain.services.campaigns import release_holds
+
+    await release_holds(ports, command.user_id, command.campaign_id)  # a set-aside shortlist holds no time
+    return follow_up
 
 
 def _widen(campaign: Campaign, widen: str | None, now: datetime) -> None:
@@ -297,8 +301,8 @@ async def _start_round(ports: Ports, campaign_id: str, now: datetime) -> tuple[C
             return None
         if campaign.status is CampaignStatus.CONFIRMED and follow_up.appointment_id is not None:
             return None  # booked: the old appointment is cancelled by ``finish_replacements``
-        if campaign.status.is_terminal and campaign.status is not CampaignStatus.FAILED:
-            follow_up.status = FollowUpStatus.DONE  # cancelled, or booked meanwhile: nothing left to look for
+        if campaign.status.is_terminal:
+            follow_up.status = FollowUpStatus.DONE  # cancelled, failed, or booked meanwhile: nothing to look for
             await uow.follow_ups.save(follow_up)
             return None
         if campaign.status is not CampaignStatus.WAITING:

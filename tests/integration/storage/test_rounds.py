@@ -115,3 +115,25 @@ async def test_the_follow_up_keeps_its_plan_and_refuses_a_stale_write(database: 
     async with database.uow_factory() as uow:
         with pytest.raises(ConcurrentUpdate):
             await uow.follow_ups.save(stale)
+
+
+async def test_a_search_with_a_shortlist_to_look_at_does_not_crowd_out_the_rounds_of_others(
+    database: Database,
+) -> None:
+    clock = FakeClock(NOW)
+    ports = _ports(database.uow_factory, [make_provider("p0"), make_provider("p1", lng=13.41)], clock)
+    first, second = await _nothing_fits(ports), await _nothing_fits(ports)
+    for campaign_id in (first, second):
+        await keep_looking(ports, KeepLooking(7, campaign_id))
+    async with database.uow_factory() as uow:  # the first has a shortlist the user has not looked at yet
+        campaign = await uow.campaigns.get(first)
+        assert campaign is not None
+        campaign.transition(CampaignStatus.NEGOTIATING, NOW)
+        campaign.transition(CampaignStatus.RANKING, NOW)
+        await uow.campaigns.save(campaign)
+        await uow.commit()
+
+    async with database.uow_factory() as uow:
+        due = await uow.follow_ups.list_due(TOMORROW_AT_EIGHT, limit=1)
+
+    assert [f.campaign_id for f in due] == [second]
