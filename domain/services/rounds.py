@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from domain.errors import NotAllowed, NotFound, QuotaExceeded
 from domain.follow_ups import FollowUp, FollowUpKind, FollowUpStatus, PlannedCall, PlanReason
 from domain.models import (
+    AppointmentStatus,
     CallOutcome,
     CallPurpose,
     CallTask,
@@ -311,6 +312,10 @@ async def _start_round(ports: Ports, campaign_id: str, now: datetime) -> tuple[C
         if not due:
             return None
         stop = _why_stop(follow_up, now, campaign.language)
+        if stop is None and follow_up.kind is FollowUpKind.WATCH:
+            watched = await uow.appointments.get(follow_up.appointment_id or "")
+            if watched is None or watched.status is not AppointmentStatus.BOOKED or watched.start <= now:
+                stop = _say(campaign.language, "watch_gone")
         if stop is None:
             try:
                 await check_minutes_left(uow, ports.policy, campaign.user_id, now, campaign.timezone, campaign.language)
@@ -355,12 +360,14 @@ _STOP_WORDS = {
         "watch_over": "I stopped watching for an earlier slot: the time you gave me is up. Your appointment stays.",
         "rounds_used": "I called around {rounds} more times without finding anything that fits, so I stopped.",
         "nobody_left": "No provider can be called again before your times pass, so I stopped looking.",
+        "watch_gone": "I stopped watching for an earlier slot: the appointment is cancelled or under way.",
     },
     "de": {
         "windows_passed": "Die gewünschten Zeiten sind vorbei, deshalb suche ich nicht weiter.",
         "watch_over": "Ich halte nicht mehr nach einem früheren Termin Ausschau: die Frist ist um. Dein Termin bleibt.",
         "rounds_used": "Ich habe noch {rounds} Mal herumtelefoniert, ohne etwas Passendes zu finden, und höre auf.",
         "nobody_left": "Vor Ablauf deiner Zeiten kann ich niemanden mehr anrufen, deshalb suche ich nicht weiter.",
+        "watch_gone": "Ich halte nicht mehr nach einem früheren Termin Ausschau: der Termin ist abgesagt oder läuft.",
     },
 }
 

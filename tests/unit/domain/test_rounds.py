@@ -393,3 +393,22 @@ async def test_widening_to_any_time_of_day_covers_the_whole_days(world: FakeWorl
     assert campaign is not None
     assert campaign.windows[0].start == datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
     assert campaign.windows[-1].end == datetime(2026, 12, 11, 19, 0, tzinfo=UTC)  # 20:00 in Berlin
+
+
+async def test_a_watch_stops_when_its_appointment_is_cancelled(world: FakeWorld) -> None:
+    _, old_id = await booked_at_adler(world)
+    watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
+    async with world.ports.uow() as uow:
+        appointment = await uow.appointments.get(old_id)
+        assert appointment is not None
+        appointment.status = AppointmentStatus.CANCELLED
+        await uow.appointments.save(appointment)
+        await uow.commit()
+
+    world.clock.current = TUESDAY_8_BERLIN
+    await sweep(world.ports)
+
+    assert "berg" not in placed(world)[3:]
+    [stopped] = news(world, RoundEvent.STOPPED)
+    assert "cancelled" in stopped.reason
+    assert await status(world, watching.id) is CampaignStatus.FAILED
