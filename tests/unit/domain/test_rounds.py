@@ -8,7 +8,7 @@ import pytest
 
 from domain.errors import NotAllowed
 from domain.follow_ups import FollowUpKind, FollowUpStatus, PlanReason
-from domain.models import AppointmentStatus, CallOutcome, CallPurpose, CampaignStatus, TimeWindow
+from domain.models import AppointmentStatus, CallOutcome, CallPurpose, Campaign, CampaignStatus, TimeWindow
 from domain.notifications import Booked, CampaignFailed, RoundEvent, RoundNews
 from domain.services import watch
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
@@ -197,25 +197,40 @@ async def test_keep_looking_twice_is_one_plan_and_stopping_ends_it(world: FakeWo
 # --- watch for an earlier slot, swap ---------------------------------------------------------------
 
 
-async def booked_at_adler(world: FakeWorld) -> tuple[str, str]:
-    """Day 1: Adler offers Thursday 10 December; the user books it. Returns (campaign id, appointment id)."""
+async def booked_at(world: FakeWorld, provider_id: str = "adler") -> tuple[str, str]:
+    """Day 1: only ``provider_id`` offers Thursday 10 December; the user books it. Returns (campaign id,
+    appointment id)."""
     campaign_id = await start(world)
-    await answer(world, "adler", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
-    await answer(world, "berg", CallOutcome.NO_AVAILABILITY)
-    await answer(world, "claus", CallOutcome.NO_AVAILABILITY)
+    for other in ("adler", "berg", "claus"):
+        if other == provider_id:
+            await answer(world, other, CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+        else:
+            await answer(world, other, CallOutcome.NO_AVAILABILITY)
     async with world.ports.uow() as uow:
         [offer] = await uow.offers.list_for_campaign(campaign_id)
     await choose_offer(world.ports, USER, offer.id)
-    ctx = await open_call(world.ports, world.voice.token_for("adler", "CONFIRM"))
+    ctx = await open_call(world.ports, world.voice.token_for(provider_id, "CONFIRM"))
     booking = await book_slot(world.ports, ctx, offer.start)
     await end_call(world.ports, ctx, CallOutcome.BOOKED)
     return campaign_id, booking.appointment.id
 
 
+async def earlier_slot_found(world: FakeWorld) -> tuple[str, Campaign, RoundNews]:
+    """Booked at Adler, watching; next morning Berg has Tuesday 8 December. Returns (the old appointment's id,
+    the watching search, the news of the earlier slot)."""
+    _, old_id = await booked_at(world)
+    watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
+    world.clock.current = TUESDAY_8_BERLIN
+    await sweep(world.ports)
+    await answer(world, "berg", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 8, 14, 0, tzinfo=UTC))
+    [earlier] = news(world, RoundEvent.EARLIER)
+    return old_id, watching, earlier
+
+
 async def test_watch_calls_only_better_ranked_providers_daily_and_a_swap_books_before_it_cancels(
     world: FakeWorld,
 ) -> None:
-    _, old_id = await booked_at_adler(world)
+    _, old_id = await booked_at(world)
 
     watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
 
@@ -253,12 +268,7 @@ async def test_watch_calls_only_better_ranked_providers_daily_and_a_swap_books_b
 async def test_a_swap_cut_short_by_a_crash_is_finished_by_the_sweep(
     world: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, old_id = await booked_at_adler(world)
-    watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
-    world.clock.current = TUESDAY_8_BERLIN
-    await sweep(world.ports)
-    await answer(world, "berg", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 8, 14, 0, tzinfo=UTC))
-    [earlier] = news(world, RoundEvent.EARLIER)
+    _, watching, earlier = await earlier_slot_found(world)
     await choose_offer(world.ports, USER, earlier.offers[0].id)
 
     async def crash(*_: object) -> None:
@@ -277,11 +287,7 @@ async def test_a_swap_cut_short_by_a_crash_is_finished_by_the_sweep(
 
 
 async def test_keep_mine_sets_the_earlier_slot_aside_and_goes_on_watching(world: FakeWorld) -> None:
-    _, old_id = await booked_at_adler(world)
-    watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
-    world.clock.current = TUESDAY_8_BERLIN
-    await sweep(world.ports)
-    await answer(world, "berg", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 8, 14, 0, tzinfo=UTC))
+    _, watching, _ = await earlier_slot_found(world)
 
     await keep_mine(world.ports, USER, watching.id)
 
@@ -293,25 +299,17 @@ async def test_keep_mine_sets_the_earlier_slot_aside_and_goes_on_watching(world:
 
 
 async def test_nothing_to_watch_when_the_booked_provider_ranks_best(world: FakeWorld) -> None:
-    campaign_id = await start(world)
-    await answer(world, "berg", CallOutcome.OFFER_MADE, offer=datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
-    await answer(world, "adler", CallOutcome.NO_AVAILABILITY)
-    await answer(world, "claus", CallOutcome.NO_AVAILABILITY)
-    async with world.ports.uow() as uow:
-        [offer] = await uow.offers.list_for_campaign(campaign_id)
-    await choose_offer(world.ports, USER, offer.id)
-    ctx = await open_call(world.ports, world.voice.token_for("berg", "CONFIRM"))
-    booking = await book_slot(world.ports, ctx, offer.start)
+    _, appointment_id = await booked_at(world, "berg")
 
     with pytest.raises(NotAllowed, match="ranks above"):
-        await watch_for_earlier(world.ports, USER, booking.appointment.id, datetime(2026, 12, 9, tzinfo=UTC))
+        await watch_for_earlier(world.ports, USER, appointment_id, datetime(2026, 12, 9, tzinfo=UTC))
 
 
 # --- reschedule ------------------------------------------------------------------------------------
 
 
 async def test_a_reschedule_call_moves_the_appointment_with_its_reminders_and_event(world: FakeWorld) -> None:
-    _, appointment_id = await booked_at_adler(world)
+    _, appointment_id = await booked_at(world)
     new_windows = [TimeWindow(datetime(2026, 12, 9, 11, 0, tzinfo=UTC), datetime(2026, 12, 9, 16, 0, tzinfo=UTC))]
     discovered = len(placed(world))
 
@@ -343,7 +341,7 @@ async def test_a_reschedule_call_moves_the_appointment_with_its_reminders_and_ev
 async def test_when_the_provider_cannot_move_it_a_search_keeps_the_old_one_until_a_new_one_is_booked(
     world: FakeWorld,
 ) -> None:
-    _, appointment_id = await booked_at_adler(world)
+    _, appointment_id = await booked_at(world)
     new_windows = [TimeWindow(datetime(2026, 12, 9, 11, 0, tzinfo=UTC), datetime(2026, 12, 9, 16, 0, tzinfo=UTC))]
     campaign, _ = await reschedule_appointment(world.ports, USER, appointment_id, new_windows)
 
@@ -396,7 +394,7 @@ async def test_widening_to_any_time_of_day_covers_the_whole_days(world: FakeWorl
 
 
 async def test_a_watch_stops_when_its_appointment_is_cancelled(world: FakeWorld) -> None:
-    _, old_id = await booked_at_adler(world)
+    _, old_id = await booked_at(world)
     watching = await watch_for_earlier(world.ports, USER, old_id, datetime(2026, 12, 9, tzinfo=UTC))
     async with world.ports.uow() as uow:
         appointment = await uow.appointments.get(old_id)
