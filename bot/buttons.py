@@ -41,12 +41,22 @@ ANSWER = "qa"
 PROFILE = "pf"
 # On an expert's question before calling, bound to one version of the draft: question key, choice (or skip).
 EXPERT_ANSWER = "ans"
+# After the first search (bot.rounds): keep looking, widen, watch for an earlier slot, swap, reschedule.
+KEEP_LOOKING = "kl"
+WIDEN = "wd"
+STOP_LOOKING = "sl"
+WATCH = "wt"
+WATCH_UNTIL = "wu"
+SWAP = "sw"
+KEEP_MINE = "km"
+RESCHEDULE = "rs"
 
 ACTIONS = frozenset(
     {GO, CHANGE, DROP, EDIT, RADIUS, PICK, STOP, BOOK, TRANSCRIPT, AGAIN, DISMISS, CANCEL_APPOINTMENT}
     | {PRESET, SET_RADIUS, REMINDERS, HOME, TIMEZONE}
     | {LISTEN, STOP_CALL, INSTRUCT, INSTRUCT_CALL, ANSWER, PROFILE, EXPERT_ANSWER}
     | {DELETE_DATA, KEEP_DATA}
+    | {KEEP_LOOKING, WIDEN, STOP_LOOKING, WATCH, WATCH_UNTIL, SWAP, KEEP_MINE, RESCHEDULE}
 )
 
 

@@ -17,6 +17,7 @@ from bot.intake import Intake, TapHandler
 from bot.live_calls import LiveCalls
 from bot.privacy import DataDeletion
 from bot.replies import Button, Chat, Key, Person, Reply
+from bot.rounds import RoundsFlow
 from bot.session import ChatState, Step, load_state, save_state
 from bot.texts import Html, language_of, plain, say
 from domain.errors import InvalidRequest, NotAllowed, NotFound, SlotConflict
@@ -47,6 +48,7 @@ _CANCELLABLE = (
     CampaignStatus.DIALING,
     CampaignStatus.NEGOTIATING,
     CampaignStatus.RANKING,
+    CampaignStatus.WAITING,  # keep looking / watching between rounds
 )
 # Typed on their own, these words end what is open, like /cancel (the value: the language they are in).
 CANCEL_WORDS = {
@@ -114,6 +116,7 @@ class Conversation:
             calls_per_campaign=calls_per_campaign,
             start_campaign=self._start_campaign,
         )
+        self._rounds = RoundsFlow(ports)
         self._taps: dict[str, TapHandler] = {
             **self._intake.taps,
             buttons.STOP: self._stop,
@@ -127,6 +130,7 @@ class Conversation:
             buttons.REMINDERS: self._reminders,
             buttons.HOME: self._ask_home,
             buttons.TIMEZONE: self._ask_timezone,
+            **self._rounds.taps,
         }
         # the user in the loop: running calls, their questions, the profile (bot.live_calls)
         self._live = LiveCalls(ports, intent)
@@ -258,6 +262,9 @@ class Conversation:
         if state.step is Step.TIMEZONE and await self._timezone_from_text(chat, user, text):
             return
         reading = await self._intake.read(chat, user, text, against=state)
+        if state.step is Step.RESCHEDULE and not reading.is_new_request:
+            await self._rounds.new_times(chat, user, text, reading.parsed.windows if reading.names_time else [])
+            return
         # A whole request is never taken for a home or a time zone (nor looked up as a place).
         if state.step is Step.HOME and not reading.is_new_request:
             if not await self._home_from_text(chat, user, text):

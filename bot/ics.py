@@ -31,6 +31,7 @@ def appointment_ics(appointment: Appointment, now: datetime, summary: str, domai
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:{appointment.id}@{domain}",
+        f"SEQUENCE:{appointment.sequence}",  # one more each time the appointment moves: calendars update it
         f"DTSTAMP:{_utc(now)}",
         f"DTSTART:{_utc(appointment.start)}",
         f"DTEND:{_utc(appointment.end)}",

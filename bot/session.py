@@ -31,6 +31,7 @@ class Step(StrEnum):
     CHOICE = "choice"  # one of the draft's doubts, answered with a button
     HOME = "home"
     TIMEZONE = "timezone"
+    RESCHEDULE = "reschedule"  # new times for a booked appointment (bot.rounds)
 
     @property
     def asks_about_the_draft(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot import buttons
+from bot import buttons, rounds
 from bot.ics import appointment_ics, ics_filename
 from bot.replies import Button, Document, Reply
 from bot.session import Draft
@@ -41,6 +41,7 @@ from domain.notifications import (
     HandoverStarting,
     Notification,
     QuestionAsked,
+    RoundNews,
     ShortlistReady,
     SlotGone,
 )
@@ -272,6 +273,7 @@ def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = 
             Button(plain(lang, "dismiss"), buttons.campaign(buttons.DISMISS, campaign.id)),
         )
     )
+    rows.append(rounds.keep_looking_row(campaign))
     return Reply(Html("\n".join(lines)), buttons=tuple(rows))
 
 
@@ -314,6 +316,7 @@ def appointments_list(appointments: Sequence[Appointment], user: User) -> Reply:
             provider=appointment.provider.name, day=short_day(appointment.start, user.timezone, lang)
         )
         rows.append((Button(label[:60], buttons.appointment(buttons.CANCEL_APPOINTMENT, appointment.id)),))
+        rows.append((rounds.reschedule_button(appointment, user),))
     return Reply(Html("\n".join(lines)), buttons=tuple(rows))
 
 
@@ -358,14 +361,18 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
         case ShortlistReady(campaign=campaign, shortlist=offers):
             return shortlist(campaign, offers)
         case CampaignFailed(campaign=campaign):
-            return Reply(say(campaign.language, "failed", reason=campaign.failure_reason or ""))
+            reason = campaign.failure_reason or ""
+            return Reply(
+                say(campaign.language, "failed", reason=reason), buttons=rounds.after_failure_buttons(campaign)
+            )
         case CampaignCancelled():
             return None  # only the user cancels a search, and the conversation that did it has said so
         case Booked(campaign=campaign, appointment=appointment):
             title = f"{service_name(campaign.service, campaign.language)}: {appointment.provider.name}"
             filename = ics_filename(appointment, campaign.timezone)
             document = Document(filename, appointment_ics(appointment, now, title), "text/calendar")
-            return Reply(booked(campaign, appointment), document=document)
+            more = rounds.after_booking_buttons(campaign, appointment)
+            return Reply(booked(campaign, appointment), document=document, buttons=more)
         case SlotGone(campaign=campaign, offer=offer, shortlist=offers):
             lang, slot = campaign.language, short_slot_of(offer, campaign)
             if offers:
@@ -386,6 +393,8 @@ def notification_reply(notification: Notification, user: User, now: datetime) ->
             return Reply(say(language, "handover", provider=provider, about=about))
         case CallTranscript():
             return listen_view(notification)
+        case RoundNews():
+            return rounds.news_reply(notification, user, now)
     return None
 
 

@@ -159,6 +159,7 @@ class CampaignStatus(enum.StrEnum):
     CONFIRMED = "CONFIRMED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    WAITING = "WAITING"  # keep looking: between two rounds of calls, scheduled in the database
 
     @property
     def is_terminal(self) -> bool:
@@ -181,14 +182,29 @@ _CAMPAIGN_FLOW: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.CONFIRMING: frozenset({CampaignStatus.CONFIRMED, CampaignStatus.RANKING}),
 }
 
+# Keep looking: a search without a fitting offer (or whose shortlist the user set aside) waits for its next
+# round; a round is a call phase again, which ends back in waiting or with a shortlist.
+KEEP_LOOKING_FLOW: frozenset[tuple[CampaignStatus, CampaignStatus]] = frozenset(
+    {
+        (CampaignStatus.CREATED, CampaignStatus.WAITING),  # a watch for an earlier slot starts waiting
+        (CampaignStatus.FAILED, CampaignStatus.WAITING),
+        (CampaignStatus.RANKING, CampaignStatus.WAITING),
+        (CampaignStatus.WAITING, CampaignStatus.NEGOTIATING),
+        (CampaignStatus.NEGOTIATING, CampaignStatus.WAITING),
+    }
+)
+
 
 def can_transition(current: CampaignStatus, target: CampaignStatus) -> bool:
     """The one rule of the campaign state machine.
 
     ``CREATED -> PROVIDER_LOOKUP -> DIALING -> NEGOTIATING -> RANKING -> CONFIRMING -> CONFIRMED``;
     ``CONFIRMING -> RANKING`` when the chosen slot is gone; any non-terminal state may end ``FAILED`` or
-    ``CANCELLED``. Terminal states never move.
+    ``CANCELLED``. Terminal states never move, except that a search that found nothing may keep looking
+    (``KEEP_LOOKING_FLOW``).
     """
+    if (current, target) in KEEP_LOOKING_FLOW:
+        return True
     if current.is_terminal:
         return False
     if target in (CampaignStatus.FAILED, CampaignStatus.CANCELLED):
@@ -290,12 +306,15 @@ class CallOutcome(enum.StrEnum):
     CANCELLED_APPOINTMENT = "cancelled_appointment"
     OTHER = "other"
     HANDED_OVER = "handed_over"  # the call was put through to the user (see domain.services.user_loop)
+    CALL_BACK_LATER = "call_back_later"  # the desk asked to be called again at ``CallTask.call_back_at``
+    WAITLISTED = "waitlisted"  # the agent put the user on the provider's waiting list
 
 
 class CallPurpose(enum.StrEnum):
     DISCOVER = "DISCOVER"
     CONFIRM = "CONFIRM"
     CANCEL = "CANCEL"
+    RESCHEDULE = "RESCHEDULE"  # move a booked appointment: book a time in the new windows, release the old
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +352,8 @@ class CallTask:
     version: int = 0
     # when the retention job deleted the transcript and summary (provider, times and outcome stay)
     details_forgotten_at: datetime | None = None
+    call_back_at: datetime | None = None  # outcome call_back_later: when the desk asked to be called again
+    round_no: int = 0  # 0: the first search; 1, 2, ...: the keep-looking or watch round the call belongs to
 
     def advance(self, target: CallStatus, now: datetime) -> None:
         """Move along ``QUEUED -> DIALING -> IN_PROGRESS`` (ending goes through ``end``)."""
@@ -427,6 +448,7 @@ class Appointment:
     id: str = field(default_factory=new_id)
     status: AppointmentStatus = AppointmentStatus.BOOKED
     calendar_event_id: str | None = None
+    sequence: int = 0  # the .ics SEQUENCE: one more each time the appointment moves
 
     @property
     def window(self) -> TimeWindow:

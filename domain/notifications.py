@@ -8,7 +8,8 @@ view is drawn from the calls as they stand when it is delivered, so a burst of c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.loop import UserQuestion
@@ -119,6 +120,32 @@ class CallTranscript:
     message_id: int | None = None
 
 
+class RoundEvent(enum.StrEnum):
+    LOOKING = "looking"  # keep looking started: when the next round is and who may phone the user directly
+    FOUND = "found"  # a later round found something new that fits: the shortlist, with the new offers in it
+    EARLIER = "earlier"  # watching for an earlier slot found one: Swap or Keep mine
+    STOPPED = "stopped"  # no more rounds (windows passed, rounds or minutes used up, the watch's deadline)
+    MOVED = "moved"  # a reschedule call moved the appointment
+    RESCHEDULE_SEARCH = "reschedule_search"  # the provider could not move it: searching others, keeping it
+
+
+@dataclass(frozen=True, slots=True)
+class RoundNews:
+    """What the rounds after a search's first one tell the user. ``tag`` makes each piece of news one message
+    (the round number, an offer id); ``offers``: the shortlist or the earlier slot; ``appointment``: the one
+    booked (watch, reschedule); ``at``: the next round; ``waitlisted``: providers whose waiting list the user
+    is on ("name, phone"), who may phone the user directly; ``reason``: why the rounds stopped."""
+
+    event: RoundEvent
+    campaign: Campaign
+    tag: str
+    offers: list[Offer] = field(default_factory=list)
+    appointment: Appointment | None = None
+    at: datetime | None = None
+    waitlisted: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
 Notification = (
     CallsChanged
     | CampaignProgress
@@ -134,6 +161,7 @@ Notification = (
     | HandoverStarting
     | TranscriptChanged
     | CallTranscript
+    | RoundNews
 )
 
 
@@ -162,6 +190,8 @@ def idempotency_key(notification: Notification) -> str | None:
             return f"question:{question.id}"
         case HandoverStarting(call_id=call_id):
             return f"handover:{call_id}"
+        case RoundNews(event=event, campaign=campaign, tag=tag):
+            return f"round:{event.value}:{campaign.id}:{tag}"
     return None
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.follow_ups import FollowUp
 from domain.intent import ParsedRequest
 from domain.loop_ports import InstructionRepository, ProfileRepository, QuestionRepository, TurnRepository
 from domain.models import (
@@ -259,6 +260,27 @@ class ProcessedEventRepository(Protocol):
         ...
 
 
+class FollowUpRepository(Protocol):
+    async def get(self, campaign_id: str) -> FollowUp | None: ...
+
+    async def save(self, follow_up: FollowUp) -> None:
+        """Insert (``version`` 0) or update if unchanged since read; raises ``ConcurrentUpdate`` otherwise."""
+        ...
+
+    async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        """Active follow-ups whose next round is due at or before ``now``."""
+        ...
+
+    async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
+        """Active follow-ups that would replace ``appointment_id`` (watching for an earlier slot, a new time)."""
+        ...
+
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        """Active follow-ups with an appointment to replace whose own search has booked a new one: the old
+        appointment is still to be cancelled by phone."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``async with`` block without ``commit()`` rolls back."""
 
@@ -276,6 +298,7 @@ class UnitOfWork(Protocol):
     questions: QuestionRepository
     profiles: ProfileRepository
     instructions: InstructionRepository
+    follow_ups: FollowUpRepository
 
     async def __aenter__(self) -> Self: ...
 

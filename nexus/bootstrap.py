@@ -217,6 +217,7 @@ def policy_from(settings: Settings) -> Policy:
         fan_out=settings.fan_out,
         fan_out_wave=settings.fan_out_wave,
         transcript_retention=timedelta(days=settings.transcript_retention_days),
+        follow_up_rounds=settings.follow_up_rounds,
     )
 
 
@@ -498,6 +499,7 @@ async def _live_voice(settings: Settings, stack: AsyncExitStack) -> tuple[VoiceG
             (CallPurpose.DISCOVER, settings.elevenlabs_agent_id_discover),
             (CallPurpose.CONFIRM, settings.elevenlabs_agent_id_confirm),
             (CallPurpose.CANCEL, settings.elevenlabs_agent_id_cancel),
+            (CallPurpose.RESCHEDULE, settings.elevenlabs_agent_id_reschedule),
         )
         if agent
     }

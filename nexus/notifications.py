@@ -248,6 +248,8 @@ class Dispatcher:
                 return None
             calls = await uow.calls.list_for_campaign(campaign.id)
             offers = await uow.offers.list_for_campaign(campaign.id)
+        if any(c.round_no for c in calls):
+            return None  # later rounds (keep looking, watch) run quietly: their news says what is new
         return CampaignProgress(campaign, calls, offers)
 
     async def _failed(self, entry: OutboxEntry, error: DeliveryFailed) -> None:

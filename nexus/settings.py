@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     fan_out_wave: int = Field(default=3, ge=1, le=15)
     transcript_retention_days: int = Field(default=30, ge=1, le=3650)
     record_call_audio: bool = False
+    follow_up_rounds: int = Field(default=5, ge=1, le=30)  # keep looking / watch: later rounds per search
 
     # Telegram
     telegram_bot_token: SecretStr | None = None
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
     elevenlabs_agent_id_discover: str | None = None
     elevenlabs_agent_id_confirm: str | None = None
     elevenlabs_agent_id_cancel: str | None = None
+    elevenlabs_agent_id_reschedule: str | None = None  # the agent of RESCHEDULE calls (moving an appointment)
     elevenlabs_webhook_secret: SecretStr | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

@@ -157,13 +157,42 @@ async def start_and_settle(
     """Parse ``request``, run the campaign and wait until its calls are over. The expert's questions are
     answered by the request's words and ``answers`` (the simulated user's answers to the intake's questions)."""
     ports = run.nexus.ports
-    await save_user(ports, user)
-    parsed = await run.nexus.intent.parse(request, now, user.timezone)
+    campaign = await create_requested(
+        run.nexus, user, request, location, now=now, campaign_id=campaign_id, answers=answers
+    )
+    watcher = CampaignWatcher(ports, campaign.id)
+    run.nexus.notifications.subscribe(watcher)
+    if on_watch:
+        on_watch(watcher)
+    try:
+        await run_campaign(ports, campaign.id)
+        await _until_discovery_over(run, watcher)
+        await run.gateway.wait_idle()
+        await run.nexus.deliver_outbox()  # the live view shows the final state before we move on
+    finally:
+        run.nexus.notifications.unsubscribe(watcher)
+    return await _campaign(ports, campaign.id)
+
+
+async def create_requested(
+    nexus: Nexus,
+    user: User,
+    request: str,
+    location: GeoPoint,
+    *,
+    now: datetime,
+    campaign_id: str | None = None,
+    answers: Mapping[str, str] | None = None,
+) -> Campaign:
+    """Store ``user`` and the campaign ``request`` asks for (parsed as the chat would), not yet run. The
+    expert's questions are answered by the request's words and ``answers``."""
+    await save_user(nexus.ports, user)
+    parsed = await nexus.intent.parse(request, now, user.timezone)
     if parsed.service is None:
         raise InvalidRequest(f"I could not tell which kind of provider '{request}' asks for.")
     answered = answers_in_text(parsed.service, request) | dict(answers or {})
-    campaign = await create_campaign(
-        ports,
+    return await create_campaign(
+        nexus.ports,
         StartCampaign(
             user_id=user.id,
             service=parsed.service,
@@ -179,18 +208,6 @@ async def start_and_settle(
             answers=answered,
         ),
     )
-    watcher = CampaignWatcher(ports, campaign.id)
-    run.nexus.notifications.subscribe(watcher)
-    if on_watch:
-        on_watch(watcher)
-    try:
-        await run_campaign(ports, campaign.id)
-        await _until_discovery_over(run, watcher)
-        await run.gateway.wait_idle()
-        await run.nexus.deliver_outbox()  # the live view shows the final state before we move on
-    finally:
-        run.nexus.notifications.unsubscribe(watcher)
-    return await _campaign(ports, campaign.id)
 
 
 async def _until_discovery_over(run: SimulationRun, watcher: CampaignWatcher) -> None:

@@ -20,6 +20,7 @@ from storage.orm import (
     CallTurnRow,
     CampaignRow,
     ChatSessionRow,
+    FollowUpRow,
     InstructionReadRow,
     InstructionRow,
     OfferRow,
@@ -60,7 +61,7 @@ async def forget_call_details(session: AsyncSession, ended_before: datetime, now
 
 async def erase_user(session: AsyncSession, user_id: int) -> None:
     """Delete every row about ``user_id``: messages not yet sent, chat state, calendar link, reminders,
-    appointments, offers, calls, searches and the profile (children first, so no foreign key is needed)."""
+    appointments, offers, calls, searches with their later rounds, and the profile (children first, so no foreign key is needed)."""
     campaigns = select(CampaignRow.id).where(CampaignRow.user_id == user_id).scalar_subquery()
     calls = select(CallTaskRow.id).where(CallTaskRow.campaign_id.in_(campaigns)).scalar_subquery()
     await session.execute(delete(CallTurnRow).where(CallTurnRow.call_id.in_(calls)))
@@ -69,6 +70,7 @@ async def erase_user(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(InstructionRow).where(InstructionRow.campaign_id.in_(campaigns)))
     await session.execute(delete(UserQuestionRow).where(UserQuestionRow.user_id == user_id))
     await session.execute(delete(UserProfileRow).where(UserProfileRow.user_id == user_id))
+    await session.execute(delete(FollowUpRow).where(FollowUpRow.user_id == user_id))
     await session.execute(delete(OutboxRow).where(OutboxRow.user_id == user_id))
     await session.execute(delete(ChatSessionRow).where(ChatSessionRow.user_id == user_id))
     await session.execute(delete(CalendarLinkRow).where(CalendarLinkRow.user_id == user_id))

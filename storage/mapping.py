@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.follow_ups import FollowUp, FollowUpKind, FollowUpStatus, PlannedCall, PlanReason
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -38,6 +39,7 @@ from storage.orm import (
     CallTaskRow,
     CampaignRow,
     ChatSessionRow,
+    FollowUpRow,
     OfferRow,
     ReminderRow,
     UserRow,
@@ -222,6 +224,8 @@ def call_values(call: CallTask) -> dict[str, Any]:
         "transcript": transcript_to_json(call.transcript),
         "not_before": call.not_before,
         "details_forgotten_at": call.details_forgotten_at,
+        "call_back_at": call.call_back_at,
+        "round_no": call.round_no,
     }
 
 
@@ -248,6 +252,8 @@ def call_from_row(row: CallTaskRow | Fields) -> CallTask:
         not_before=row.not_before,
         version=row.version,
         details_forgotten_at=row.details_forgotten_at,
+        call_back_at=row.call_back_at,
+        round_no=row.round_no or 0,
     )
 
 
@@ -303,6 +309,7 @@ def appointment_values(appointment: Appointment) -> dict[str, Any]:
         "created_at": appointment.created_at,
         "status": appointment.status.value,
         "calendar_event_id": appointment.calendar_event_id,
+        "sequence": appointment.sequence,
     }
 
 
@@ -318,6 +325,7 @@ def appointment_from_row(row: AppointmentRow | Fields) -> Appointment:
         created_at=row.created_at,
         status=AppointmentStatus(row.status),
         calendar_event_id=row.calendar_event_id,
+        sequence=getattr(row, "sequence", 0) or 0,
     )
 
 
@@ -371,3 +379,54 @@ def chat_session_values(session: ChatSession) -> dict[str, Any]:
 
 def chat_session_from_row(row: ChatSessionRow) -> ChatSession:
     return ChatSession(user_id=row.user_id, state=row.state, updated_at=row.updated_at, version=row.version)
+
+
+def follow_up_values(follow_up: FollowUp) -> dict[str, Any]:
+    """Every column except ``version``."""
+    return {
+        "campaign_id": follow_up.campaign_id,
+        "user_id": follow_up.user_id,
+        "kind": follow_up.kind.value,
+        "status": follow_up.status.value,
+        "until": follow_up.until,
+        "created_at": follow_up.created_at,
+        "max_rounds": follow_up.max_rounds,
+        "rounds_done": follow_up.rounds_done,
+        "next_due_at": follow_up.next_due_at,
+        "plan": {
+            "calls": [
+                {
+                    "provider": provider_to_json(p.provider),
+                    "due_at": p.due_at.astimezone(UTC).isoformat(),
+                    "reason": p.reason.value,
+                    "waitlisted": p.waitlisted,
+                }
+                for p in follow_up.plan
+            ]
+        },
+        "appointment_id": follow_up.appointment_id,
+    }
+
+
+def follow_up_from_row(row: FollowUpRow) -> FollowUp:
+    return FollowUp(
+        campaign_id=row.campaign_id,
+        user_id=row.user_id,
+        kind=FollowUpKind(row.kind),
+        status=FollowUpStatus(row.status),
+        until=row.until,
+        created_at=row.created_at,
+        max_rounds=row.max_rounds,
+        rounds_done=row.rounds_done,
+        plan=[
+            PlannedCall(
+                provider=provider_from_json(p["provider"]),
+                due_at=datetime.fromisoformat(p["due_at"]),
+                reason=PlanReason(p["reason"]),
+                waitlisted=bool(p.get("waitlisted", False)),
+            )
+            for p in row.plan.get("calls", [])
+        ],
+        appointment_id=row.appointment_id,
+        version=row.version,
+    )

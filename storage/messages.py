@@ -24,6 +24,8 @@ from domain.notifications import (
     HandoverStarting,
     Notification,
     QuestionAsked,
+    RoundEvent,
+    RoundNews,
     ShortlistReady,
     SlotGone,
     TranscriptChanged,
@@ -79,6 +81,17 @@ def to_json(notification: Notification) -> tuple[str, dict[str, Any]]:
             }
         case TranscriptChanged(call_id=call_id):
             return "transcript_changed", {"call_id": call_id}
+        case RoundNews():
+            return "round_news", {
+                "event": notification.event.value,
+                "campaign": _campaign(notification.campaign),
+                "tag": notification.tag,
+                "offers": [_offer(o) for o in notification.offers],
+                "appointment": None if notification.appointment is None else _appointment(notification.appointment),
+                "at": None if notification.at is None else notification.at.isoformat(),
+                "waitlisted": list(notification.waitlisted),
+                "reason": notification.reason,
+            }
     raise ValueError(f"{type(notification).__name__} is not kept in the outbox.")
 
 
@@ -122,6 +135,17 @@ def from_json(kind: str, payload: dict[str, Any]) -> Notification:
             )
         case "transcript_changed":
             return TranscriptChanged(str(payload["call_id"]))
+        case "round_news":
+            return RoundNews(
+                RoundEvent(payload["event"]),
+                _to_campaign(payload["campaign"]),
+                str(payload["tag"]),
+                [_to_offer(o) for o in payload["offers"]],
+                None if payload["appointment"] is None else _to_appointment(payload["appointment"]),
+                None if payload["at"] is None else datetime.fromisoformat(str(payload["at"])),
+                [str(w) for w in payload["waitlisted"]],
+                str(payload["reason"]),
+            )
     raise ValueError(f"Unknown outbox message kind {kind!r}.")
 
 

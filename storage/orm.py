@@ -140,6 +140,8 @@ class CallTaskRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     # when the retention job cleared the call's transcript and summary (None: not yet)
     details_forgotten_at: Mapped[datetime | None]
+    call_back_at: Mapped[datetime | None]
+    round_no: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class OfferRow(Base):
@@ -194,6 +196,7 @@ class AppointmentRow(Base):
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(32))
     calendar_event_id: Mapped[str | None] = mapped_column(String(1024))
+    sequence: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ReminderRow(Base):
@@ -353,3 +356,23 @@ class InstructionReadRow(Base):
     instruction_id: Mapped[str] = mapped_column(Id, primary_key=True)
     call_id: Mapped[str] = mapped_column(Id, primary_key=True)
     read_at: Mapped[datetime]
+
+
+class FollowUpRow(Base):
+    """What happens after a search's first round: keep looking, watch for an earlier slot, reschedule."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index(None, "status", "next_due_at"),)
+
+    campaign_id: Mapped[str] = mapped_column(Id, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    until: Mapped[datetime]
+    created_at: Mapped[datetime]
+    max_rounds: Mapped[int] = mapped_column(Integer)
+    rounds_done: Mapped[int] = mapped_column(Integer)
+    next_due_at: Mapped[datetime | None]
+    plan: Mapped[dict[str, Any]]
+    appointment_id: Mapped[str | None] = mapped_column(Id)
+    version: Mapped[int] = mapped_column(Integer)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from domain.errors import ConcurrentUpdate, SlotConflict
+from domain.follow_ups import FOLLOW_UP_READY, FollowUp, FollowUpStatus
 from domain.models import (
     Appointment,
     AppointmentStatus,
@@ -49,6 +50,7 @@ from storage.orm import (
     CallTaskRow,
     CampaignRow,
     ChatSessionRow,
+    FollowUpRow,
     OfferRow,
     OutboxRow,
     ProcessedEventRow,
@@ -660,3 +662,60 @@ class SqlAlchemyOutboxRepository(_Repository):
             .returning(OutboxRow.seq)
         )
         return len((await self._session.execute(statement, execution_options=_DML)).all())
+
+
+class SqlAlchemyFollowUpRepository(_Repository):
+    async def get(self, campaign_id: str) -> FollowUp | None:
+        row = await self._first(select(FollowUpRow).where(FollowUpRow.campaign_id == campaign_id))
+        return None if row is None else mapping.follow_up_from_row(row)
+
+    async def save(self, follow_up: FollowUp) -> None:
+        values = mapping.follow_up_values(follow_up)
+        if follow_up.version == 0:
+            statement = self._insert_if_absent(FollowUpRow, {**values, "version": 1}, "campaign_id")
+            result = await self._session.execute(statement.returning(FollowUpRow.campaign_id))
+        else:
+            change = (
+                update(FollowUpRow)
+                .where(FollowUpRow.campaign_id == follow_up.campaign_id, FollowUpRow.version == follow_up.version)
+                .values(**values, version=follow_up.version + 1)
+                .returning(FollowUpRow.campaign_id)
+            )
+            result = await self._session.execute(change, execution_options=_DML)
+        if result.first() is None:
+            raise ConcurrentUpdate("The follow-up of this search was changed by someone else in the meantime.")
+        follow_up.version += 1
+
+    async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        statement = (
+            select(FollowUpRow)
+            .join(CampaignRow, CampaignRow.id == FollowUpRow.campaign_id)
+            .where(
+                FollowUpRow.status == FollowUpStatus.ACTIVE.value,
+                FollowUpRow.next_due_at <= now,
+                # a search with a shortlist or a round running waits; it must not crowd out the others
+                CampaignRow.status.in_([s.value for s in FOLLOW_UP_READY]),
+            )
+            .order_by(FollowUpRow.next_due_at)
+            .limit(limit)
+        )
+        return [mapping.follow_up_from_row(row) for row in await self._all(statement)]
+
+    async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
+        statement = select(FollowUpRow).where(
+            FollowUpRow.appointment_id == appointment_id, FollowUpRow.status == FollowUpStatus.ACTIVE.value
+        )
+        return [mapping.follow_up_from_row(row) for row in await self._all(statement)]
+
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        statement = (
+            select(FollowUpRow)
+            .join(CampaignRow, CampaignRow.id == FollowUpRow.campaign_id)
+            .where(
+                FollowUpRow.status == FollowUpStatus.ACTIVE.value,
+                FollowUpRow.appointment_id.is_not(None),
+                CampaignRow.status == CampaignStatus.CONFIRMED.value,
+            )
+            .limit(limit)
+        )
+        return [mapping.follow_up_from_row(row) for row in await self._all(statement)]

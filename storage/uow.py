@@ -19,6 +19,7 @@ from domain.ports import (
     CallTaskRepository,
     CampaignRepository,
     ChatSessionRepository,
+    FollowUpRepository,
     OfferRepository,
     OutboxRepository,
     ProcessedEventRepository,
@@ -41,6 +42,7 @@ from storage.repositories import (
     SqlAlchemyCallTaskRepository,
     SqlAlchemyCampaignRepository,
     SqlAlchemyChatSessionRepository,
+    SqlAlchemyFollowUpRepository,
     SqlAlchemyOfferRepository,
     SqlAlchemyOutboxRepository,
     SqlAlchemyProcessedEventRepository,
@@ -73,6 +75,7 @@ class SqlAlchemyUnitOfWork:
     questions: QuestionRepository
     profiles: ProfileRepository
     instructions: InstructionRepository
+    follow_ups: FollowUpRepository
 
     def __init__(
         self,
@@ -113,6 +116,7 @@ class SqlAlchemyUnitOfWork:
         self.questions = SqlAlchemyQuestionRepository(session)
         self.profiles = SqlAlchemyProfileRepository(session)
         self.instructions = SqlAlchemyInstructionRepository(session)
+        self.follow_ups = SqlAlchemyFollowUpRepository(session)
         return self
 
     async def __aexit__(

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from domain.errors import CalendarUnavailable, ConcurrentUpdate, DependencyUnavailable, SlotConflict
+from domain.follow_ups import FOLLOW_UP_READY, FollowUp, FollowUpStatus
 from domain.loop import Instruction, UserProfile, UserQuestion
 from domain.models import (
     Appointment,
@@ -72,6 +73,7 @@ class FakeStore:
                 "profiles",
                 "instructions",
                 "instruction_reads",
+                "follow_ups",
             )
         }
     )
@@ -135,6 +137,7 @@ class FakeUsers(_Repo):
             "profiles": lambda key, _: key == user_id,
             "instructions": lambda _, instruction: instruction.campaign_id in campaigns,
             "instruction_reads": lambda key, _: key[1] in calls,
+            "follow_ups": lambda _, follow_up: follow_up.user_id == user_id,
         }
         for table, belongs in mine.items():
             rows = {**uow.store.tables[table], **uow.pending[table]}
@@ -495,6 +498,41 @@ class FakeOutboxRepository(_Repo):
         return 0
 
 
+class FakeFollowUps(_Repo):
+    async def get(self, campaign_id: str) -> FollowUp | None:
+        found: FollowUp | None = self._get(campaign_id)
+        return found
+
+    async def save(self, follow_up: FollowUp) -> None:
+        stored = self._get(follow_up.campaign_id)
+        if (stored.version if stored is not None else 0) != follow_up.version:
+            raise ConcurrentUpdate("changed by someone else")
+        self.uow.expected_versions[(self.table, follow_up.campaign_id)] = follow_up.version
+        follow_up.version += 1
+        self._put(follow_up.campaign_id, follow_up)
+
+    async def list_due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        due = []
+        for follow_up in self._all():
+            campaign = await self.uow.campaigns.get(follow_up.campaign_id)
+            ready = campaign is not None and campaign.status in FOLLOW_UP_READY
+            if ready and (follow_up.next_due_at or now + timedelta(days=1)) <= now:
+                due.append(follow_up)
+        return sorted(due, key=lambda f: f.next_due_at or now)[:limit]
+
+    async def list_for_appointment(self, appointment_id: str) -> list[FollowUp]:
+        return [f for f in self._all() if f.appointment_id == appointment_id and f.status is FollowUpStatus.ACTIVE]
+
+    async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
+        found = []
+        for follow_up in self._all():
+            campaign = await self.uow.campaigns.get(follow_up.campaign_id)
+            confirmed = campaign is not None and campaign.status is CampaignStatus.CONFIRMED
+            if follow_up.status is FollowUpStatus.ACTIVE and follow_up.appointment_id and confirmed:
+                found.append(follow_up)
+        return found[:limit]
+
+
 class FakeUnitOfWork:
     """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""
 
@@ -518,6 +556,7 @@ class FakeUnitOfWork:
         self.questions = FakeQuestions(self, "questions")
         self.profiles = FakeProfiles(self, "profiles")
         self.instructions = FakeInstructions(self, "instructions")
+        self.follow_ups = FakeFollowUps(self, "follow_ups")
 
     async def __aenter__(self) -> Self:
         return self

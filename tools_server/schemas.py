@@ -43,6 +43,13 @@ class BookRequest(ToolRequest):
 class EndCallRequest(ToolRequest):
     outcome: CallOutcome = Field(description="How the call ended.")
     summary: LongText | None = Field(default=None, description="One or two sentences on what was agreed.")
+    call_back_at: ShortText | None = Field(
+        default=None,
+        description=(
+            "With outcome call_back_later: when the receptionist asked us to call again, as day and time, "
+            "e.g. 2026-12-02 08:00 or tomorrow 8:00."
+        ),
+    )
 
 
 class DistanceRequest(ToolRequest):

@@ -78,6 +78,18 @@ def _start_of(ports: Ports, ctx: CallContext, day: str, clock: str) -> datetime:
     return parse_slot_start(day, clock, ports.clock.now(), ctx.campaign.timezone)
 
 
+def _call_back_time(ports: Ports, ctx: CallContext, said: str) -> datetime:
+    """``2026-12-02T08:00:00+01:00``, or a day and a time in the campaign's timezone (``tomorrow 8:00``)."""
+    try:
+        moment = datetime.fromisoformat(said)
+    except ValueError:
+        day, _, clock = said.rpartition(" ")
+        return _start_of(ports, ctx, day or said, clock or said)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(ctx.campaign.timezone))
+    return moment
+
+
 def _json(model: BaseModel) -> web.Response:
     # Serialised by pydantic-core in one step, not dumped to dicts and then encoded again.
     return web.Response(body=model.model_dump_json().encode(), content_type="application/json")
@@ -161,7 +173,8 @@ async def book_slot(ports: Ports, ctx: CallContext, body: schemas.BookRequest) -
 
 async def end_call(ports: Ports, ctx: CallContext, body: schemas.EndCallRequest) -> BaseModel:
     """End the call on our side."""
-    answer = await tool_calls.end_call(ports, ctx, body.outcome, body.summary)
+    call_back_at = _call_back_time(ports, ctx, body.call_back_at) if body.call_back_at else None
+    answer = await tool_calls.end_call(ports, ctx, body.outcome, body.summary, call_back_at)
     return schemas.EndCallResponse(status="ended", message=answer.message)
 
 

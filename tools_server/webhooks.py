@@ -15,7 +15,7 @@ import logging
 from aiohttp import web
 
 from domain.services.reconcile import ConversationInfo, record_call_failure, record_conversation
-from integrations.elevenlabs.agents import outcome_from_analysis
+from integrations.elevenlabs.agents import call_back_from_analysis, outcome_from_analysis
 from integrations.elevenlabs.webhooks import (
     SIGNATURE_HEADER,
     WEBHOOK_PATH,
@@ -61,6 +61,7 @@ async def elevenlabs_webhook(request: web.Request) -> web.Response:
             transcript=tuple(event.domain_transcript()),
             summary=event.summary,
             outcome=outcome_from_analysis(event.analysis),
+            call_back_at=call_back_from_analysis(event.analysis),
         )
         recorded = await record_conversation(ports, info, call_token=event.call_token, event_key=key)
     elif isinstance(event, CallInitiationFailure):

@@ -18,7 +18,8 @@ from domain.models import (
 )
 from domain.notifications import AppointmentCancelled, AppointmentReminder
 from domain.ports import UnitOfWork
-from domain.services.campaigns import dial, new_call
+from domain.services.booked import call_about
+from domain.services.campaigns import dial
 from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 
@@ -50,15 +51,7 @@ async def cancel_appointment(ports: Ports, user_id: int, appointment_id: str) ->
             cancelling = other.purpose is CallPurpose.CANCEL and other.target_appointment_id == appointment.id
             if cancelling and not other.status.is_ended:
                 raise NotAllowed("I am already calling to cancel that appointment.")
-        call, token = new_call(
-            ports,
-            appointment.campaign_id,
-            appointment.provider,
-            CallPurpose.CANCEL,
-            now,
-            target_offer_id=appointment.offer_id,
-            target_appointment_id=appointment.id,
-        )
+        call, token = call_about(ports, appointment.campaign_id, appointment, CallPurpose.CANCEL, now)
         await uow.calls.add(call)
         return call, token, campaign, appointment
 

@@ -480,6 +480,11 @@ async def after_call_ended(ports: Ports, call: CallTask) -> None:
 
         await settle_cancellation(ports, call)
         return
+    if call.purpose is CallPurpose.RESCHEDULE:
+        from domain.services.reschedule import settle_reschedule
+
+        await settle_reschedule(ports, call)
+        return
     await settle_campaign(ports, call.campaign_id)
 
 
@@ -493,6 +498,10 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
         campaign = await _require_campaign(uow, campaign_id)
         calls = await uow.calls.list_for_campaign(campaign_id)
         offers = await uow.offers.list_for_campaign(campaign_id)
+        if campaign.status is CampaignStatus.NEGOTIATING and any(c.round_no for c in calls):
+            from domain.services.rounds import settle_round  # a later round (keep looking, watch) settles there
+
+            return await settle_round(ports, uow, campaign, calls, offers, now, deadline_passed)
         if campaign.status in _OPEN_FOR_DISCOVERY:
             discovering = [c for c in calls if c.purpose is CallPurpose.DISCOVER]
             retries = [] if deadline_passed else _voicemail_retries(ports, campaign, discovering)
@@ -755,7 +764,7 @@ async def release_holds(ports: Ports, user_id: int, campaign_id: str) -> None:
 
 async def _release_holds_if_done(ports: Ports, campaign_id: str) -> None:
     campaign = await _get_campaign(ports, campaign_id)
-    if campaign.status.is_terminal:
+    if campaign.status.is_terminal or campaign.status is CampaignStatus.WAITING:  # waiting: until the next round
         await release_holds(ports, campaign.user_id, campaign_id)
 
 

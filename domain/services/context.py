@@ -52,6 +52,8 @@ class Policy:
     fan_out_wave: int = 3
     # transcripts and summaries of calls ended longer ago are deleted (domain.services.retention)
     transcript_retention: timedelta = timedelta(days=30)
+    # keep looking / watch for an earlier slot: at most this many later rounds of calls per search
+    follow_up_rounds: int = 5
 
 
 @dataclass(frozen=True, slots=True)

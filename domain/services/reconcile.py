@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.errors import DependencyUnavailable, NotFound
 from domain.models import CallOutcome, CallStatus, CallTask, Turn
@@ -49,6 +49,7 @@ class ConversationInfo:
     transcript: tuple[Turn, ...] = ()
     summary: str | None = None
     outcome: CallOutcome | None = None
+    call_back_at: datetime | None = None  # outcome call_back_later: when the desk asked to be called again
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ async def record_conversation(
             call.end(CallStatus.FAILED, now, summary=summary, reason="The call broke off.")
         elif ended_now:
             call.end(CallStatus.COMPLETED, now, outcome=info.outcome, summary=summary)
+            if info.outcome is CallOutcome.CALL_BACK_LATER and info.call_back_at and info.call_back_at > now:
+                call.call_back_at = info.call_back_at
         await uow.calls.save(call)
         if ended_now:
             await calls_changed(uow, call.campaign_id, now)

@@ -15,6 +15,8 @@ from domain.models import CallStatus, CampaignStatus
 from domain.services.campaigns import dial_due_calls, end_call_task, fail_campaign, hang_up_all, settle_campaign
 from domain.services.confirmation import retry_confirmations
 from domain.services.context import Ports
+from domain.services.rounds import start_due_rounds
+from domain.services.watch import finish_replacements
 from domain.wording import failure_reason
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ async def sweep(ports: Ports) -> SweepReport:
     """Bring everything that is overdue to a sound state."""
     now = ports.clock.now()
     dialled = await dial_due_calls(ports)
+    dialled += await start_due_rounds(ports)
+    await finish_replacements(ports)
     async with ports.uow() as uow:
         overdue_calls = await uow.calls.list_open_past_timeout(now)
     timed_out = []

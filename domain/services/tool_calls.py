@@ -31,12 +31,12 @@ from domain.models import (
     Hold,
     Offer,
     OfferStatus,
-    Reminder,
     TimeWindow,
 )
 from domain.notifications import Booked
 from domain.ports import UnitOfWork
 from domain.scoring import score_slot
+from domain.services.booked import add_reminders, remember_event
 from domain.services.campaigns import (
     after_call_ended,
     calls_changed,
@@ -344,6 +344,10 @@ class BookingAnswer:
 async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingAnswer:
     """Book the slot the user chose, in a confirmation call only. Booking twice returns the same booking, also
     when the two requests arrive at once (the database lets one booking per offer through)."""
+    if ctx.call.purpose is CallPurpose.RESCHEDULE:
+        from domain.services.reschedule import move_booked
+
+        return await move_booked(ports, ctx, start)
     if ctx.call.purpose is not CallPurpose.CONFIRM:
         raise NotAllowed(
             "The user has not chosen yet, so nothing may be booked in this call; report the offer instead "
@@ -380,18 +384,7 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
         campaign.transition(CampaignStatus.CONFIRMED, now)
         await uow.campaigns.save(campaign)
         await uow.outbox.add(campaign.user_id, Booked(campaign, appointment), now)
-        user = await uow.users.get(campaign.user_id)
-        if user is None or user.reminders_enabled:
-            for lead in ports.policy.reminder_leads:
-                if appointment.start - lead > now:
-                    await uow.reminders.add(
-                        Reminder(
-                            appointment_id=appointment.id,
-                            user_id=appointment.user_id,
-                            due_at=appointment.start - lead,
-                            lead_minutes=int(lead.total_seconds() // 60),
-                        )
-                    )
+        await add_reminders(uow, ports, appointment, now)
         return appointment, True
 
     try:
@@ -417,6 +410,8 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
 
 
 async def _after_booking(ports: Ports, appointment: Appointment) -> None:
+    from domain.services.watch import after_booking
+
     await release_holds(ports, appointment.user_id, appointment.campaign_id)
     try:
         event_id = await ports.calendar.add_event(appointment)
@@ -424,15 +419,7 @@ async def _after_booking(ports: Ports, appointment: Appointment) -> None:
         log.warning("appointment %s not added to the calendar: %s", appointment.id, exc)
         event_id = None
     if event_id:
-
-        async def remember(uow: UnitOfWork) -> None:
-            stored = await uow.appointments.get(appointment.id)
-            if stored is not None:
-                stored.calendar_event_id = event_id
-                await uow.appointments.save(stored)
-
-        await in_transaction(ports.uow, remember)
-        appointment.calendar_event_id = event_id
+        await remember_event(ports, appointment, event_id)
     async with ports.uow() as uow:
         open_calls = [c for c in await uow.calls.list_for_campaign(appointment.campaign_id) if not c.status.is_ended]
     # Discovery calls still running for this campaign have nothing left to do.
@@ -440,6 +427,7 @@ async def _after_booking(ports: Ports, appointment: Appointment) -> None:
     for call in stragglers:
         await end_call_task(ports, call.id, CallStatus.CANCELLED, reason="The user booked elsewhere.")
     await hang_up_all(ports, stragglers)
+    await after_booking(ports, appointment)  # a swap or a new time: only now is the old appointment cancelled
 
 
 # --- end-call --------------------------------------------------------------------------------------
@@ -451,7 +439,13 @@ class EndAnswer:
     message: str
 
 
-async def end_call(ports: Ports, ctx: CallContext, outcome: CallOutcome, summary: str | None = None) -> EndAnswer:
+async def end_call(
+    ports: Ports,
+    ctx: CallContext,
+    outcome: CallOutcome,
+    summary: str | None = None,
+    call_back_at: datetime | None = None,
+) -> EndAnswer:
     """The agent is done; the last call of a campaign to end moves the campaign on."""
     now = ports.clock.now()
 
@@ -466,6 +460,8 @@ async def end_call(ports: Ports, ctx: CallContext, outcome: CallOutcome, summary
         if ctx.conversation_id and call.conversation_id is None:
             call.conversation_id = ctx.conversation_id
         call.end(CallStatus.COMPLETED, now, outcome=outcome, summary=(summary or None) and summary[:2000])
+        if outcome is CallOutcome.CALL_BACK_LATER and call_back_at is not None and call_back_at > now:
+            call.call_back_at = call_back_at
         await uow.calls.save(call)
         await calls_changed(uow, call.campaign_id, now, ctx.campaign.user_id)
         return call

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -44,6 +45,7 @@ PROMPT_VERSION = "v1"
 TOOL_SECRET_NAME = "nexus_tools_shared_secret"  # noqa: S105 - the name of the workspace secret, not its value
 CONVERSATION_ID_VARIABLE = "system__conversation_id"
 OUTCOME_FIELD = "outcome"
+CALL_BACK_FIELD = "call_back_at"
 AGENT_TAG = "nexus"
 # The platform's own tools. Their names are ours to choose (``SystemToolConfigInput.name``); they must never be
 # the name of one of our webhook tools, or the agent would see two tools of one name (``end_call`` is both a
@@ -67,6 +69,7 @@ AGENT_NAMES: Mapping[CallPurpose, str] = {
     CallPurpose.DISCOVER: "NEXUS discover",
     CallPurpose.CONFIRM: "NEXUS confirm",
     CallPurpose.CANCEL: "NEXUS cancel",
+    CallPurpose.RESCHEDULE: "NEXUS reschedule",
 }
 
 # Which tools each agent gets. A discovery agent has no book_slot, so it cannot book even by mistake.
@@ -82,6 +85,7 @@ AGENT_TOOLS: Mapping[CallPurpose, tuple[str, ...]] = {
     ),
     CallPurpose.CONFIRM: ("book_slot", "end_call"),
     CallPurpose.CANCEL: ("end_call",),
+    CallPurpose.RESCHEDULE: ("check_availability", "book_slot", "end_call"),
 }
 
 # Where sync reads and writes; no retries for writes, so a timed-out create is never made twice.
@@ -321,7 +325,14 @@ def agent_definition(
                 "type": "string",
                 "description": "How the call ended for the client, as the agent reported it with end_call.",
                 "enum": [outcome.value for outcome in CallOutcome],
-            }
+            },
+            CALL_BACK_FIELD: {
+                "type": "string",
+                "description": (
+                    "With outcome call_back_later: when the receptionist asked us to call again, as ISO 8601 "
+                    "with the UTC offset (2026-12-02T08:00:00+01:00); empty otherwise."
+                ),
+            },
         },
         # The gateway sets each call's language and first message; nothing else may be overridden.
         "overrides": {"conversation_config_override": {"agent": {"language": True, "first_message": True}}},
@@ -554,6 +565,18 @@ def outcome_from_analysis(analysis: Mapping[str, Any]) -> CallOutcome | None:
         return None
 
 
+def call_back_from_analysis(analysis: Mapping[str, Any]) -> datetime | None:
+    """When the desk asked to be called again, as the post-call analysis collected it (aware), if valid."""
+    results = analysis.get("data_collection_results")
+    item = results.get(CALL_BACK_FIELD) if isinstance(results, Mapping) else None
+    value = item.get("value") if isinstance(item, Mapping) else None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 def conversation_fetcher(client: AsyncElevenLabs) -> ConversationFetcher:
     """``fetch`` for ``reconcile_silent_calls``: ask ElevenLabs about a conversation, answer in domain terms."""
 
@@ -572,4 +595,5 @@ def conversation_info(status: ConversationStatus) -> ConversationInfo:
         transcript=tuple(status.domain_transcript()),
         summary=status.summary,
         outcome=outcome_from_analysis(status.analysis),
+        call_back_at=call_back_from_analysis(status.analysis),
     )

@@ -38,7 +38,12 @@ log = logging.getLogger(__name__)
 CALL_TOKEN_HEADER = "X-Nexus-Call-Token"  # noqa: S105 - a header name, not a secret
 
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()./-]{4,}[0-9]")
-_PURPOSE_WORDS = {CallPurpose.DISCOVER: "discovery", CallPurpose.CONFIRM: "booking", CallPurpose.CANCEL: "cancellation"}
+_PURPOSE_WORDS = {
+    CallPurpose.DISCOVER: "discovery",
+    CallPurpose.CONFIRM: "booking",
+    CallPurpose.CANCEL: "cancellation",
+    CallPurpose.RESCHEDULE: "reschedule",
+}
 
 
 def mask_phone(number: str) -> str:

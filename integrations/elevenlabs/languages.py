@@ -28,6 +28,10 @@ _FIRST_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
             "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
             "I'm calling to cancel an appointment on {{target_slot}}."
         ),
+        CallPurpose.RESCHEDULE: (
+            "Hello, I'm a digital assistant calling on behalf of a client. "
+            "I'm calling to move an appointment on {{target_slot}} to another time."
+        ),
     },
     "de": {
         CallPurpose.DISCOVER: (
@@ -41,6 +45,10 @@ _FIRST_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
         CallPurpose.CANCEL: (
             "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird "
             "transkribiert. Ich rufe an, um einen Termin abzusagen: {{target_slot}}."
+        ),
+        CallPurpose.RESCHEDULE: (
+            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden. "
+            "Ich rufe an, um einen Termin zu verschieben: {{target_slot}}."
         ),
     },
 }
@@ -60,6 +68,10 @@ _VOICEMAIL_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
             "Hello, this is a digital assistant calling on behalf of a client who has to cancel the appointment "
             "on {{target_slot}}. We apologise for the inconvenience. Goodbye."
         ),
+        CallPurpose.RESCHEDULE: (
+            "Hello, this is a digital assistant calling on behalf of a client about moving the appointment on "
+            "{{target_slot}}. We will call again later. Goodbye."
+        ),
     },
     "de": {
         CallPurpose.DISCOVER: (
@@ -73,6 +85,10 @@ _VOICEMAIL_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
         CallPurpose.CANCEL: (
             "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden, der den Termin "
             "{{target_slot}} leider absagen muss. Entschuldigen Sie bitte. Auf Wiederhören."
+        ),
+        CallPurpose.RESCHEDULE: (
+            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden, der den Termin "
+            "{{target_slot}} verschieben möchte. Wir rufen später noch einmal an. Auf Wiederhören."
         ),
     },
 }

@@ -95,6 +95,13 @@ _LINES = {
         "client_calls_back": "Then my client will call you back. Thank you, goodbye.",
         "also": "My client also asks: {text}",
         "dont_know": "I don't know that, I'm afraid; my client will tell you when we call to confirm.",
+        "call_back_ok": "Of course, we will call back then. Thank you.",
+        "waitlist_yes": "Yes, please put my client on the waiting list.",
+        "move": (
+            "Hello, I'm calling for a client who has an appointment on {slot} and needs to move it, ideally "
+            "{wanted}. What could you offer?"
+        ),
+        "keep_old": "Then my client keeps the appointment as it is for now.",
     },
     "de": {
         "ask": (
@@ -126,6 +133,13 @@ _LINES = {
         "client_calls_back": "Dann ruft meine Kundin Sie zurück. Vielen Dank, auf Wiederhören.",
         "also": "Meine Kundin fragt außerdem: {text}",
         "dont_know": "Das weiß ich leider nicht; meine Kundin sagt es Ihnen, wenn wir zum Bestätigen anrufen.",
+        "call_back_ok": "Gern, dann rufen wir morgen wieder an. Vielen Dank.",
+        "waitlist_yes": "Ja, bitte setzen Sie meine Kundin auf die Warteliste.",
+        "move": (
+            "Guten Tag, ich rufe im Auftrag einer Kundin an. Sie hat einen Termin am {slot_dative} und müsste ihn "
+            "verschieben, am liebsten {wanted}. Was könnten Sie anbieten?"
+        ),
+        "keep_old": "Dann behält meine Kundin den Termin vorerst.",
     },
 }
 
@@ -153,6 +167,32 @@ def choices_in(question: str) -> list[str]:
     """The answers a question offers ("publicly or privately", "Anna oder Murat"), if it names two."""
     match = _CHOICES.search(question)
     return [] if match is None else [match.group(1), match.group(2)]
+
+
+_CALL_BACK = re.compile(
+    r"(?:call (?:us )?back (?P<en_day>today|tomorrow) at (?P<en_h>\d{1,2})(?::(?P<en_m>\d{2}))?)"
+    r"|(?:rufen sie (?:bitte )?(?P<de_day>heute|morgen) um (?P<de_h>\d{1,2})(?::(?P<de_m>\d{2}))? uhr)",
+    re.IGNORECASE,
+)
+_WAITLIST = re.compile(r"\b(waiting list|warteliste)\b", re.IGNORECASE)
+
+
+def call_back_time(words: str, now: datetime, timezone: str) -> datetime | None:
+    """When the desk asked to be called back ("call back tomorrow at 8:00", "rufen Sie morgen um 8 Uhr wieder
+    an"), or ``None``."""
+    match = _CALL_BACK.search(words)
+    if match is None:
+        return None
+    day = (match.group("en_day") or match.group("de_day")).lower()
+    hour = int(match.group("en_h") or match.group("de_h"))
+    minute = int(match.group("en_m") or match.group("de_m") or 0)
+    local = now.astimezone(ZoneInfo(timezone))
+    date = local.date() + timedelta(days=1 if day in ("tomorrow", "morgen") else 0)
+    return datetime(date.year, date.month, date.day, hour, minute, tzinfo=ZoneInfo(timezone))
+
+
+def offers_waiting_list(words: str) -> bool:
+    return _WAITLIST.search(words) is not None
 
 
 class ReferenceAgent:
@@ -202,11 +242,11 @@ class ReferenceAgent:
         minutes = int(slot.duration.total_seconds() // 60)
         return {"date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M"), "duration_minutes": minutes}
 
-    async def _end(self, outcome: CallOutcome, summary: str, *, farewell: bool = True) -> None:
+    async def _end(self, outcome: CallOutcome, summary: str, *, farewell: bool = True, **extra: str) -> None:
         if farewell:
             await self._say("agent", self._line("bye"))
         await self._before_end()
-        await self._tools.call("end-call", {"outcome": outcome.value, "summary": summary})
+        await self._tools.call("end-call", {"outcome": outcome.value, "summary": summary, **extra})
 
     async def _get_through(self) -> bool:
         """Listen to who picks up: hang up on a voicemail box, press the appointments key of a menu.
@@ -237,6 +277,8 @@ class ReferenceAgent:
                 await self._confirm(target)
             elif purpose is CallPurpose.CANCEL and target is not None:
                 await self._cancel(target)
+            elif purpose is CallPurpose.RESCHEDULE and target is not None:
+                await self._reschedule(target)
             else:
                 await self._end(CallOutcome.OTHER, "Nothing to do in this call.")
         except CallOver as exc:
@@ -259,6 +301,8 @@ class ReferenceAgent:
             await self._say("provider", heard)
             offered = understand_slots(heard, self._now, self._tz, minutes)
             if not offered:
+                if fallback is None and await self._nothing_free(heard):
+                    return
                 break
             self._heard.update(slot.start for slot in offered)
             hint: datetime | None = None
@@ -365,6 +409,56 @@ class ReferenceAgent:
                         return candidate
                 start += step
         return heard
+
+    async def _nothing_free(self, heard: str) -> bool:
+        """The desk has nothing free: agree to call back when it asks to be called back, accept its waiting list
+        in the client's name. ``True`` when the call ended so."""
+        when = call_back_time(heard, self._now, self._tz)
+        if when is not None:
+            await self._say("agent", self._line("call_back_ok"))
+            local = when.astimezone(ZoneInfo(self._tz))
+            said = local.strftime("%Y-%m-%d %H:%M")
+            await self._end(CallOutcome.CALL_BACK_LATER, f"Asked to call back {said}.", call_back_at=said)
+            return True
+        if offers_waiting_list(heard):
+            await self._say("agent", self._line("waitlist_yes"))
+            await self._say("provider", self._desk.put_on_waitlist())
+            await self._end(CallOutcome.WAITLISTED, "The client is on the waiting list.")
+            return True
+        return False
+
+    async def _reschedule(self, old: TimeWindow) -> None:
+        """Move ``old`` into the campaign's (new) windows: ask, check, book the new time (which releases the old
+        one at the desk in the same breath), or leave everything as it was."""
+        campaign = self._campaign
+        minutes = int(old.duration.total_seconds() // 60)
+        wanted = windows_in_words(campaign.windows, self._tz, self._lang)
+        await self._say("agent", self._line("move", old, wanted=wanted))
+        ask_from = max(campaign.windows[0].start, self._now)
+        for _ in range(MAX_ROUNDS):
+            heard = self._desk.offers_after(ask_from, minutes)
+            await self._say("provider", heard)
+            offered = understand_slots(heard, self._now, self._tz, minutes)
+            if not offered:
+                break
+            for slot in offered:
+                answer = await self._tools.call("check-availability", self._slot_body(slot))
+                if answer.get("status") != "available":
+                    continue
+                await self._say("agent", self._line("fits", slot))
+                body = self._slot_body(slot)
+                booked = await self._tools.call("book-slot", {"date": body["date"], "time": body["time"]})
+                if booked.get("status") == "booked":
+                    _, words = self._desk.move(old.start, slot.start)
+                    await self._say("provider", words)
+                    await self._end(CallOutcome.BOOKED, f"Moved to {slot_in_words(slot, self._tz)}.")
+                    return
+            ask_from = offered[-1].start + timedelta(minutes=1)
+            if ask_from >= campaign.span.end:
+                break
+            await self._say("agent", self._line("ask_on", TimeWindow(ask_from, ask_from + timedelta(minutes=1))))
+        await self._say("agent", self._line("keep_old"))
+        await self._end(CallOutcome.NO_AVAILABILITY, "No new time fits; the old appointment stays.")
 
     async def _report(self, slot: TimeWindow) -> None:
         await self._follow_instructions()

@@ -40,6 +40,8 @@ class ProviderBehaviour:
     wants_person: bool = False
     agent_fault: str | None = None  # "invent_time": the agent reports a time the receptionist never said
     asks_expert: tuple[str, ...] = ()  # expert questions (keys in ``domain/services.json``) the desk asks first
+    call_back_at: datetime | None = None  # with nothing free: "please call back tomorrow at 8"
+    offers_waitlist: bool = False  # with nothing free: "I can put your client on our waiting list"
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

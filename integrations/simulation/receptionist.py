@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.expertise import catalogue
 from domain.models import Provider, TimeWindow
@@ -42,6 +43,10 @@ _LINES = {
         "wants_person": "I'd rather discuss this with your client in person. Could you put them on the line?",
         "hold_on": "Yes, of course, I'll hold.",
         "understood": "Alright, thank you.",
+        "call_back": "I'm sorry, we're fully booked. Please call back tomorrow at {clock}, when we plan the week.",
+        "waitlist": "I'm sorry, I have nothing free then. I can put your client on our waiting list, if you like.",
+        "waitlisted": "Done, your client is on our waiting list.",
+        "moved": "Done: I've entered the new time and released the old one.",
     },
     "de": {
         "greet": [
@@ -76,6 +81,10 @@ _LINES = {
         "wants_person": "Das würde ich lieber direkt mit Ihrer Kundin besprechen. Können Sie sie ans Telefon holen?",
         "hold_on": "Ja, gern, ich bleibe dran.",
         "understood": "Alles klar, danke.",
+        "call_back": "Tut mir leid, wir sind ausgebucht. Rufen Sie bitte morgen um {clock} Uhr wieder an.",
+        "waitlist": "Da habe ich leider nichts frei. Ich kann Ihre Kundin aber auf unsere Warteliste setzen.",
+        "waitlisted": "Gut, Ihre Kundin steht auf unserer Warteliste.",
+        "moved": "Erledigt: ich habe den neuen Termin eingetragen und den alten freigegeben.",
     },
 }
 
@@ -98,6 +107,7 @@ class Receptionist:
         self.language = desk_language(provider, behaviour)
         self._voicemail = voicemail
         self.keys_pressed: list[str] = []
+        self.on_waitlist = False
 
     def _line(self, key: str) -> str:
         line = _LINES[self.language][key]
@@ -146,7 +156,7 @@ class Receptionist:
 
     def offer_words(self, slots: list[TimeWindow]) -> str:
         if not slots:
-            return self._line("nothing")
+            return self.nothing_free()
         said = self._line("or").join(say_slot(s, self._tz, self.language, self._rng) for s in slots)
         return self._line("offer").format(slots=said)
 
@@ -216,3 +226,24 @@ class Receptionist:
 
     def thanks_for_answer(self) -> str:
         return self._line("understood")
+
+    def nothing_free(self) -> str:
+        """Nothing free: said plainly, or with "call back tomorrow at 8", or with the offer of a waiting list."""
+        when = self.behaviour.call_back_at
+        if when is not None:
+            local = when.astimezone(ZoneInfo(self._tz))
+            return self._line("call_back").format(clock=f"{local.hour}:{local.minute:02d}")
+        if self.behaviour.offers_waitlist:
+            return self._line("waitlist")
+        return self._line("nothing")
+
+    def put_on_waitlist(self) -> str:
+        self.on_waitlist = True
+        return self._line("waitlisted")
+
+    def move(self, old: datetime, new: datetime) -> tuple[bool, str]:
+        """Move a booked appointment: book ``new`` and release ``old`` together, or change nothing."""
+        if not self.book(new):
+            return False, self._line("taken")
+        self.cancel(old)
+        return True, self._line("moved")

@@ -103,6 +103,19 @@ def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
     return value
 
 
+class WorldDay(_Model):
+    """How a provider's calendar and desk change on one simulated day (day 1 is the world's ``now``): slots that
+    open (a cancellation) or go (someone else booked them) from that day on, and what the desk says that day
+    when nothing fits (``call_back``: "call back tomorrow at ``call_back_time``"; ``waitlist``: it offers its
+    waiting list)."""
+
+    day: int = Field(ge=1, le=60)
+    open: list[Aware] = Field(default_factory=list)
+    gone: list[Aware] = Field(default_factory=list)
+    says: Literal["call_back", "waitlist"] | None = None
+    call_back_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class WorldProvider(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -116,6 +129,7 @@ class WorldProvider(_Model):
     language: Literal["en", "de"] | None = None
     opening_hours: Annotated[dict[str, list[str]] | None, AfterValidator(_hours)] = None
     behavior: WorldBehaviour = Field(default_factory=WorldBehaviour)
+    days: list[WorldDay] = Field(default_factory=list)
 
     def hours(self) -> OpeningHours | None:
         return None if self.opening_hours is None else opening_hours_from_spec(self.opening_hours)
@@ -150,6 +164,24 @@ class WorldProvider(_Model):
         )
 
 
+class WorldReschedule(_Model):
+    day: int = Field(ge=1, le=60)
+    request: str = Field(min_length=1)
+
+
+class WorldScript(_Model):
+    """What the simulated user does over several days (``nexus simulate --days``): keep looking when nothing
+    fits (widened once by ``widen``), book the best new offer, watch for an earlier slot until the appointment,
+    swap in an earlier slot (or keep the booked one), and move the appointment on a given day."""
+
+    keep_looking: bool = True
+    widen: Literal["week", "km", "any_time"] | None = None
+    book: bool = True
+    watch_for_earlier: bool = True
+    swap: bool = True
+    reschedule: WorldReschedule | None = None
+
+
 class World(_Model):
     now: Aware
     timezone: str = "Europe/Berlin"
@@ -157,6 +189,7 @@ class World(_Model):
     user: WorldUser
     providers: list[WorldProvider] = Field(default_factory=list)
     expert_answers: dict[str, str] = Field(default_factory=dict)  # the user's answers to the expert's questions
+    script: WorldScript = Field(default_factory=WorldScript)
 
     @field_validator("timezone")
     @classmethod
@@ -179,6 +212,10 @@ class World(_Model):
         return [p.provider() for p in self.providers]
 
     def behaviours(self) -> BehaviourSource:
+        if any(p.days for p in self.providers):  # a world that changes by day: as it is on day 1
+            from integrations.simulation.days import DayWorld
+
+            return DayWorld(self, lambda: self.now).behaviours()
         by_id = {p.id: p.behaviour() for p in self.providers}
 
         def behaviour(provider: Provider) -> ProviderBehaviour:

@@ -31,6 +31,7 @@ _ENV_NAMES = {
     "DISCOVER": "ELEVENLABS_AGENT_ID_DISCOVER",
     "CONFIRM": "ELEVENLABS_AGENT_ID_CONFIRM",
     "CANCEL": "ELEVENLABS_AGENT_ID_CANCEL",
+    "RESCHEDULE": "ELEVENLABS_AGENT_ID_RESCHEDULE",
 }
 
 
@@ -150,6 +151,7 @@ async def run_check(settings: Settings, base_url: str, options: AgentOptions) ->
         CallPurpose.DISCOVER: settings.elevenlabs_agent_id_discover,
         CallPurpose.CONFIRM: settings.elevenlabs_agent_id_confirm,
         CallPurpose.CANCEL: settings.elevenlabs_agent_id_cancel,
+        CallPurpose.RESCHEDULE: settings.elevenlabs_agent_id_reschedule,
     }
 
     async def check(client: AsyncElevenLabs) -> int:

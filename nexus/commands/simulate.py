@@ -1,5 +1,6 @@
-"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts]``: one campaign on a
-world file."""
+"""``nexus simulate --world FILE [--book best|RANK] [--seed N] [--json] [--transcripts] [--days N]``: one campaign
+on a world file; with ``--days`` the world runs over several simulated days (keep looking, waiting lists,
+watching for an earlier slot, rescheduling), as its ``script`` says."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import asyncio
 import sys
 from pathlib import Path
 from typing import Any
+
+
+def _days(value: str) -> int:
+    if value.isdigit() and 1 <= int(value) <= 60:
+        return int(value)
+    raise argparse.ArgumentTypeError("use a number of days from 1 to 60")
 
 
 def _book_choice(value: str) -> str:
@@ -23,6 +30,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Seed for the receptionists' choices.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--transcripts", action="store_true", help="Include what was said in every call.")
+    parser.add_argument(
+        "--days", type=_days, help="Run the world over this many simulated days (the world's script acts)."
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -34,6 +44,12 @@ def handle(args: argparse.Namespace) -> int:
     try:
         world = load_world(args.world)
         text = args.world.read_text(encoding="utf-8")
+        if args.days is not None:
+            from nexus.simulation_days import days_summary, simulate_days
+
+            result = asyncio.run(simulate_days(world, text, args.days, args.seed))
+            print(dumps(result) if args.json else days_summary(result))
+            return 0
         result = asyncio.run(simulate_world(world, text, args.seed, args.book, transcripts=args.transcripts))
     except (WorldError, DomainError) as exc:
         print(f"nexus simulate: {exc}", file=sys.stderr)
@@ -46,8 +62,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 _PURPOSES = {
-    "en": {"DISCOVER": "discovery", "CONFIRM": "booking", "CANCEL": "cancellation"},
-    "de": {"DISCOVER": "Suche", "CONFIRM": "Buchung", "CANCEL": "Absage"},
+    "en": {"DISCOVER": "discovery", "CONFIRM": "booking", "CANCEL": "cancellation", "RESCHEDULE": "reschedule"},
+    "de": {"DISCOVER": "Suche", "CONFIRM": "Buchung", "CANCEL": "Absage", "RESCHEDULE": "Verschiebung"},
 }
 # Call statuses and outcomes in German; English says them as stored, in lower case.
 _WORDS_DE = {
@@ -69,6 +85,8 @@ _WORDS_DE = {
     "cancelled appointment": "Termin abgesagt",
     "other": "anderes",
     "handed over": "übergeben",
+    "call back later": "später zurückrufen",
+    "waitlisted": "auf der Warteliste",
 }
 _TEXTS = {
     "en": {
@@ -117,7 +135,8 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(texts["calls"].format(count=len(result["calls"])))
     purposes = _PURPOSES[lang]
     width = max((len(names[c["provider_id"]]) for c in result["calls"]), default=0)
-    purpose_width = max(len(p) for p in purposes.values())
+    shown = {c["purpose"] for c in result["calls"]} | {"DISCOVER", "CONFIRM", "CANCEL"}
+    purpose_width = max(len(words) for purpose, words in purposes.items() if purpose in shown)
     for call in result["calls"]:
         said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
         said.append(texts["turns"].format(count=call["turns"]))

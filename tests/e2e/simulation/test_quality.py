@@ -13,7 +13,9 @@ from tests.e2e.simulation.conftest import WORLD_NAMES, WORLDS, Outcome, simulate
 from tests.e2e.simulation.formula import best_feasible
 
 COOPERATIVE = [
-    name for name in WORLD_NAMES if all(p.behavior.answers for p in load_world(WORLDS / f"{name}.json").providers)
+    name
+    for name in WORLD_NAMES
+    if all(p.behavior.answers and not p.days for p in load_world(WORLDS / f"{name}.json").providers)
 ]
 
 
@@ -36,7 +38,8 @@ def test_the_shortlist_fits_the_users_time(name: str, outcomes: dict[str, Outcom
 
 
 def test_the_cooperative_worlds_are_most_of_them() -> None:
-    assert set(WORLD_NAMES) - set(COOPERATIVE) == {"dentist_tuesday", "nobody_answers"}
+    # keep_looking_four_days changes by day (nothing fits on its first): its test is test_days.py
+    assert set(WORLD_NAMES) - set(COOPERATIVE) == {"dentist_tuesday", "keep_looking_four_days", "nobody_answers"}
 
 
 @pytest.mark.parametrize("name", COOPERATIVE)

@@ -95,6 +95,18 @@ EXPECTED: dict[str, Expected] = {
             ("z2", "2026-12-08T10:45:00+01:00"),
         ],
     ),
+    # Day 1 of a world that changes over days (see test_days.py): nothing fits; one desk offers its waiting list,
+    # one asks to be called back tomorrow.
+    "keep_looking_four_days": Expected(
+        "FAILED",
+        [(f"2026-12-{day:02d}T08:00:00+01:00", f"2026-12-{day:02d}T18:00:00+01:00") for day in range(7, 12)],
+        {
+            "adler": NOTHING_FITS,
+            "berg": ("COMPLETED", "waitlisted"),
+            "claus": ("COMPLETED", "call_back_later"),
+        },
+        [],
+    ),
     # Without a deadline the slow calls finish too (the tests of the deadline cut them short).
     "slow_receptionists": Expected(
         "RANKING",

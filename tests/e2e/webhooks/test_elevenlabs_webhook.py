@@ -371,3 +371,23 @@ async def test_a_signed_transcript_turn_at_an_impossible_time_is_a_bad_request(
 
     assert (status, answer["error"]) == (400, "bad_webhook")
     assert not (await calls_of(world, campaign_id))["near"].status.is_ended
+
+
+async def test_the_post_call_analysis_reports_a_call_back_time(
+    world: FakeWorld, client: TestClient[web.Request, web.Application]
+) -> None:
+    campaign_id = await start(world)
+    silent = (await calls_of(world, campaign_id))["good"]
+    assert silent.conversation_id is not None
+    event = transcription(silent.conversation_id, outcome="call_back_later")
+    when = (NOW + timedelta(days=1)).replace(microsecond=0)
+    event["data"]["analysis"]["data_collection_results"]["call_back_at"] = {
+        "data_collection_id": "call_back_at",
+        "value": when.isoformat(),
+    }
+
+    status, _ = await deliver(client, event)
+
+    call = (await calls_of(world, campaign_id))["good"]
+    assert status == 200
+    assert (call.outcome, call.call_back_at) == (CallOutcome.CALL_BACK_LATER, when)

@@ -111,7 +111,7 @@ async def test_a_german_campaigns_call_is_held_in_german_from_the_first_word(
     call_control: RecordingCallControl,
     purpose: CallPurpose,
 ) -> None:
-    agents = {**AGENTS, CallPurpose.CANCEL: "agent_cancel"}
+    agents = {**AGENTS, CallPurpose.CANCEL: "agent_cancel", CallPurpose.RESCHEDULE: "agent_reschedule"}
     gateway = ElevenLabsVoiceGateway(
         elevenlabs_client,
         agent_ids=agents,

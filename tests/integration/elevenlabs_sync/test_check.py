@@ -72,6 +72,7 @@ async def test_an_empty_workspace_lacks_everything(client: AsyncElevenLabs) -> N
         "agent NEXUS confirm: is missing.",
         "agent NEXUS cancel: is missing.",
         *(f"agent NEXUS discover {key.replace('/', ' (')}): is missing." for key, _, _ in expert_agents()),
+        "agent NEXUS reschedule: is missing.",
     ]
 
 
@@ -93,6 +94,7 @@ async def test_every_drift_is_named(workspace: FakeWorkspace, client: AsyncEleve
         CallPurpose.DISCOVER: report.agents[CallPurpose.DISCOVER].id,
         CallPurpose.CONFIRM: "agent_from_an_old_sync",
         CallPurpose.CANCEL: None,
+        CallPurpose.RESCHEDULE: report.agents[CallPurpose.RESCHEDULE].id,
     }
 
     found = problems(await check_workspace(client, BASE_URL, configured_agents=configured))
@@ -153,5 +155,5 @@ async def test_check_lists_the_differences_and_fails(capsys: pytest.CaptureFixtu
     assert await run_check(Settings(), BASE_URL, AgentOptions()) == 1
 
     out = capsys.readouterr().out
-    assert out.startswith(f"{13 + len(expert_agents())} difference(s) from what NEXUS expects:\n  - workspace secret")
+    assert out.startswith(f"{14 + len(expert_agents())} difference(s) from what NEXUS expects:\n  - workspace secret")
     assert out.rstrip().endswith("Run nexus elevenlabs sync (with the same options) to set them right.")

@@ -24,3 +24,19 @@ def test_event_in_utc_with_escaped_folded_text() -> None:
     unfolded = content.replace(b"\r\n ", b"").decode()
     assert "SUMMARY:Dentist: Zahnärzte\\; Müller\\, Schmidt & Partner " in unfolded
     assert "LOCATION:" in unfolded and "Street p1\\, Berlin" in unfolded
+
+
+def test_a_moved_appointment_keeps_its_uid_with_a_higher_sequence() -> None:
+    provider = make_provider("p1")
+    booked = Appointment(7, "c1", "o1", provider, START, START + timedelta(minutes=30), START, id="a1")
+    moved = Appointment(
+        7, "c1", "o1", provider, START + timedelta(days=1), START + timedelta(days=1, minutes=30), START, id="a1"
+    )
+    moved.sequence = 1
+    stamp = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+    first, second = (appointment_ics(a, stamp, "Dentist").split(b"\r\n") for a in (booked, moved))
+
+    assert b"UID:a1@nexus.invalid" in first and b"UID:a1@nexus.invalid" in second
+    assert b"SEQUENCE:0" in first and b"SEQUENCE:1" in second
+    assert b"DTSTART:20261202T133000Z" in second

@@ -4,6 +4,7 @@ import pytest
 
 from domain.errors import IllegalTransition, InvalidRequest
 from domain.models import (
+    KEEP_LOOKING_FLOW,
     CallStatus,
     CallTask,
     Campaign,
@@ -43,6 +44,7 @@ def test_only_the_documented_transitions_are_legal(current: CampaignStatus, targ
     expected = (
         (current, target) in forward
         or (current, target) == (CampaignStatus.CONFIRMING, CampaignStatus.RANKING)
+        or (current, target) in KEEP_LOOKING_FLOW
         or (not current.is_terminal and target in (CampaignStatus.FAILED, CampaignStatus.CANCELLED))
     )
     assert can_transition(current, target) is expected
@@ -98,3 +100,11 @@ def test_a_campaign_needs_a_window_and_a_sane_call_limit() -> None:
         )
     with pytest.raises(InvalidRequest, match="between 1 and 15"):
         make_campaign(NOW, max_calls=16)
+
+
+def test_keep_looking_may_revive_a_failed_search_and_nothing_else_terminal() -> None:
+    assert can_transition(CampaignStatus.FAILED, CampaignStatus.WAITING)
+    assert not can_transition(CampaignStatus.CONFIRMED, CampaignStatus.WAITING)
+    assert not can_transition(CampaignStatus.CANCELLED, CampaignStatus.WAITING)
+    assert not can_transition(CampaignStatus.FAILED, CampaignStatus.NEGOTIATING)
+    assert not CampaignStatus.WAITING.is_terminal
