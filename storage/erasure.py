@@ -61,7 +61,8 @@ async def forget_call_details(session: AsyncSession, ended_before: datetime, now
 
 async def erase_user(session: AsyncSession, user_id: int) -> None:
     """Delete every row about ``user_id``: messages not yet sent, chat state, calendar link, reminders,
-    appointments, offers, calls, searches with their later rounds, and the profile (children first, so no foreign key is needed)."""
+    appointments, offers, calls, searches with their later rounds, and the profile (children first, so no
+    foreign key is needed)."""
     campaigns = select(CampaignRow.id).where(CampaignRow.user_id == user_id).scalar_subquery()
     calls = select(CallTaskRow.id).where(CallTaskRow.campaign_id.in_(campaigns)).scalar_subquery()
     await session.execute(delete(CallTurnRow).where(CallTurnRow.call_id.in_(calls)))
