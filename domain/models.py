@@ -286,6 +286,8 @@ class CallOutcome(enum.StrEnum):
     BOOKED = "booked"
     CANCELLED_APPOINTMENT = "cancelled_appointment"
     OTHER = "other"
+    OPTED_OUT = "opted_out"  # the practice does not want automated calls: it is never dialled again
+    SKIPPED = "skipped"  # never dialled: over the practice's call budget, or known to have nothing free
 
 
 class CallPurpose(enum.StrEnum):

@@ -37,6 +37,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.practices import CallBudget, FactTtl
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
 from domain.services.recovery import RecoveryReport, recover_open_calls
@@ -211,6 +212,14 @@ def policy_from(settings: Settings) -> Policy:
         call_cost_per_minute=settings.call_cost_per_minute,
         call_cost_currency=settings.call_cost_currency,
         call_minutes_per_month=settings.call_minutes_per_month or None,
+        call_budget=CallBudget(
+            per_day=settings.provider_calls_per_day, min_gap=timedelta(minutes=settings.provider_call_gap_minutes)
+        ),
+        fact_ttl=FactTtl(
+            no_slots=timedelta(minutes=settings.knowledge_no_slots_minutes),
+            opening_hours=timedelta(hours=settings.knowledge_opening_hours_hours),
+            call_back=timedelta(hours=settings.knowledge_call_back_hours),
+        ),
     )
 
 

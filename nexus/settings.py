@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     call_cost_per_minute: float = Field(default=0.10, ge=0, le=100)
     call_cost_currency: str = Field(default="EUR", min_length=1, max_length=8)
     call_minutes_per_month: int = Field(default=300, ge=0)  # per user; 0: no limit
+    provider_calls_per_day: int = Field(default=3, ge=0, le=1000)  # per practice, all users; 0: no limit
+    provider_call_gap_minutes: int = Field(default=20, ge=0, le=24 * 60)
+    knowledge_no_slots_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    knowledge_opening_hours_hours: int = Field(default=24, ge=1, le=30 * 24)
+    knowledge_call_back_hours: int = Field(default=12, ge=1, le=7 * 24)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

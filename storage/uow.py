@@ -20,6 +20,7 @@ from domain.ports import (
     ChatSessionRepository,
     OfferRepository,
     OutboxRepository,
+    PracticeRepository,
     ProcessedEventRepository,
     ReminderRepository,
     UnitOfWork,
@@ -27,6 +28,7 @@ from domain.ports import (
     UserRepository,
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from storage.practices import SqlAlchemyPracticeRepository
 from storage.repositories import (
     ReadAhead,
     SqlAlchemyAppointmentRepository,
@@ -62,6 +64,7 @@ class SqlAlchemyUnitOfWork:
     chat_sessions: ChatSessionRepository
     events: ProcessedEventRepository
     outbox: OutboxRepository
+    practices: PracticeRepository
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class SqlAlchemyUnitOfWork:
         self.chat_sessions = SqlAlchemyChatSessionRepository(session)
         self.events = SqlAlchemyProcessedEventRepository(session)
         self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
+        self.practices = SqlAlchemyPracticeRepository(session)
         return self
 
     async def __aexit__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,8 +43,10 @@ from domain.notifications import (
 )
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
+from domain.services.citizenship import choose_providers
 from domain.services.context import Policy, Ports
 from domain.services.costs import check_minutes_left
+from domain.services.provider_gate import Skipped, SkipReason, skip_note, was_skipped
 from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
@@ -149,7 +152,7 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
     campaign = await _transition(ports, campaign_id, CampaignStatus.PROVIDER_LOOKUP)
     try:
         providers = await ports.directory.search(
-            campaign.service, campaign.location, campaign.radius_km, campaign.max_calls
+            campaign.service, campaign.location, campaign.radius_km, campaign.max_calls + ports.policy.spare_providers
         )
     except DependencyUnavailable as exc:
         log.warning("provider search for campaign %s failed: %s", campaign_id, exc)
@@ -164,7 +167,9 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
             place=place,
         )
         return await fail_campaign(ports, campaign_id, reason)
-    tokens = await _create_calls(ports, campaign_id, providers, CallPurpose.DISCOVER)
+    # Opted out, over its call budget or known to be full: the next provider in the ranking is called instead.
+    chosen = await choose_providers(ports, campaign, providers)
+    tokens = await _create_calls(ports, campaign_id, chosen.call, CallPurpose.DISCOVER, chosen.skipped)
     campaign = await _get_campaign(ports, campaign_id)
     if campaign.status is not CampaignStatus.DIALING:
         return campaign  # cancelled while we looked providers up
@@ -200,7 +205,11 @@ def new_call(
 
 
 async def _create_calls(
-    ports: Ports, campaign_id: str, providers: list[Provider], purpose: CallPurpose
+    ports: Ports,
+    campaign_id: str,
+    providers: list[Provider],
+    purpose: CallPurpose,
+    skipped: Sequence[Skipped] = (),
 ) -> dict[str, str]:
     """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token of
     the calls to place now. A provider closed now gets a call scheduled for when it opens (the sweep dials
@@ -222,6 +231,11 @@ async def _create_calls(
                 _schedule(ports, call, when)
             else:
                 tokens[call.id] = token
+            await uow.calls.add(call)
+        for skip in skipped:  # never dialled; stored so the live view says why
+            call, _ = new_call(ports, campaign_id, skip.provider, purpose, now)
+            outcome = CallOutcome.OPTED_OUT if skip.reason is SkipReason.OPTED_OUT else CallOutcome.SKIPPED
+            call.end(CallStatus.CANCELLED, now, outcome, reason=skip_note(skip))
             await uow.calls.add(call)
 
     await in_transaction(ports.uow, work)
@@ -355,6 +369,16 @@ async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[C
             return None
         if not is_open_for(call, campaign) or campaign.status is CampaignStatus.RANKING:
             call.end(CallStatus.CANCELLED, now, reason="The search moved on before this call was due.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
+        if await uow.practices.opted_out([call.provider.phone]):  # opted out in another call meanwhile
+            call.end(
+                CallStatus.CANCELLED,
+                now,
+                CallOutcome.OPTED_OUT,
+                reason=skip_note(Skipped(call.provider, SkipReason.OPTED_OUT)),
+            )
             await uow.calls.save(call)
             stale.append(call)
             return None
@@ -563,8 +587,10 @@ def current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask 
 
 def _no_offer_reason(campaign: Campaign, calls: list[CallTask]) -> str:
     providers = {c.provider.id: c for c in calls}  # a retried provider counts once, by its last call
-    total = len(providers)
-    latest = list(providers.values())
+    latest = [c for c in providers.values() if not was_skipped(c)]
+    if not latest:
+        return failure_reason("all_skipped", campaign.language, total=len(providers))
+    total = len(latest)
     closed = sum(1 for c in latest if c.outcome is CallOutcome.CLOSED)
     unanswered = sum(
         1 for c in latest if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY) or c.outcome is CallOutcome.VOICEMAIL

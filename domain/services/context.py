@@ -15,6 +15,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.practices import CallBudget, FactTtl
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,12 @@ class Policy:
     call_cost_per_minute: float = 0.10
     call_cost_currency: str = "EUR"
     call_minutes_per_month: int | None = 300  # per user; None: no limit
+    # a good citizen on the phone network: NEXUS calls to one practice per day and the gap between two, how
+    # long a shared fact about a practice's availability is believed, and how many providers are looked up
+    # beyond ``calls_per_campaign`` to call instead of skipped ones (opted out, over budget, known full)
+    call_budget: CallBudget = field(default_factory=lambda: CallBudget(per_day=0, min_gap=timedelta(0)))  # none
+    fact_ttl: FactTtl = field(default_factory=FactTtl)
+    spare_providers: int = 5
 
 
 @dataclass(frozen=True, slots=True)

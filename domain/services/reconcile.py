@@ -17,6 +17,7 @@ from domain.errors import DependencyUnavailable, NotFound
 from domain.models import CallOutcome, CallStatus, CallTask, Turn
 from domain.ports import UnitOfWork
 from domain.services.campaigns import after_call_ended, calls_changed
+from domain.services.citizenship import note_call_end
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
@@ -103,6 +104,8 @@ async def record_conversation(
         elif ended_now:
             call.end(CallStatus.COMPLETED, now, outcome=info.outcome, summary=summary)
         await uow.calls.save(call)
+        if ended_now:
+            await note_call_end(uow, call, now, ports.policy.fact_ttl)  # an opt-out the analysis collected
         if ended_now:
             await calls_changed(uow, call.campaign_id, now)
         return Recorded(call, ended_now)

@@ -45,6 +45,7 @@ from domain.services.campaigns import (
     is_open_for,
     release_holds,
 )
+from domain.services.citizenship import note_call_end
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
@@ -451,8 +452,16 @@ class EndAnswer:
     message: str
 
 
-async def end_call(ports: Ports, ctx: CallContext, outcome: CallOutcome, summary: str | None = None) -> EndAnswer:
-    """The agent is done; the last call of a campaign to end moves the campaign on."""
+async def end_call(
+    ports: Ports,
+    ctx: CallContext,
+    outcome: CallOutcome,
+    summary: str | None = None,
+    *,
+    earliest_free: datetime | None = None,
+) -> EndAnswer:
+    """The agent is done; the last call of a campaign to end moves the campaign on. An ``opted_out`` practice
+    is never called again; ``earliest_free`` (the practice has nothing free before it) is shared knowledge."""
     now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> CallTask:
@@ -467,6 +476,7 @@ async def end_call(ports: Ports, ctx: CallContext, outcome: CallOutcome, summary
             call.conversation_id = ctx.conversation_id
         call.end(CallStatus.COMPLETED, now, outcome=outcome, summary=(summary or None) and summary[:2000])
         await uow.calls.save(call)
+        await note_call_end(uow, call, now, ports.policy.fact_ttl, campaign=ctx.campaign, earliest_free=earliest_free)
         await calls_changed(uow, call.campaign_id, now, ctx.campaign.user_id)
         return call
 

@@ -48,7 +48,7 @@ async def test_an_empty_database_is_behind_until_upgraded(empty_url: str) -> Non
         await upgrade(empty_url)
         await upgrade(empty_url)  # nothing left to do the second time
 
-        assert await current_revision(engine) == head_revision() == "0006"
+        assert await current_revision(engine) == head_revision() == "0010"
         await check_current(engine)
     finally:
         await engine.dispose()
@@ -88,9 +88,9 @@ def test_nexus_db_upgrade_says_where_the_database_stands(
     monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path))
 
     assert cli.main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out == "Database created and up to date (revision 0006).\n"
+    assert capsys.readouterr().out == "Database created and up to date (revision 0010).\n"
     assert cli.main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out == "Database is already up to date (revision 0006).\n"
+    assert capsys.readouterr().out == "Database is already up to date (revision 0010).\n"
 
 
 async def test_upgrading_from_0001_keeps_chat_sessions_and_gives_them_a_version(empty_url: str) -> None:
