@@ -31,6 +31,7 @@ from integrations.clock import FixedClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
+from integrations.simulation.history import seed_history
 from integrations.simulation.world import World
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.settings import Mode, Settings
@@ -248,6 +249,7 @@ async def simulate_world(
         timezone=world.timezone,
         behaviours=world.behaviours(),
     ) as run:
+        await seed_history(run.nexus.ports, world)
         campaign = await start_and_settle(
             run,
             user,

@@ -80,6 +80,7 @@ _LINES = {
         "cannot_after_all": "I'm sorry, my client can't make it after all.",
         "cancel": "Hello, I'm calling to cancel my client's appointment on {slot}.",
         "press": "(presses {digit})",
+        "opted_out": "I understand, we will not call you again. Sorry for the trouble, goodbye.",
     },
     "de": {
         "ask": (
@@ -97,6 +98,7 @@ _LINES = {
         "cannot_after_all": "Entschuldigung, meine Kundin kann nun doch nicht.",
         "cancel": "Guten Tag, ich möchte den Termin meiner Kundin am {slot_dative} absagen.",
         "press": "(drückt die {digit})",
+        "opted_out": "Verstanden, wir rufen Sie nicht mehr an. Entschuldigen Sie die Störung, auf Wiederhören.",
     },
 }
 
@@ -115,6 +117,17 @@ def menu_key_for_appointments(words: str) -> str | None:
 
 def is_voicemail(words: str) -> bool:
     return _VOICEMAIL.search(words) is not None
+
+
+_OPT_OUT = re.compile(
+    r"(do not|don't) call (us|here)\b.*\b(again|any ?more)|nicht mehr an(rufen)?\b|keine (automatischen )?anrufe",
+    re.IGNORECASE,
+)
+
+
+def is_opt_out(words: str) -> bool:
+    """Whether the desk asks not to be called (again) by an automated caller."""
+    return _OPT_OUT.search(words) is not None
 
 
 class ReferenceAgent:
@@ -137,6 +150,8 @@ class ReferenceAgent:
         self._before_end = before_end
         self._tz = campaign.timezone
         self._lang = "en"
+        # what the desk said about itself: nothing free from the first time asked until its first offer
+        self._earliest_free: dict[str, str] = {}
 
     def _line(self, key: str, slot: TimeWindow | None = None, **values: str) -> str:
         if slot is not None:
@@ -162,7 +177,8 @@ class ReferenceAgent:
         if farewell:
             await self._say("agent", self._line("bye"))
         await self._before_end()
-        await self._tools.call("end-call", {"outcome": outcome.value, "summary": summary})
+        body = {"outcome": outcome.value, "summary": summary, **self._earliest_free}
+        await self._tools.call("end-call", body)
 
     async def _get_through(self) -> bool:
         """Listen to who picks up: hang up on a voicemail box, press the appointments key of a menu.
@@ -210,9 +226,17 @@ class ReferenceAgent:
         for _ in range(MAX_ROUNDS):
             heard = self._desk.offers_after(ask_from, minutes)
             await self._say("provider", heard)
+            if is_opt_out(heard):
+                await self._say("agent", self._line("opted_out"))
+                await self._before_end()
+                await self._tools.call("end-call", {"outcome": CallOutcome.OPTED_OUT.value, "summary": "Opted out."})
+                return
             offered = understand_slots(heard, self._now, self._tz, minutes)
             if not offered:
                 break
+            if not self._earliest_free and offered[0].start > ask_from:
+                first = self._slot_body(offered[0])
+                self._earliest_free = {"earliest_free_date": first["date"], "earliest_free_time": first["time"]}
             hint: datetime | None = None
             for slot in offered:
                 answer = await self._tools.call("check-availability", self._slot_body(slot))

@@ -20,7 +20,8 @@ class ProviderBehaviour:
     """How a simulated provider is on the phone. ``slot_minutes`` is the slot length it offers when the caller
     does not say how long the appointment takes; ``voicemail_calls``: that many calls in a row reach the
     voicemail box before a person answers; ``phone_menu_digit``: a menu answers first and this key reaches
-    the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``."""
+    the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``; ``opts_out``: the
+    desk asks not to be called by automated assistants any more instead of answering."""
 
     open_slots: tuple[datetime, ...]
     slot_minutes: int = 30
@@ -31,6 +32,7 @@ class ProviderBehaviour:
     voicemail_calls: int = 0
     phone_menu_digit: int | None = None
     language: str | None = None
+    opts_out: bool = False  # asks NEXUS not to call again instead of answering
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

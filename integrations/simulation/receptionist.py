@@ -30,6 +30,7 @@ _LINES = {
         "booked": "It's booked. See you then!",
         "cancelled": "No problem, it's cancelled.",
         "noted": "Noted. Talk soon.",
+        "opt_out": "Is this an automated call? Please do not call us like this again.",
     },
     "de": {
         "greet": [
@@ -53,6 +54,7 @@ _LINES = {
         "booked": "Ist eingetragen. Bis dann!",
         "cancelled": "Kein Problem, ich habe den Termin gestrichen.",
         "noted": "Ist notiert. Bis gleich.",
+        "opt_out": "Ist das ein automatischer Anruf? Bitte rufen Sie hier nicht mehr an.",
     },
 }
 
@@ -131,6 +133,8 @@ class Receptionist:
         """What the receptionist says when asked for the earliest time from ``moment`` on."""
         if not self.put_through:
             return ""
+        if self.behaviour.opts_out:
+            return self._line("opt_out")
         return self.offer_words(self.earliest_after(moment, minutes))
 
     def book_words(self, start: datetime) -> tuple[bool, str]:

@@ -71,6 +71,7 @@ class WorldBehaviour(_Model):
     slot_taken_on_confirm: bool = False
     voicemail_calls: int = Field(default=0, ge=0, le=10)
     phone_menu_digit: int | None = Field(default=None, ge=1, le=9)
+    opts_out: bool = False
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -122,7 +123,37 @@ class WorldProvider(_Model):
             voicemail_calls=self.behavior.voicemail_calls,
             phone_menu_digit=self.behavior.phone_menu_digit,
             language=self.language,
+            opts_out=self.behavior.opts_out,
         )
+
+
+Phone = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+
+
+class WorldCalls(_Model):
+    """NEXUS calls a practice already had (they count in its call budget): ``count`` calls, the latest at ``last``."""
+
+    phone: Phone
+    count: int = Field(ge=1, le=100)
+    last: Aware
+
+
+class WorldFact(_Model):
+    """Something an earlier call learned about a practice: nothing free from ``start`` (the world's ``now``
+    when not given) until ``until``, learned at ``learned_at`` (``now`` when not given)."""
+
+    phone: Phone
+    until: Aware
+    start: Aware | None = None
+    learned_at: Aware | None = None
+
+
+class WorldHistory(_Model):
+    """What NEXUS knows before the world's search starts, as if earlier searches had left it."""
+
+    opted_out: list[Phone] = Field(default_factory=list)
+    calls: list[WorldCalls] = Field(default_factory=list)
+    known_full: list[WorldFact] = Field(default_factory=list)
 
 
 class World(_Model):
@@ -131,6 +162,7 @@ class World(_Model):
     request: str = Field(min_length=1)
     user: WorldUser
     providers: list[WorldProvider] = Field(default_factory=list)
+    history: WorldHistory = Field(default_factory=WorldHistory)
 
     @field_validator("timezone")
     @classmethod
