@@ -182,6 +182,12 @@ _EN: dict[str, str] = {
     "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
     "your_location": "your location",
     "your_home": "your home",
+    "call_opted_out": "did not want automated calls",
+    "call_over_budget": "called often enough today, not called",
+    "call_too_soon": "called a moment ago, not called",
+    "call_known_full": "known: nothing free before {day}",
+    "live_skipped": "{count} not called; I called the next ones in the ranking instead.",
+    "live_skipped_one": "{name} not called; I called the next one in the ranking instead.",
 }
 
 _DE: dict[str, str] = {
@@ -345,6 +351,12 @@ _DE: dict[str, str] = {
     "apology": "Entschuldige, bei mir ist etwas schiefgegangen. Bitte versuch es gleich noch einmal.",
     "your_location": "dein Standort",
     "your_home": "dein Zuhause",
+    "call_opted_out": "möchte keine automatischen Anrufe",
+    "call_over_budget": "heute schon oft genug angerufen, nicht angerufen",
+    "call_too_soon": "gerade erst angerufen, nicht angerufen",
+    "call_known_full": "bekannt: vor {day} nichts frei",
+    "live_skipped": "{count} nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
+    "live_skipped_one": "{name} nicht angerufen; ich habe stattdessen den nächsten der Rangliste angerufen.",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

@@ -39,6 +39,7 @@ from domain.notifications import (
     SlotGone,
 )
 from domain.services.costs import CostEstimate
+from domain.services.provider_gate import SkipReason, read_skip_note
 from domain.wording import time_in_words, window_in_words
 
 _DISCOVERING = ("DIALING", "NEGOTIATING")
@@ -114,6 +115,13 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
         )
     if call.outcome is CallOutcome.CLOSED:
         return plain(lang, "call_closed")
+    if call.outcome is CallOutcome.OPTED_OUT:
+        return plain(lang, "call_opted_out")
+    if (skipped := _skipped(call)) is not None:
+        reason, until = skipped
+        if until is not None:
+            return say(lang, "call_known_full", day=short_day(until, campaign.timezone, lang))
+        return plain(lang, "call_too_soon" if reason is SkipReason.TOO_SOON else "call_over_budget")
     if call.status is CallStatus.QUEUED and call.not_before is not None:
         return say(
             lang, "call_retry" if retry else "call_opens", time=time_in_words(call.not_before, campaign.timezone)
@@ -135,6 +143,10 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
         CallStatus.CANCELLED: "call_cancelled",
     }[call.status]
     return plain(lang, key)
+
+
+def _skipped(call: CallTask) -> tuple[SkipReason, datetime | None] | None:
+    return read_skip_note(call.failure_reason) if call.status is CallStatus.CANCELLED else None
 
 
 def _opening_later(calls: Sequence[CallTask], retried: set[str], campaign: Campaign) -> list[str]:
@@ -167,6 +179,7 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     latest = {c.provider.id: c for c in discovery}
     calls = list(latest.values())
     retried = {c.provider.id for c in discovery if c.outcome is CallOutcome.VOICEMAIL}
+    passed_over = [c for c in calls if _skipped(c) is not None]  # not called; counted apart
     final = stopped or live_view_is_final(progress)
     service = service_noun(campaign.service, lang)
     if stopped:
@@ -174,19 +187,23 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     elif final:
         title = say(lang, "live_done", service=service)
     else:
-        title = say(lang, "live_title", count=len(calls), service=service)
+        title = say(lang, "live_title", count=len(calls) - len(passed_over), service=service)
     lines = [
         f"• {escape(c.provider.name)} – {escape(_call_state(c, progress.offers, campaign, c.provider.id in retried))}"
         for c in calls
     ]
     later = [] if final else _opening_later(calls, retried, campaign)
+    if len(passed_over) > 1:
+        later.append(say(lang, "live_skipped", count=len(passed_over)))
+    elif passed_over:
+        later.append(say(lang, "live_skipped_one", name=passed_over[0].provider.name))
     counts = say(
         lang,
         "live_counts",
         offers=len({o.call_task_id for o in progress.offers}),
         talking=sum(1 for c in calls if c.status is CallStatus.IN_PROGRESS),
-        ended=sum(1 for c in calls if c.status.is_ended),
-        total=len(calls),
+        ended=sum(1 for c in calls if c.status.is_ended) - len(passed_over),
+        total=len(calls) - len(passed_over),
     )
     text = Html("\n".join([title, *lines, "", *later, counts]))
     if final:

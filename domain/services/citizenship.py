@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from domain.models import CallOutcome, CallPurpose, CallTask, Campaign, Provider
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.practices import (
     AvailabilityFact,
     BudgetState,
@@ -169,27 +169,26 @@ async def purge_practice_records(ports: Ports) -> int:
 # --- the operator's list -------------------------------------------------------------------------------
 
 
-async def add_opt_out(ports: Ports, phone: str) -> tuple[str, bool]:
+async def add_opt_out(uow: UnitOfWorkFactory, phone: str, now: datetime) -> tuple[str, bool]:
     """Opt ``phone`` out (an operator's wish); returns the number as stored and whether it is new."""
     number = normalise_phone(phone)
-    now = ports.clock.now()
 
-    async def work(uow: UnitOfWork) -> bool:
-        return await uow.practices.add_opt_out(OptOut(number, now, OptOutSource.OPERATOR))
+    async def work(unit: UnitOfWork) -> bool:
+        return await unit.practices.add_opt_out(OptOut(number, now, OptOutSource.OPERATOR))
 
-    return number, await in_transaction(ports.uow, work)
+    return number, await in_transaction(uow, work)
 
 
-async def remove_opt_out(ports: Ports, phone: str) -> tuple[str, bool]:
+async def remove_opt_out(uow: UnitOfWorkFactory, phone: str) -> tuple[str, bool]:
     """Let NEXUS call ``phone`` again; returns the number and whether it had opted out."""
     number = normalise_phone(phone)
 
-    async def work(uow: UnitOfWork) -> bool:
-        return await uow.practices.remove_opt_out(number)
+    async def work(unit: UnitOfWork) -> bool:
+        return await unit.practices.remove_opt_out(number)
 
-    return number, await in_transaction(ports.uow, work)
+    return number, await in_transaction(uow, work)
 
 
-async def list_opt_outs(ports: Ports) -> list[OptOut]:
-    async with ports.uow() as uow:
-        return await uow.practices.list_opt_outs()
+async def list_opt_outs(uow: UnitOfWorkFactory) -> list[OptOut]:
+    async with uow() as unit:
+        return await unit.practices.list_opt_outs()
