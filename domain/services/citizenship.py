@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from domain.models import CallOutcome, CallPurpose, CallTask, Campaign, Provider
 from domain.ports import UnitOfWork, UnitOfWorkFactory
@@ -47,47 +47,47 @@ async def choose_providers(ports: Ports, campaign: Campaign, ranked: Sequence[Pr
     """Which of ``ranked`` (best first) this campaign calls, and which it skips and why; a call is counted in
     the budget of each practice kept that will be dialled (a practice closed for the whole search is not).
 
-    When another process took a practice's last call of the day between reading and counting, the practice
-    is skipped after all and the next one in the ranking takes its place."""
+    Each count is a transaction of its own, so a search never holds one practice's count while it waits for
+    another's (two searches counting the same practices in another order cannot deadlock). When another
+    process took a practice's last call of the day between reading and counting, the practice is skipped
+    after all and the next one in the ranking takes its place."""
     now = ports.clock.now()
     day = practice_day(now, campaign.timezone)
     budget = ports.policy.call_budget
     phones = {p.phone for p in ranked}
-
-    async def work(uow: UnitOfWork) -> GateDecision:
+    async with ports.uow() as uow:
         opted_out = await uow.practices.opted_out(phones)
         states = await uow.practices.budget_states(phones, day)
         facts = await uow.practices.facts(phones, now)
-        counted: set[str] = set()
-        while True:
-            decision = gate(
-                ranked,
-                campaign.max_calls,
-                campaign.windows,
-                now,
-                opted_out=opted_out,
-                budget=budget,
-                budget_states=states,
-                facts=facts,
-            )
-            refused = None
-            for provider in decision.call:
-                if provider.phone in counted:
-                    continue
-                if first_call_time(provider, now, campaign.deadline_at, campaign.timezone) is None:
-                    continue  # never dialled in this search (closed until its deadline): nothing to count
-                if not await uow.practices.reserve_call(provider.phone, day, now, budget):
-                    refused = provider.phone
-                    break
-                counted.add(provider.phone)
-            if refused is None:
-                return decision
+    counted: set[str] = set()
+    while True:
+        decision = gate(
+            ranked,
+            campaign.max_calls,
+            campaign.windows,
+            now,
+            opted_out=opted_out,
+            budget=budget,
+            budget_states=states,
+            facts=facts,
+        )
+        refused = None
+        for provider in decision.call:
+            if provider.phone in counted:
+                continue
+            if first_call_time(provider, now, campaign.deadline_at, campaign.timezone) is None:
+                continue  # never dialled in this search (closed until its deadline): nothing to count
+            if not await _count_call(ports, provider.phone, day, now):
+                refused = provider.phone
+                break
+            counted.add(provider.phone)
+        if refused is None:
+            break
+        async with ports.uow() as uow:
             fresh = (await uow.practices.budget_states([refused], day)).get(refused, BudgetState())
-            if over_budget(fresh, budget, now) is None:  # refused a moment ago, so at least too soon now
-                fresh = BudgetState(fresh.calls_today, now)
-            states = {**states, refused: fresh}
-
-    decision = await in_transaction(ports.uow, work)
+        if over_budget(fresh, budget, now) is None:  # refused a moment ago, so at least too soon now
+            fresh = BudgetState(fresh.calls_today, now)
+        states = {**states, refused: fresh}
     if decision.skipped:
         log.info(
             "campaign %s skips %s",
@@ -95,6 +95,13 @@ async def choose_providers(ports: Ports, campaign: Campaign, ranked: Sequence[Pr
             ", ".join(f"{mask_phone(s.provider.phone)} ({s.reason})" for s in decision.skipped),
         )
     return decision
+
+
+async def _count_call(ports: Ports, phone: str, day: date, now: datetime) -> bool:
+    async def work(uow: UnitOfWork) -> bool:
+        return await uow.practices.reserve_call(phone, day, now, ports.policy.call_budget)
+
+    return await in_transaction(ports.uow, work)
 
 
 # --- what a call's end teaches ------------------------------------------------------------------------
