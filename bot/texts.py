@@ -188,6 +188,7 @@ _EN: dict[str, str] = {
     "call_known_full": "known: nothing free before {day}",
     "live_skipped": "{count} not called; I called the next ones in the ranking instead.",
     "live_skipped_one": "{name} not called; I called the next one in the ranking instead.",
+    "shortlist_passed_over": "<i>Not called: {names}</i>",
 }
 
 _DE: dict[str, str] = {
@@ -357,6 +358,7 @@ _DE: dict[str, str] = {
     "call_known_full": "bekannt: vor {day} nichts frei",
     "live_skipped": "{count} nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
     "live_skipped_one": "{name} nicht angerufen; ich habe stattdessen den nächsten der Rangliste angerufen.",
+    "shortlist_passed_over": "<i>Nicht angerufen: {names}</i>",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

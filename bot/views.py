@@ -35,6 +35,7 @@ from domain.notifications import (
     CampaignProgress,
     ConfirmationRetrying,
     Notification,
+    PassedOver,
     ShortlistReady,
     SlotGone,
 )
@@ -214,7 +215,25 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
 # --- shortlist, booking, appointments ----------------------------------------------------------------
 
 
-def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None) -> Reply:
+def passed_over_line(campaign: Campaign, passed_over: Sequence[PassedOver]) -> Html | None:
+    """``Not called: Zahnarzt Ruhe (did not want automated calls), …`` for the shortlist, or ``None``."""
+    if not passed_over:
+        return None
+    lang = campaign.language
+    said = []
+    for skipped in passed_over:
+        if skipped.until is not None:
+            why = plain(lang, "call_known_full").format(day=short_day(skipped.until, campaign.timezone, lang))
+        else:
+            key = {"opted_out": "call_opted_out", "too_soon": "call_too_soon"}.get(skipped.reason, "call_over_budget")
+            why = plain(lang, key)
+        said.append(f"{escape(skipped.provider_name)} ({escape(why)})")
+    return say(lang, "shortlist_passed_over", names=Html(", ".join(said)))
+
+
+def shortlist(
+    campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None, passed_over: Sequence[PassedOver] = ()
+) -> Reply:
     lang = campaign.language
     lines: list[str] = [intro or say(lang, "shortlist", service=service_noun(campaign.service, lang)), ""]
     rows: list[tuple[Button, ...]] = []
@@ -238,6 +257,8 @@ def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = 
                 Button(plain(lang, "transcript").format(rank=rank), buttons.offer(buttons.TRANSCRIPT, offer.id)),
             )
         )
+    if (line := passed_over_line(campaign, passed_over)) is not None:
+        lines += ["", line]
     rows.append(
         (
             Button(plain(lang, "search_again"), buttons.campaign(buttons.AGAIN, campaign.id)),
@@ -327,8 +348,8 @@ def short_slot_of(offer: Offer, campaign: Campaign) -> str:
 def notification_reply(notification: Notification, user: User, now: datetime) -> Reply | None:
     """What to tell the user about ``notification`` (the live view of ``CampaignProgress`` is the notifier's)."""
     match notification:
-        case ShortlistReady(campaign=campaign, shortlist=offers):
-            return shortlist(campaign, offers)
+        case ShortlistReady(campaign=campaign, shortlist=offers, passed_over=skipped):
+            return shortlist(campaign, offers, passed_over=skipped)
         case CampaignFailed(campaign=campaign):
             return Reply(say(campaign.language, "failed", reason=campaign.failure_reason or ""))
         case CampaignCancelled():

@@ -46,7 +46,7 @@ from domain.scoring import rank
 from domain.services.citizenship import choose_providers
 from domain.services.context import Policy, Ports
 from domain.services.costs import check_minutes_left
-from domain.services.provider_gate import Skipped, SkipReason, skip_note, was_skipped
+from domain.services.provider_gate import Skipped, SkipReason, passed_over, skip_note, was_skipped
 from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
@@ -516,7 +516,8 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 if campaign.status is CampaignStatus.DIALING:
                     campaign.transition(CampaignStatus.NEGOTIATING, now)
                 campaign.transition(CampaignStatus.RANKING, now)
-                await uow.outbox.add(campaign.user_id, ShortlistReady(campaign, shortlist), now)
+                ready = ShortlistReady(campaign, shortlist, passed_over(discovering))
+                await uow.outbox.add(campaign.user_id, ready, now)
             else:
                 campaign.transition(CampaignStatus.FAILED, now, _no_offer_reason(campaign, discovering))
                 await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)

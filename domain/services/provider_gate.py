@@ -13,7 +13,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.models import CallStatus, CallTask, Provider, TimeWindow
+from domain.models import CallOutcome, CallStatus, CallTask, Provider, TimeWindow
+from domain.notifications import PassedOver
 from domain.practices import AvailabilityFact, BudgetState, CallBudget, known_nothing_free, over_budget
 
 
@@ -129,3 +130,15 @@ def read_skip_note(note: str | None) -> tuple[SkipReason, datetime | None] | Non
 def was_skipped(call: CallTask) -> bool:
     """Whether ``call`` stands for a provider the gate passed over (never dialled)."""
     return call.status is CallStatus.CANCELLED and read_skip_note(call.failure_reason) is not None
+
+
+def passed_over(calls: Sequence[CallTask]) -> tuple[PassedOver, ...]:
+    """The providers of a search that were not called, or did not want the call, for the shortlist to name."""
+    found = []
+    for call in calls:
+        skipped = read_skip_note(call.failure_reason) if call.status is CallStatus.CANCELLED else None
+        if skipped is not None:
+            found.append(PassedOver(call.provider.name, skipped[0].value, skipped[1]))
+        elif call.outcome is CallOutcome.OPTED_OUT:
+            found.append(PassedOver(call.provider.name, SkipReason.OPTED_OUT.value))
+    return tuple(found)
