@@ -67,6 +67,9 @@ class CallBudget:
     min_gap: timedelta = timedelta(minutes=20)
 
 
+NO_BUDGET = CallBudget(per_day=0, min_gap=timedelta(0))  # nothing is counted or refused
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetState:
     """What the ledger says about one practice: calls counted on ``day`` and when the latest call was placed."""

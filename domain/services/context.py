@@ -15,7 +15,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
-from domain.practices import CallBudget, FactTtl
+from domain.practices import NO_BUDGET, CallBudget, FactTtl
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class Policy:
     # a good citizen on the phone network: NEXUS calls to one practice per day and the gap between two, how
     # long a shared fact about a practice's availability is believed, and how many providers are looked up
     # beyond ``calls_per_campaign`` to call instead of skipped ones (opted out, over budget, known full)
-    call_budget: CallBudget = field(default_factory=lambda: CallBudget(per_day=0, min_gap=timedelta(0)))  # none
+    call_budget: CallBudget = NO_BUDGET  # settings give 3 a day (``nexus.bootstrap.policy_from``)
     fact_ttl: FactTtl = field(default_factory=FactTtl)
     spare_providers: int = 5
 

@@ -12,7 +12,8 @@ from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 from integrations.simulation.world import World
 
-_UNLIMITED = CallBudget(per_day=0, min_gap=timedelta(0))
+# counts every call it is given (a budget of none would count none)
+_COUNT_ALL = CallBudget(per_day=1000, min_gap=timedelta(0))
 
 
 async def seed_history(ports: Ports, world: World) -> None:
@@ -29,7 +30,7 @@ async def seed_history(ports: Ports, world: World) -> None:
             for n in range(calls.count):
                 # the earlier calls a minute apart before the latest, all on the latest one's day
                 await uow.practices.reserve_call(
-                    calls.phone, day, calls.last - timedelta(minutes=calls.count - 1 - n), _UNLIMITED
+                    calls.phone, day, calls.last - timedelta(minutes=calls.count - 1 - n), _COUNT_ALL
                 )
         for fact in history.known_full:
             learned = fact.learned_at or world.now

@@ -8,6 +8,7 @@ import pytest
 from domain.errors import InvalidRequest
 from domain.models import Provider, TimeWindow
 from domain.practices import (
+    NO_BUDGET,
     AvailabilityFact,
     BudgetState,
     CallBudget,
@@ -77,8 +78,7 @@ def test_under_the_budget_a_practice_is_called_and_no_limit_means_none() -> None
     states = {phone("a"): BudgetState(2, NOW - timedelta(hours=1))}
     assert ids(gate(RANKED, 1, [WINDOW], NOW, budget=BUDGET, budget_states=states).call) == ["a"]
     many = {phone("a"): BudgetState(99, NOW - timedelta(hours=1))}
-    unlimited = CallBudget(per_day=0, min_gap=timedelta(0))
-    assert ids(gate(RANKED, 1, [WINDOW], NOW, budget=unlimited, budget_states=many).call) == ["a"]
+    assert ids(gate(RANKED, 1, [WINDOW], NOW, budget=NO_BUDGET, budget_states=many).call) == ["a"]
 
 
 def test_providers_after_the_last_one_called_are_not_reported() -> None:
