@@ -5,8 +5,6 @@ again, by the next search of anyone."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 
 from domain.models import CallOutcome, CallStatus
@@ -17,18 +15,13 @@ from integrations.simulation.history import seed_history
 from integrations.simulation.world import load_world
 from nexus.simulation import SIMULATED_USER, offline_nexus, start_and_settle
 from tests.e2e.simulation.conftest import WORLDS, Outcome
+from tests.e2e.simulation.test_cli import nexus
 
 NOT_CALLED = {"quiet", "popular", "full"}
 
 
 def test_simulate_calls_none_of_the_practices_it_should_spare() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nexus.cli", "simulate", "--world", str(WORLDS / "good_citizen.json"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = nexus("simulate", "--world", WORLDS / "good_citizen.json", "--json")
     assert done.returncode == 0, done.stderr
     result: Outcome = json.loads(done.stdout)
     calls = {c["provider_id"]: c for c in result["calls"]}
@@ -45,13 +38,7 @@ def test_simulate_calls_none_of_the_practices_it_should_spare() -> None:
 
 
 def test_the_summary_says_why_each_practice_was_not_called() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nexus.cli", "simulate", "--world", str(WORLDS / "good_citizen.json")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = nexus("simulate", "--world", WORLDS / "good_citizen.json")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     said = {name: next(line for line in lines if name in line) for name in ("Ruhe", "Vielgefragt", "Voll")}
