@@ -189,6 +189,7 @@ _EN: dict[str, str] = {
     "live_skipped": "{count} not called; I called the next ones in the ranking instead.",
     "live_skipped_one": "{name} not called; I called the next one in the ranking instead.",
     "shortlist_passed_over": "<i>Not called: {names}</i>",
+    "call_call_back": "asked to be called after {time}",
 }
 
 _DE: dict[str, str] = {
@@ -359,6 +360,7 @@ _DE: dict[str, str] = {
     "live_skipped": "{count} nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
     "live_skipped_one": "{name} nicht angerufen; ich habe stattdessen den nächsten der Rangliste angerufen.",
     "shortlist_passed_over": "<i>Nicht angerufen: {names}</i>",
+    "call_call_back": "möchte erst nach {time} angerufen werden",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

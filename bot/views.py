@@ -121,7 +121,7 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
     if (skipped := _skipped(call)) is not None:
         reason, until = skipped
         if until is not None:
-            return say(lang, "call_known_full", day=short_day(until, campaign.timezone, lang))
+            return _until_in_words(reason, until, campaign)
         return plain(lang, "call_too_soon" if reason is SkipReason.TOO_SOON else "call_over_budget")
     if call.status is CallStatus.QUEUED and call.not_before is not None:
         return say(
@@ -144,6 +144,14 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
         CallStatus.CANCELLED: "call_cancelled",
     }[call.status]
     return plain(lang, key)
+
+
+def _until_in_words(reason: str, until: datetime, campaign: Campaign) -> str:
+    """``known: nothing free before Mon 14 Dec`` or ``asked to be called after 20:00``."""
+    lang = campaign.language
+    if reason == SkipReason.CALL_BACK_LATER:
+        return plain(lang, "call_call_back").format(time=time_in_words(until, campaign.timezone))
+    return plain(lang, "call_known_full").format(day=short_day(until, campaign.timezone, lang))
 
 
 def _skipped(call: CallTask) -> tuple[SkipReason, datetime | None] | None:
@@ -223,7 +231,7 @@ def passed_over_line(campaign: Campaign, passed_over: Sequence[PassedOver]) -> H
     said = []
     for skipped in passed_over:
         if skipped.until is not None:
-            why = plain(lang, "call_known_full").format(day=short_day(skipped.until, campaign.timezone, lang))
+            why = _until_in_words(skipped.reason, skipped.until, campaign)
         else:
             key = {"opted_out": "call_opted_out", "too_soon": "call_too_soon"}.get(skipped.reason, "call_over_budget")
             why = plain(lang, key)

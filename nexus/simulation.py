@@ -27,7 +27,7 @@ from domain.services.campaigns import (
 )
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
-from domain.services.provider_gate import read_skip_note
+from domain.services.provider_gate import SkipReason, read_skip_note
 from integrations.clock import FixedClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
@@ -344,9 +344,10 @@ def _call_json(call: CallTask, timezone: str, transcripts: bool) -> dict[str, An
     if call.not_before is not None:
         data["scheduled_for"] = _iso(call.not_before, timezone)
     if (skipped := read_skip_note(call.failure_reason)) is not None and call.status is CallStatus.CANCELLED:
-        data["not_called"] = skipped[0].value  # opted_out, over_budget, too_soon or known_full
+        data["not_called"] = skipped[0].value  # opted_out, over_budget, too_soon, known_full, call_back_later
         if skipped[1] is not None:
-            data["nothing_free_before"] = _iso(skipped[1], timezone)
+            key = "call_after" if skipped[0] is SkipReason.CALL_BACK_LATER else "nothing_free_before"
+            data[key] = _iso(skipped[1], timezone)
     if transcripts:
         data["transcript"] = [f"{turn.speaker}: {turn.text}" for turn in call.transcript]
     return data

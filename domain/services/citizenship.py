@@ -70,6 +70,7 @@ async def choose_providers(ports: Ports, campaign: Campaign, ranked: Sequence[Pr
             budget=budget,
             budget_states=states,
             facts=facts,
+            deadline=campaign.deadline_at,
         )
         refused = None
         for provider in decision.call:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from domain.models import CallOutcome, CallStatus, CallTask, Provider, TimeWindow
 from domain.notifications import PassedOver
-from domain.practices import AvailabilityFact, BudgetState, CallBudget, known_nothing_free, over_budget
+from domain.practices import AvailabilityFact, BudgetState, CallBudget, FactKind, known_nothing_free, over_budget
 
 
 class SkipReason(enum.StrEnum):
@@ -23,13 +23,14 @@ class SkipReason(enum.StrEnum):
     OVER_BUDGET = "over_budget"  # called as often today as the budget allows
     TOO_SOON = "too_soon"  # called a moment ago (the minimum gap between two calls)
     KNOWN_FULL = "known_full"  # known to have nothing free in the search's windows
+    CALL_BACK_LATER = "call_back_later"  # asked to be called again only after the search's deadline
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
     provider: Provider
     reason: SkipReason
-    until: datetime | None = None  # KNOWN_FULL: the moment it has nothing free before
+    until: datetime | None = None  # KNOWN_FULL: nothing free before then; CALL_BACK_LATER: call after then
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ def gate(
     budget: CallBudget | None = None,
     budget_states: Mapping[str, BudgetState] | None = None,
     facts: Mapping[str, list[AvailabilityFact]] | None = None,
+    deadline: datetime | None = None,
 ) -> GateDecision:
     """Keep the first ``max_calls`` providers of ``ranked`` that may be called now; skip the rest of those
     looked at with a reason. Providers after the last one kept are neither called nor reported (a search
@@ -64,7 +66,7 @@ def gate(
         if provider.phone in seen:
             continue
         seen.add(provider.phone)
-        reason, until = _refusal(provider, windows, now, opted_out, budget, states, known)
+        reason, until = _refusal(provider, windows, now, opted_out, budget, states, known, deadline)
         if reason is None:
             call.append(provider)
         else:
@@ -80,12 +82,19 @@ def _refusal(
     budget: CallBudget | None,
     states: Mapping[str, BudgetState],
     known: Mapping[str, list[AvailabilityFact]],
+    deadline: datetime | None,
 ) -> tuple[SkipReason | None, datetime | None]:
     if provider.phone in opted_out:
         return SkipReason.OPTED_OUT, None
-    full_until = known_nothing_free(list(windows), known.get(provider.phone, []), now)
+    facts = known.get(provider.phone, [])
+    full_until = known_nothing_free(list(windows), facts, now)
     if full_until is not None:
         return SkipReason.KNOWN_FULL, full_until
+    call_back = max(
+        (f.until for f in facts if f.kind is FactKind.CALL_BACK_AFTER and f.live(now) and f.until), default=None
+    )
+    if call_back is not None and deadline is not None and call_back >= deadline:
+        return SkipReason.CALL_BACK_LATER, call_back
     if budget is not None:
         over = over_budget(states.get(provider.phone, BudgetState()), budget, now)
         if over == "calls_per_day":
@@ -103,6 +112,7 @@ _NOTE_WORDS = {
     SkipReason.OVER_BUDGET: "called as often today as NEXUS calls one practice.",
     SkipReason.TOO_SOON: "called a moment ago by another search.",
     SkipReason.KNOWN_FULL: "known to have nothing free before {until}.",
+    SkipReason.CALL_BACK_LATER: "asked to be called again only after {until}.",
 }
 
 

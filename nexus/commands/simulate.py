@@ -78,12 +78,14 @@ _NOT_CALLED = {
         "over_budget": "not called: called often enough today",
         "too_soon": "not called: called a moment ago",
         "known_full": "not called: known: nothing free before {time}",
+        "call_back_later": "not called: asked to be called after {time}",
     },
     "de": {
         "opted_out": "nicht angerufen: möchte keine automatischen Anrufe",
         "over_budget": "nicht angerufen: heute schon oft genug angerufen",
         "too_soon": "nicht angerufen: gerade erst angerufen",
         "known_full": "nicht angerufen: bekannt: vor {time} nichts frei",
+        "call_back_later": "nicht angerufen: möchte erst nach {time} angerufen werden",
     },
 }
 _TEXTS = {
@@ -138,7 +140,7 @@ def summary(result: dict[str, Any]) -> str:
         said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
         said.append(texts["turns"].format(count=call["turns"]))
         if call.get("not_called") in _NOT_CALLED[lang]:
-            before = call.get("nothing_free_before")
+            before = call.get("nothing_free_before") or call.get("call_after")
             said = [_NOT_CALLED[lang][call["not_called"]].format(time=_when(before, lang, zone) if before else "")]
         if call.get("scheduled_for"):
             said.append(texts["later"].format(time=_when(call["scheduled_for"], lang, zone)))

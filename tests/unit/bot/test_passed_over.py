@@ -47,8 +47,9 @@ def _skipped(name: str, campaign_id: str, reason: SkipReason, until: datetime | 
                 "called often enough today, not called",
                 "called a moment ago, not called",
                 "known: nothing free before Mon 14 Dec",
+                "asked to be called after 20:00",
             ],
-            "4 not called; I called the next ones in the ranking instead.",
+            "5 not called; I called the next ones in the ranking instead.",
             "0 offers · 1 talking · 1 of 2 calls ended",
         ),
         (
@@ -60,8 +61,9 @@ def _skipped(name: str, campaign_id: str, reason: SkipReason, until: datetime | 
                 "heute schon oft genug angerufen, nicht angerufen",
                 "gerade erst angerufen, nicht angerufen",
                 "bekannt: vor Mo 14. Dez nichts frei",
+                "möchte erst nach 20:00 angerufen werden",
             ],
-            "4 nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
+            "5 nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
             "0 Angebote · 1 im Gespräch · 1 von 2 Anrufen beendet",
         ),
     ],
@@ -77,6 +79,7 @@ def test_the_live_view_says_why_a_practice_was_not_called(
         _skipped("d", campaign.id, SkipReason.OVER_BUDGET),
         _skipped("e", campaign.id, SkipReason.TOO_SOON),
         _skipped("f", campaign.id, SkipReason.KNOWN_FULL, FULL_UNTIL),
+        _skipped("g", campaign.id, SkipReason.CALL_BACK_LATER, NOW.replace(hour=20)),
     ]
 
     lines = views.live_view(CampaignProgress(campaign, calls, [])).text.splitlines()

@@ -152,3 +152,17 @@ def test_the_budget_day_is_the_practices_day() -> None:
     late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
     assert str(practice_day(late, "Europe/Berlin")) == "2026-12-01"
     assert str(practice_day(late, "America/New_York")) == "2026-11-30"
+
+
+def test_a_practice_that_asked_to_be_called_after_the_deadline_is_not_called() -> None:
+    deadline = NOW + timedelta(minutes=20)
+    after_eight = AvailabilityFact(
+        phone("a"), FactKind.CALL_BACK_AFTER, NOW, NOW + timedelta(hours=12), until=NOW + timedelta(hours=11)
+    )
+    soon = AvailabilityFact(
+        phone("b"), FactKind.CALL_BACK_AFTER, NOW, NOW + timedelta(minutes=10), until=NOW + timedelta(minutes=10)
+    )
+    decision = gate(RANKED, 2, [WINDOW], NOW, facts={phone("a"): [after_eight], phone("b"): [soon]}, deadline=deadline)
+    assert ids(decision.call) == ["b", "c"]  # b may be called within the search
+    assert decision.skipped == [Skipped(RANKED[0], SkipReason.CALL_BACK_LATER, NOW + timedelta(hours=11))]
+    assert read_skip_note(skip_note(decision.skipped[0])) == (SkipReason.CALL_BACK_LATER, NOW + timedelta(hours=11))
