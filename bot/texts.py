@@ -251,6 +251,14 @@ _EN: dict[str, str] = {
         "A search of yours is still running (or a call that cancels an appointment), so I deleted nothing. Stop "
         "it with /cancel or wait until it is done, then send /delete_my_data again."
     ),
+    "call_opted_out": "did not want automated calls",
+    "call_over_budget": "called often enough today, not called",
+    "call_too_soon": "called a moment ago, not called",
+    "call_known_full": "known: nothing free before {day}",
+    "live_skipped": "{count} not called; I called the next ones in the ranking instead.",
+    "live_skipped_one": "{name} not called; I called the next one in the ranking instead.",
+    "shortlist_passed_over": "<i>Not called: {names}</i>",
+    "call_call_back": "asked to be called after {time}",
 }
 
 _DE: dict[str, str] = {
@@ -488,6 +496,14 @@ _DE: dict[str, str] = {
         "Eine Suche von dir läuft noch (oder ein Anruf, der einen Termin absagt), darum habe ich nichts gelöscht. "
         "Stoppe sie mit /cancel oder warte, bis sie fertig ist, und sende dann noch einmal /delete_my_data."
     ),
+    "call_opted_out": "möchte keine automatischen Anrufe",
+    "call_over_budget": "heute schon oft genug angerufen, nicht angerufen",
+    "call_too_soon": "gerade erst angerufen, nicht angerufen",
+    "call_known_full": "bekannt: vor {day} nichts frei",
+    "live_skipped": "{count} nicht angerufen; ich habe stattdessen die nächsten der Rangliste angerufen.",
+    "live_skipped_one": "{name} nicht angerufen; ich habe stattdessen den nächsten der Rangliste angerufen.",
+    "shortlist_passed_over": "<i>Nicht angerufen: {names}</i>",
+    "call_call_back": "möchte erst nach {time} angerufen werden",
 }
 
 # The same sentences for a chat that types instead of tapping and cannot share a location (the terminal).

@@ -40,12 +40,14 @@ from domain.notifications import (
     ConfirmationRetrying,
     HandoverStarting,
     Notification,
+    PassedOver,
     QuestionAsked,
     RoundNews,
     ShortlistReady,
     SlotGone,
 )
 from domain.services.costs import CostEstimate
+from domain.services.provider_gate import SkipReason, read_skip_note
 from domain.wording import time_in_words, window_in_words
 
 _DISCOVERING = ("DIALING", "NEGOTIATING")
@@ -156,6 +158,13 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
         )
     if call.outcome is CallOutcome.CLOSED:
         return plain(lang, "call_closed")
+    if call.outcome is CallOutcome.OPTED_OUT:
+        return plain(lang, "call_opted_out")
+    if (skipped := _skipped(call)) is not None:
+        reason, until = skipped
+        if until is not None:
+            return _until_in_words(reason, until, campaign)
+        return plain(lang, "call_too_soon" if reason is SkipReason.TOO_SOON else "call_over_budget")
     if call.status is CallStatus.QUEUED and call.not_before is not None:
         return say(
             lang, "call_retry" if retry else "call_opens", time=time_in_words(call.not_before, campaign.timezone)
@@ -178,6 +187,18 @@ def _call_state(call: CallTask, offers: Sequence[Offer], campaign: Campaign, ret
         CallStatus.CANCELLED: "call_cancelled",
     }[call.status]
     return plain(lang, key)
+
+
+def _until_in_words(reason: str, until: datetime, campaign: Campaign) -> str:
+    """``known: nothing free before Mon 14 Dec`` or ``asked to be called after 20:00``."""
+    lang = campaign.language
+    if reason == SkipReason.CALL_BACK_LATER:
+        return plain(lang, "call_call_back").format(time=time_in_words(until, campaign.timezone))
+    return plain(lang, "call_known_full").format(day=short_day(until, campaign.timezone, lang))
+
+
+def _skipped(call: CallTask) -> tuple[SkipReason, datetime | None] | None:
+    return read_skip_note(call.failure_reason) if call.status is CallStatus.CANCELLED else None
 
 
 def _opening_later(calls: Sequence[CallTask], retried: set[str], campaign: Campaign) -> list[str]:
@@ -210,6 +231,7 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     latest = {c.provider.id: c for c in discovery}
     calls = list(latest.values())
     retried = {c.provider.id for c in discovery if c.outcome is CallOutcome.VOICEMAIL}
+    passed_over = [c for c in calls if _skipped(c) is not None]  # not called; counted apart
     final = stopped or live_view_is_final(progress)
     service = service_noun(campaign.service, lang)
     if stopped:
@@ -217,19 +239,23 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
     elif final:
         title = say(lang, "live_done", service=service)
     else:
-        title = say(lang, "live_title", count=len(calls), service=service)
+        title = say(lang, "live_title", count=len(calls) - len(passed_over), service=service)
     lines = [
         f"• {escape(c.provider.name)} – {escape(_call_state(c, progress.offers, campaign, c.provider.id in retried))}"
         for c in calls
     ]
     later = [] if final else _opening_later(calls, retried, campaign)
+    if len(passed_over) > 1:
+        later.append(say(lang, "live_skipped", count=len(passed_over)))
+    elif passed_over:
+        later.append(say(lang, "live_skipped_one", name=passed_over[0].provider.name))
     counts = say(
         lang,
         "live_counts",
         offers=len({o.call_task_id for o in progress.offers}),
         talking=sum(1 for c in calls if c.status is CallStatus.IN_PROGRESS),
-        ended=sum(1 for c in calls if c.status.is_ended),
-        total=len(calls),
+        ended=sum(1 for c in calls if c.status.is_ended) - len(passed_over),
+        total=len(calls) - len(passed_over),
     )
     text = Html("\n".join([title, *lines, "", *later, counts]))
     if final:
@@ -241,7 +267,25 @@ def live_view(progress: CampaignProgress, *, stopped: bool = False) -> Reply:
 # --- shortlist, booking, appointments ----------------------------------------------------------------
 
 
-def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None) -> Reply:
+def passed_over_line(campaign: Campaign, passed_over: Sequence[PassedOver]) -> Html | None:
+    """``Not called: Zahnarzt Ruhe (did not want automated calls), …`` for the shortlist, or ``None``."""
+    if not passed_over:
+        return None
+    lang = campaign.language
+    said = []
+    for skipped in passed_over:
+        if skipped.until is not None:
+            why = _until_in_words(skipped.reason, skipped.until, campaign)
+        else:
+            key = {"opted_out": "call_opted_out", "too_soon": "call_too_soon"}.get(skipped.reason, "call_over_budget")
+            why = plain(lang, key)
+        said.append(f"{escape(skipped.provider_name)} ({escape(why)})")
+    return say(lang, "shortlist_passed_over", names=Html(", ".join(said)))
+
+
+def shortlist(
+    campaign: Campaign, offers: Sequence[Offer], intro: Html | None = None, passed_over: Sequence[PassedOver] = ()
+) -> Reply:
     lang = campaign.language
     lines: list[str] = [intro or say(lang, "shortlist", service=service_noun(campaign.service, lang)), ""]
     rows: list[tuple[Button, ...]] = []
@@ -267,6 +311,8 @@ def shortlist(campaign: Campaign, offers: Sequence[Offer], intro: Html | None = 
                 Button(plain(lang, "transcript").format(rank=rank), buttons.offer(buttons.TRANSCRIPT, offer.id)),
             )
         )
+    if (line := passed_over_line(campaign, passed_over)) is not None:
+        lines += ["", line]
     rows.append(
         (
             Button(plain(lang, "search_again"), buttons.campaign(buttons.AGAIN, campaign.id)),
@@ -358,8 +404,8 @@ def short_slot_of(offer: Offer, campaign: Campaign) -> str:
 def notification_reply(notification: Notification, user: User, now: datetime) -> Reply | None:
     """What to tell the user about ``notification`` (the live view of ``CampaignProgress`` is the notifier's)."""
     match notification:
-        case ShortlistReady(campaign=campaign, shortlist=offers):
-            return shortlist(campaign, offers)
+        case ShortlistReady(campaign=campaign, shortlist=offers, passed_over=skipped):
+            return shortlist(campaign, offers, passed_over=skipped)
         case CampaignFailed(campaign=campaign):
             reason = campaign.failure_reason or ""
             return Reply(

@@ -308,6 +308,8 @@ class CallOutcome(enum.StrEnum):
     HANDED_OVER = "handed_over"  # the call was put through to the user (see domain.services.user_loop)
     CALL_BACK_LATER = "call_back_later"  # the desk asked to be called again at ``CallTask.call_back_at``
     WAITLISTED = "waitlisted"  # the agent put the user on the provider's waiting list
+    OPTED_OUT = "opted_out"  # the practice does not want automated calls: it is never dialled again
+    SKIPPED = "skipped"  # never dialled: over the practice's call budget, or known to have nothing free
 
 
 class CallPurpose(enum.StrEnum):

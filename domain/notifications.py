@@ -33,9 +33,20 @@ class CampaignProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class PassedOver:
+    """A provider the search did not call (or that did not want the call): its name, why (a
+    ``domain.services.provider_gate.SkipReason`` value) and, when it is known to be full, until when."""
+
+    provider_name: str
+    reason: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ShortlistReady:
     campaign: Campaign
     shortlist: list[Offer]
+    passed_over: tuple[PassedOver, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

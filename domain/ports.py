@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -33,6 +33,7 @@ from domain.models import (
     User,
 )
 from domain.notifications import Notification
+from domain.practices import AvailabilityFact, BudgetState, CallBudget, OptOut
 
 
 class Clock(Protocol):
@@ -278,6 +279,44 @@ class FollowUpRepository(Protocol):
     async def list_replacing(self, limit: int = 100) -> list[FollowUp]:
         """Active follow-ups with an appointment to replace whose own search has booked a new one: the old
         appointment is still to be cancelled by phone."""
+
+
+class PracticeRepository(Protocol):
+    """What NEXUS knows about practices' phone lines, for every user (``domain.practices``); keyed by E.164
+    numbers, never by user."""
+
+    async def opted_out(self, phones: Collection[str]) -> set[str]:
+        """Those of ``phones`` that asked not to be called."""
+        ...
+
+    async def add_opt_out(self, opt_out: OptOut) -> bool:
+        """Store the opt-out; ``False`` (and nothing changed) when the number had opted out already."""
+        ...
+
+    async def remove_opt_out(self, phone: str) -> bool: ...
+
+    async def list_opt_outs(self) -> list[OptOut]:
+        """Oldest first."""
+        ...
+
+    async def budget_states(self, phones: Collection[str], day: date) -> dict[str, BudgetState]:
+        """Calls counted on ``day`` and the latest call of each of ``phones`` that NEXUS called."""
+        ...
+
+    async def reserve_call(self, phone: str, day: date, at: datetime, budget: CallBudget) -> bool:
+        """Count one call to ``phone`` on ``day`` placed ``at``, when ``budget`` allows one more; ``False`` (and
+        nothing counted) when it does not. Holds under concurrency: the database refuses a count past
+        ``budget.per_day``, whichever process asks."""
+        ...
+
+    async def add_fact(self, fact: AvailabilityFact) -> None: ...
+
+    async def facts(self, phones: Collection[str], now: datetime) -> dict[str, list[AvailabilityFact]]:
+        """The live facts about each of ``phones`` (those not expired at ``now``), oldest first."""
+        ...
+
+    async def purge(self, now: datetime, counted_before: date) -> int:
+        """Delete expired facts and call counts of days before ``counted_before``; returns how many rows."""
         ...
 
 
@@ -299,6 +338,7 @@ class UnitOfWork(Protocol):
     profiles: ProfileRepository
     instructions: InstructionRepository
     follow_ups: FollowUpRepository
+    practices: PracticeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -147,6 +147,10 @@ _FAILURES = {
         ),
         "slot_gone": "{provider} could no longer offer that time, and no other offer is left.",
         "not_started": "The search could not start in time. Please try again.",
+        "all_skipped": (
+            "I did not call any of the {total} providers I found: they do not want automated calls, were called "
+            "often enough today, or are known to have nothing free then. Try other times or a wider radius."
+        ),
     },
     "de": {
         "search_failed": (
@@ -167,6 +171,11 @@ _FAILURES = {
         ),
         "slot_gone": "{provider} kann die Zeit nicht mehr anbieten, und es ist kein anderes Angebot übrig.",
         "not_started": "Die Suche konnte nicht rechtzeitig starten. Bitte versuch es noch einmal.",
+        "all_skipped": (
+            "Ich habe keinen der {total} gefundenen Anbieter angerufen: Sie möchten keine automatischen Anrufe, "
+            "wurden heute schon oft genug angerufen oder haben bekanntermaßen dann nichts frei. "
+            "Versuch andere Zeiten oder einen größeren Umkreis."
+        ),
     },
 }
 

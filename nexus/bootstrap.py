@@ -38,6 +38,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.practices import CallBudget, FactTtl
 from domain.services.context import Policy, Ports
 from domain.services.reconcile import ConversationFetcher
 from domain.services.recovery import RecoveryReport, recover_open_calls
@@ -218,6 +219,14 @@ def policy_from(settings: Settings) -> Policy:
         fan_out_wave=settings.fan_out_wave,
         transcript_retention=timedelta(days=settings.transcript_retention_days),
         follow_up_rounds=settings.follow_up_rounds,
+        call_budget=CallBudget(
+            per_day=settings.provider_calls_per_day, min_gap=timedelta(minutes=settings.provider_call_gap_minutes)
+        ),
+        fact_ttl=FactTtl(
+            no_slots=timedelta(minutes=settings.knowledge_no_slots_minutes),
+            opening_hours=timedelta(hours=settings.knowledge_opening_hours_hours),
+            call_back=timedelta(hours=settings.knowledge_call_back_hours),
+        ),
     )
 
 

@@ -1,6 +1,6 @@
 """Scheduled jobs: recovery, the sweep, due reminders (queued in the outbox), purging delivered messages and
-forgetting call transcripts past the retention period,
-every few seconds (the first round at start), in whichever processes run them.
+forgetting call transcripts past the retention period, practices' expired facts and old call counts, every few
+seconds (the first round at start), in whichever processes run them.
 
 Every job is made of idempotent conditional updates, so any number of NEXUS processes may run them at once;
 recovery runs in one process at a time anyway (``Nexus.recover``).
@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.ports import UnitOfWork
 from domain.services.appointments import send_due_reminders
+from domain.services.citizenship import purge_practice_records
 from domain.services.context import Ports
 from domain.services.privacy import forget_old_call_details
 from domain.services.reconcile import ConversationFetcher, reconcile_silent_calls
@@ -69,6 +70,10 @@ async def run_jobs(ports: Ports, fetch: ConversationFetcher | None = None, recov
             log.info("forgot the transcripts of %d calls past the retention period", forgotten)
     except Exception:
         log.exception("forgetting old call transcripts failed; it runs again next round")
+    try:
+        await purge_practice_records(ports)
+    except Exception:
+        log.exception("purging practices' old facts and call counts failed; it runs again next round")
 
 
 async def purge_delivered_messages(ports: Ports) -> int:

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     transcript_retention_days: int = Field(default=30, ge=1, le=3650)
     record_call_audio: bool = False
     follow_up_rounds: int = Field(default=5, ge=1, le=30)  # keep looking / watch: later rounds per search
+    provider_calls_per_day: int = Field(default=3, ge=0, le=1000)  # per practice, all users; 0: no limit
+    provider_call_gap_minutes: int = Field(default=20, ge=0, le=24 * 60)
+    knowledge_no_slots_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    knowledge_opening_hours_hours: int = Field(default=24, ge=1, le=30 * 24)
+    knowledge_call_back_hours: int = Field(default=12, ge=1, le=7 * 24)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

@@ -28,11 +28,13 @@ from domain.services.campaigns import (
 )
 from domain.services.confirmation import choose_offer
 from domain.services.context import Ports
+from domain.services.provider_gate import SkipReason, read_skip_note
 from domain.services.user_loop import save_profile
 from integrations.clock import FixedClock
 from integrations.directory import BundledDirectory
 from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.gateway import SimulatedVoiceGateway
+from integrations.simulation.history import seed_history
 from integrations.simulation.world import World
 from nexus.bootstrap import Nexus, bootstrap
 from nexus.scripted_user import ScriptedUser
@@ -279,6 +281,7 @@ async def simulate_world(
         await save_profile(run.nexus.ports, world.profile(SIMULATED_USER))
         scripted = ScriptedUser(run.nexus.ports, world.user.answers)
         run.nexus.notifications.subscribe(scripted)
+        await seed_history(run.nexus.ports, world)
         campaign = await start_and_settle(
             run,
             user,
@@ -382,6 +385,11 @@ def _call_json(call: CallTask, timezone: str, transcripts: bool) -> dict[str, An
     }
     if call.not_before is not None:
         data["scheduled_for"] = _iso(call.not_before, timezone)
+    if (skipped := read_skip_note(call.failure_reason)) is not None and call.status is CallStatus.CANCELLED:
+        data["not_called"] = skipped[0].value  # opted_out, over_budget, too_soon, known_full, call_back_later
+        if skipped[1] is not None:
+            key = "call_after" if skipped[0] is SkipReason.CALL_BACK_LATER else "nothing_free_before"
+            data[key] = _iso(skipped[1], timezone)
     if transcripts:
         data["transcript"] = [f"{turn.speaker}: {turn.text}" for turn in call.transcript]
     return data

@@ -23,6 +23,7 @@ from domain.notifications import (
     ConfirmationRetrying,
     HandoverStarting,
     Notification,
+    PassedOver,
     QuestionAsked,
     RoundEvent,
     RoundNews,
@@ -42,8 +43,13 @@ def to_json(notification: Notification) -> tuple[str, dict[str, Any]]:
     match notification:
         case CallsChanged(campaign_id=campaign_id):
             return "calls_changed", {"campaign_id": campaign_id}
-        case ShortlistReady(campaign=campaign, shortlist=offers):
-            return "shortlist_ready", {"campaign": _campaign(campaign), "shortlist": [_offer(o) for o in offers]}
+        case ShortlistReady(campaign=campaign, shortlist=offers, passed_over=passed_over):
+            payload: dict[str, Any] = {"campaign": _campaign(campaign), "shortlist": [_offer(o) for o in offers]}
+            if passed_over:
+                payload["passed_over"] = [
+                    [p.provider_name, p.reason, p.until.isoformat() if p.until else None] for p in passed_over
+                ]
+            return "shortlist_ready", payload
         case CampaignFailed(campaign=campaign):
             return "campaign_failed", {"campaign": _campaign(campaign)}
         case CampaignCancelled(campaign=campaign):
@@ -101,7 +107,13 @@ def from_json(kind: str, payload: dict[str, Any]) -> Notification:
         case "calls_changed":
             return CallsChanged(str(payload["campaign_id"]))
         case "shortlist_ready":
-            return ShortlistReady(_to_campaign(payload["campaign"]), [_to_offer(o) for o in payload["shortlist"]])
+            passed_over = tuple(
+                PassedOver(name, reason, datetime.fromisoformat(until) if until else None)
+                for name, reason, until in payload.get("passed_over", [])
+            )
+            return ShortlistReady(
+                _to_campaign(payload["campaign"]), [_to_offer(o) for o in payload["shortlist"]], passed_over
+            )
         case "campaign_failed":
             return CampaignFailed(_to_campaign(payload["campaign"]))
         case "campaign_cancelled":

@@ -376,3 +376,43 @@ class FollowUpRow(Base):
     plan: Mapped[dict[str, Any]]
     appointment_id: Mapped[str | None] = mapped_column(Id)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class PracticeOptOutRow(Base):
+    """A practice that does not want automated calls, by its E.164 number (see ``domain.practices``)."""
+
+    __tablename__ = "practice_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class PracticeCallRow(Base):
+    """One NEXUS call counted in a practice's budget of ``day`` (its local date). ``seq`` numbers the day's
+    calls from 1; the primary key makes two processes counting the same call number at once collide, and
+    the repository never writes a number past the budget, so the count cannot pass it."""
+
+    __tablename__ = "practice_calls"
+    __table_args__ = (Index(None, "phone", "placed_at"),)
+
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    placed_at: Mapped[datetime]
+
+
+class PracticeFactRow(Base):
+    """A shared, short-lived fact about a practice's availability. Nothing in it names a user or a search."""
+
+    __tablename__ = "practice_facts"
+    __table_args__ = (Index(None, "phone", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    learned_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    start_at: Mapped[datetime | None]
+    until: Mapped[datetime | None]
+    detail: Mapped[str] = mapped_column(String(200))

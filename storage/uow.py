@@ -22,6 +22,7 @@ from domain.ports import (
     FollowUpRepository,
     OfferRepository,
     OutboxRepository,
+    PracticeRepository,
     ProcessedEventRepository,
     ReminderRepository,
     UnitOfWork,
@@ -35,6 +36,7 @@ from storage.loop_repositories import (
     SqlAlchemyQuestionRepository,
     SqlAlchemyTurnRepository,
 )
+from storage.practices import SqlAlchemyPracticeRepository
 from storage.repositories import (
     ReadAhead,
     SqlAlchemyAppointmentRepository,
@@ -76,6 +78,7 @@ class SqlAlchemyUnitOfWork:
     profiles: ProfileRepository
     instructions: InstructionRepository
     follow_ups: FollowUpRepository
+    practices: PracticeRepository
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class SqlAlchemyUnitOfWork:
         self.profiles = SqlAlchemyProfileRepository(session)
         self.instructions = SqlAlchemyInstructionRepository(session)
         self.follow_ups = SqlAlchemyFollowUpRepository(session)
+        self.practices = SqlAlchemyPracticeRepository(session)
         return self
 
     async def __aexit__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,8 @@ def make_provider(
         id=provider_id,
         name=name or f"Provider {provider_id}",
         service=service,
-        phone=f"+49305550{abs(hash(provider_id)) % 10000:04d}",
+        # stable across runs (str hashes are not): a practice's records are kept by its number
+        phone=f"+4930555{zlib.crc32(provider_id.encode()) % 1_000_000:06d}",
         location=GeoPoint(lat, lng),
         address=f"Street {provider_id}, Berlin",
         rating=rating,

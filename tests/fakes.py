@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -33,6 +33,7 @@ from domain.models import (
 )
 from domain.notifications import Notification, idempotency_key
 from domain.ports import CallRequest, OutboxEntry, PlacedCall
+from domain.practices import AvailabilityFact, BudgetState, CallBudget, OptOut, over_budget
 from domain.scoring import ranking_key
 from domain.services.context import Policy, Ports
 from storage.slots import InMemoryCallSlots
@@ -74,6 +75,9 @@ class FakeStore:
                 "instructions",
                 "instruction_reads",
                 "follow_ups",
+                "opt_outs",
+                "practice_calls",
+                "facts",
             )
         }
     )
@@ -533,6 +537,72 @@ class FakeFollowUps(_Repo):
         return found[:limit]
 
 
+class FakePractices(_Repo):
+    """Opt-outs, the call budget's ledger and shared facts, in the fake store's tables."""
+
+    def _rows(self, table: str) -> dict[Any, Any]:
+        merged = dict(self.uow.store.tables[table])
+        merged.update(self.uow.pending[table])
+        for key in self.uow.deleted[table]:
+            merged.pop(key, None)
+        return merged
+
+    async def opted_out(self, phones: Collection[str]) -> set[str]:
+        return {p for p in phones if p in self._rows("opt_outs")}
+
+    async def add_opt_out(self, opt_out: OptOut) -> bool:
+        if opt_out.phone in self._rows("opt_outs"):
+            return False
+        self.uow.pending["opt_outs"][opt_out.phone] = opt_out
+        return True
+
+    async def remove_opt_out(self, phone: str) -> bool:
+        if phone not in self._rows("opt_outs"):
+            return False
+        self.uow.pending["opt_outs"].pop(phone, None)
+        self.uow.deleted["opt_outs"].add(phone)
+        return True
+
+    async def list_opt_outs(self) -> list[OptOut]:
+        return sorted(self._rows("opt_outs").values(), key=lambda o: o.created_at)
+
+    async def budget_states(self, phones: Collection[str], day: date) -> dict[str, BudgetState]:
+        states: dict[str, BudgetState] = {}
+        for (phone, on, _), at in self._rows("practice_calls").items():
+            if phone not in phones:
+                continue
+            state = states.get(phone, BudgetState())
+            last = at if state.last_call_at is None else max(at, state.last_call_at)
+            states[phone] = BudgetState(state.calls_today + (on == day.isoformat()), last)
+        return states
+
+    async def reserve_call(self, phone: str, day: date, at: datetime, budget: CallBudget) -> bool:
+        if not budget.per_day and not budget.min_gap:
+            return True
+        state = (await self.budget_states([phone], day)).get(phone, BudgetState())
+        if over_budget(state, budget, at) is not None:
+            return False
+        self.uow.pending["practice_calls"][(phone, day.isoformat(), state.calls_today + 1)] = at
+        return True
+
+    async def add_fact(self, fact: AvailabilityFact) -> None:
+        self.uow.pending["facts"][len(self._rows("facts")) + 1] = fact
+
+    async def facts(self, phones: Collection[str], now: datetime) -> dict[str, list[AvailabilityFact]]:
+        found: dict[str, list[AvailabilityFact]] = {}
+        for _, fact in sorted(self._rows("facts").items()):
+            if fact.phone in phones and fact.live(now):
+                found.setdefault(fact.phone, []).append(fact)
+        return found
+
+    async def purge(self, now: datetime, counted_before: date) -> int:
+        gone = [k for k, f in self._rows("facts").items() if not f.live(now)]
+        self.uow.deleted["facts"].update(gone)
+        old = [k for k in self._rows("practice_calls") if k[1] < counted_before.isoformat()]
+        self.uow.deleted["practice_calls"].update(old)
+        return len(gone) + len(old)
+
+
 class FakeUnitOfWork:
     """Reads see committed state plus this unit's own writes; ``commit`` applies them, checking versions."""
 
@@ -557,6 +627,7 @@ class FakeUnitOfWork:
         self.profiles = FakeProfiles(self, "profiles")
         self.instructions = FakeInstructions(self, "instructions")
         self.follow_ups = FakeFollowUps(self, "follow_ups")
+        self.practices = FakePractices(self, "opt_outs")
 
     async def __aenter__(self) -> Self:
         return self

@@ -50,6 +50,14 @@ class EndCallRequest(ToolRequest):
             "e.g. 2026-12-02 08:00 or tomorrow 8:00."
         ),
     )
+    earliest_free_date: ShortText | None = Field(
+        default=None,
+        description="Only when the practice has nothing free from the start of the client's first time on: the "
+        "first day it said it has free (2026-12-14, Dec 14). Shared with other searches; never about the client.",
+    )
+    earliest_free_time: ShortText | None = Field(
+        default=None, description="The start time of that first free slot (09:00); 08:00 when not said."
+    )
 
 
 class DistanceRequest(ToolRequest):

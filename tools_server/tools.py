@@ -174,7 +174,12 @@ async def book_slot(ports: Ports, ctx: CallContext, body: schemas.BookRequest) -
 async def end_call(ports: Ports, ctx: CallContext, body: schemas.EndCallRequest) -> BaseModel:
     """End the call on our side."""
     call_back_at = _call_back_time(ports, ctx, body.call_back_at) if body.call_back_at else None
-    answer = await tool_calls.end_call(ports, ctx, body.outcome, body.summary, call_back_at)
+    earliest_free = None
+    if body.earliest_free_date:
+        earliest_free = _start_of(ports, ctx, body.earliest_free_date, body.earliest_free_time or "08:00")
+    answer = await tool_calls.end_call(
+        ports, ctx, body.outcome, body.summary, call_back_at, earliest_free=earliest_free
+    )
     return schemas.EndCallResponse(status="ended", message=answer.message)
 
 

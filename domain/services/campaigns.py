@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,10 +44,12 @@ from domain.notifications import (
 )
 from domain.ports import CallRequest, UnitOfWork
 from domain.scoring import rank
+from domain.services.citizenship import choose_providers
 from domain.services.context import Policy, Ports
 from domain.services.costs import check_minutes_left
 from domain.services.fanout import first_wave, next_wave
 from domain.services.grounding import ground_call_offers
+from domain.services.provider_gate import Skipped, SkipReason, passed_over, skip_note, was_skipped
 from domain.services.scheduling import first_call_time, retry_call_id, retry_time
 from domain.services.tokens import hash_token, new_call_token
 from domain.services.transactions import in_transaction
@@ -154,7 +157,7 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
     campaign = await _transition(ports, campaign_id, CampaignStatus.PROVIDER_LOOKUP)
     try:
         providers = await ports.directory.search(
-            campaign.service, campaign.location, campaign.radius_km, campaign.max_calls
+            campaign.service, campaign.location, campaign.radius_km, campaign.max_calls + ports.policy.spare_providers
         )
     except DependencyUnavailable as exc:
         log.warning("provider search for campaign %s failed: %s", campaign_id, exc)
@@ -169,10 +172,13 @@ async def run_campaign(ports: Ports, campaign_id: str) -> Campaign:
             place=place,
         )
         return await fail_campaign(ports, campaign_id, reason)
+    # Opted out, over its call budget or known to be full: the next provider in the ranking is called instead.
+    # The fan-out then orders what the gate allows (adaptive: a first wave now, the rest kept for later waves).
+    chosen = await choose_providers(ports, campaign, providers)
     calling, reserve = first_wave(
-        providers, campaign, ports.clock.now(), ports.policy.fan_out, ports.policy.fan_out_wave
+        chosen.call, campaign, ports.clock.now(), ports.policy.fan_out, ports.policy.fan_out_wave
     )
-    tokens = await _create_calls(ports, campaign_id, calling, CallPurpose.DISCOVER, reserve)
+    tokens = await _create_calls(ports, campaign_id, calling, CallPurpose.DISCOVER, reserve, chosen.skipped)
     campaign = await _get_campaign(ports, campaign_id)
     if campaign.status is not CampaignStatus.DIALING:
         return campaign  # cancelled while we looked providers up
@@ -213,11 +219,13 @@ async def _create_calls(
     providers: list[Provider],
     purpose: CallPurpose,
     reserve: list[Provider] | None = None,
+    skipped: Sequence[Skipped] = (),
 ) -> dict[str, str]:
     """Create one call task per provider and move the campaign to ``DIALING``; returns call id -> token of
     the calls to place now. A provider closed now gets a call scheduled for when it opens (the sweep dials
     it), or, when it opens only after the deadline, a call that ends ``closed`` without being dialled.
-    ``reserve``: the providers an adaptive fan-out keeps for later waves."""
+    ``reserve``: the providers an adaptive fan-out keeps for later waves; ``skipped``: providers the gate
+    passed over, stored as calls never dialled so every view can say why."""
     now = ports.clock.now()
     tokens: dict[str, str] = {}
 
@@ -236,6 +244,11 @@ async def _create_calls(
                 _schedule(ports, call, when)
             else:
                 tokens[call.id] = token
+            await uow.calls.add(call)
+        for skip in skipped:  # never dialled; stored so the live view says why
+            call, _ = new_call(ports, campaign_id, skip.provider, purpose, now)
+            outcome = CallOutcome.OPTED_OUT if skip.reason is SkipReason.OPTED_OUT else CallOutcome.SKIPPED
+            call.end(CallStatus.CANCELLED, now, outcome, reason=skip_note(skip))
             await uow.calls.add(call)
 
     await in_transaction(ports.uow, work)
@@ -369,6 +382,16 @@ async def _claim_scheduled(ports: Ports, call_id: str, now: datetime) -> tuple[C
             return None
         if not is_open_for(call, campaign) or campaign.status is CampaignStatus.RANKING:
             call.end(CallStatus.CANCELLED, now, reason="The search moved on before this call was due.")
+            await uow.calls.save(call)
+            stale.append(call)
+            return None
+        if await uow.practices.opted_out([call.provider.phone]):  # opted out in another call meanwhile
+            call.end(
+                CallStatus.CANCELLED,
+                now,
+                CallOutcome.OPTED_OUT,
+                reason=skip_note(Skipped(call.provider, SkipReason.OPTED_OUT)),
+            )
             await uow.calls.save(call)
             stale.append(call)
             return None
@@ -534,7 +557,8 @@ async def settle_campaign(ports: Ports, campaign_id: str, deadline_passed: bool 
                 if campaign.status is CampaignStatus.DIALING:
                     campaign.transition(CampaignStatus.NEGOTIATING, now)
                 campaign.transition(CampaignStatus.RANKING, now)
-                await uow.outbox.add(campaign.user_id, ShortlistReady(campaign, shortlist), now)
+                ready = ShortlistReady(campaign, shortlist, passed_over(discovering))
+                await uow.outbox.add(campaign.user_id, ready, now)
             else:
                 campaign.transition(CampaignStatus.FAILED, now, _no_offer_reason(campaign, discovering))
                 await uow.outbox.add(campaign.user_id, CampaignFailed(campaign), now)
@@ -645,8 +669,10 @@ def current_confirmation(campaign: Campaign, calls: list[CallTask]) -> CallTask 
 
 def _no_offer_reason(campaign: Campaign, calls: list[CallTask]) -> str:
     providers = {c.provider.id: c for c in calls}  # a retried provider counts once, by its last call
-    total = len(providers)
-    latest = list(providers.values())
+    latest = [c for c in providers.values() if not was_skipped(c)]
+    if not latest:
+        return failure_reason("all_skipped", campaign.language, total=len(providers))
+    total = len(latest)
     closed = sum(1 for c in latest if c.outcome is CallOutcome.CLOSED)
     unanswered = sum(
         1 for c in latest if c.status in (CallStatus.NO_ANSWER, CallStatus.BUSY) or c.outcome is CallOutcome.VOICEMAIL

@@ -17,6 +17,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     VoiceGateway,
 )
+from domain.practices import NO_BUDGET, CallBudget, FactTtl
 from domain.services.fanout import FanOut
 
 
@@ -54,6 +55,12 @@ class Policy:
     transcript_retention: timedelta = timedelta(days=30)
     # keep looking / watch for an earlier slot: at most this many later rounds of calls per search
     follow_up_rounds: int = 5
+    # a good citizen on the phone network: NEXUS calls to one practice per day and the gap between two, how
+    # long a shared fact about a practice's availability is believed, and how many providers are looked up
+    # beyond ``calls_per_campaign`` to call instead of skipped ones (opted out, over budget, known full)
+    call_budget: CallBudget = NO_BUDGET  # settings give 3 a day (``nexus.bootstrap.policy_from``)
+    fact_ttl: FactTtl = field(default_factory=FactTtl)
+    spare_providers: int = 5
 
 
 @dataclass(frozen=True, slots=True)

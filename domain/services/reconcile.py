@@ -17,6 +17,7 @@ from domain.errors import DependencyUnavailable, NotFound
 from domain.models import CallOutcome, CallStatus, CallTask, Turn
 from domain.ports import UnitOfWork
 from domain.services.campaigns import after_call_ended, calls_changed
+from domain.services.citizenship import note_call_end
 from domain.services.context import Ports
 from domain.services.grounding import ground_call_offers
 from domain.services.tokens import hash_token
@@ -108,6 +109,8 @@ async def record_conversation(
             if info.outcome is CallOutcome.CALL_BACK_LATER and info.call_back_at and info.call_back_at > now:
                 call.call_back_at = info.call_back_at
         await uow.calls.save(call)
+        if ended_now:
+            await note_call_end(uow, call, now, ports.policy.fact_ttl)  # an opt-out the analysis collected
         if ended_now:
             await calls_changed(uow, call.campaign_id, now)
         return Recorded(call, ended_now)

@@ -45,6 +45,7 @@ from domain.services.campaigns import (
     is_open_for,
     release_holds,
 )
+from domain.services.citizenship import note_call_end
 from domain.services.context import Ports
 from domain.services.tokens import hash_token
 from domain.services.transactions import in_transaction
@@ -445,8 +446,12 @@ async def end_call(
     outcome: CallOutcome,
     summary: str | None = None,
     call_back_at: datetime | None = None,
+    *,
+    earliest_free: datetime | None = None,
 ) -> EndAnswer:
-    """The agent is done; the last call of a campaign to end moves the campaign on."""
+    """The agent is done; the last call of a campaign to end moves the campaign on. ``call_back_at``: with
+    ``call_back_later``, when the desk asked to be called again. An ``opted_out`` practice is never called
+    again; ``earliest_free`` (the practice has nothing free before it) is shared knowledge."""
     now = ports.clock.now()
 
     async def work(uow: UnitOfWork) -> CallTask:
@@ -463,6 +468,7 @@ async def end_call(
         if outcome is CallOutcome.CALL_BACK_LATER and call_back_at is not None and call_back_at > now:
             call.call_back_at = call_back_at
         await uow.calls.save(call)
+        await note_call_end(uow, call, now, ports.policy.fact_ttl, campaign=ctx.campaign, earliest_free=earliest_free)
         await calls_changed(uow, call.campaign_id, now, ctx.campaign.user_id)
         return call
 

@@ -102,6 +102,7 @@ _LINES = {
             "{wanted}. What could you offer?"
         ),
         "keep_old": "Then my client keeps the appointment as it is for now.",
+        "opted_out": "I understand, we will not call you again. Sorry for the trouble, goodbye.",
     },
     "de": {
         "ask": (
@@ -140,6 +141,7 @@ _LINES = {
             "verschieben, am liebsten {wanted}. Was könnten Sie anbieten?"
         ),
         "keep_old": "Dann behält meine Kundin den Termin vorerst.",
+        "opted_out": "Verstanden, wir rufen Sie nicht mehr an. Entschuldigen Sie die Störung, auf Wiederhören.",
     },
 }
 
@@ -195,6 +197,17 @@ def offers_waiting_list(words: str) -> bool:
     return _WAITLIST.search(words) is not None
 
 
+_OPT_OUT = re.compile(
+    r"(do not|don't) call (us|here)\b.*\b(again|any ?more)|nicht mehr an(rufen)?\b|keine (automatischen )?anrufe",
+    re.IGNORECASE,
+)
+
+
+def is_opt_out(words: str) -> bool:
+    """Whether the desk asks not to be called (again) by an automated caller."""
+    return _OPT_OUT.search(words) is not None
+
+
 class ReferenceAgent:
     def __init__(
         self,
@@ -221,6 +234,8 @@ class ReferenceAgent:
         self.fault = fault
         self.invented: TimeWindow | None = None  # the time a faulty agent reported although nobody said it
         self._heard: set[datetime] = set()
+        # what the desk said about itself: nothing free from the first time asked until its first offer
+        self._earliest_free: dict[str, str] = {}
 
     def _line(self, key: str, slot: TimeWindow | None = None, **values: str) -> str:
         if slot is not None:
@@ -246,7 +261,8 @@ class ReferenceAgent:
         if farewell:
             await self._say("agent", self._line("bye"))
         await self._before_end()
-        await self._tools.call("end-call", {"outcome": outcome.value, "summary": summary, **extra})
+        body = {"outcome": outcome.value, "summary": summary, **self._earliest_free, **extra}
+        await self._tools.call("end-call", body)
 
     async def _get_through(self) -> bool:
         """Listen to who picks up: hang up on a voicemail box, press the appointments key of a menu.
@@ -299,12 +315,20 @@ class ReferenceAgent:
         for _ in range(MAX_ROUNDS):
             heard = self._desk.offers_after(ask_from, minutes)
             await self._say("provider", heard)
+            if is_opt_out(heard):
+                await self._say("agent", self._line("opted_out"))
+                await self._before_end()
+                await self._tools.call("end-call", {"outcome": CallOutcome.OPTED_OUT.value, "summary": "Opted out."})
+                return
             offered = understand_slots(heard, self._now, self._tz, minutes)
             if not offered:
                 if fallback is None and await self._nothing_free(heard):
                     return
                 break
             self._heard.update(slot.start for slot in offered)
+            if not self._earliest_free and offered[0].start > ask_from:
+                first = self._slot_body(offered[0])
+                self._earliest_free = {"earliest_free_date": first["date"], "earliest_free_time": first["time"]}
             hint: datetime | None = None
             for slot in offered:
                 answer = await self._tools.call("check-availability", self._slot_body(slot))

@@ -23,7 +23,7 @@ class ProviderBehaviour:
     the appointments desk; ``language``: ``en``/``de``, else decided by ``desk_language``; ``agent_fault``:
     the agent calling this provider misbehaves (``invent_time``: it reports a time nobody said);
     ``asks_expert``: the expert questions (keys in ``domain/services.json``) the desk asks before it offers a
-    time."""
+    time; ``opts_out``: the desk asks not to be called by automated assistants any more instead of answering."""
 
     open_slots: tuple[datetime, ...]
     slot_minutes: int = 30
@@ -42,6 +42,7 @@ class ProviderBehaviour:
     asks_expert: tuple[str, ...] = ()  # expert questions (keys in ``domain/services.json``) the desk asks first
     call_back_at: datetime | None = None  # with nothing free: "please call back tomorrow at 8"
     offers_waitlist: bool = False  # with nothing free: "I can put your client on our waiting list"
+    opts_out: bool = False  # asks NEXUS not to call again instead of answering
 
 
 def desk_language(provider: Provider, behaviour: ProviderBehaviour) -> str:

@@ -47,6 +47,7 @@ _LINES = {
         "waitlist": "I'm sorry, I have nothing free then. I can put your client on our waiting list, if you like.",
         "waitlisted": "Done, your client is on our waiting list.",
         "moved": "Done: I've entered the new time and released the old one.",
+        "opt_out": "Is this an automated call? Please do not call us like this again.",
     },
     "de": {
         "greet": [
@@ -85,6 +86,7 @@ _LINES = {
         "waitlist": "Da habe ich leider nichts frei. Ich kann Ihre Kundin aber auf unsere Warteliste setzen.",
         "waitlisted": "Gut, Ihre Kundin steht auf unserer Warteliste.",
         "moved": "Erledigt: ich habe den neuen Termin eingetragen und den alten freigegeben.",
+        "opt_out": "Ist das ein automatischer Anruf? Bitte rufen Sie hier nicht mehr an.",
     },
 }
 
@@ -164,6 +166,8 @@ class Receptionist:
         """What the receptionist says when asked for the earliest time from ``moment`` on."""
         if not self.put_through:
             return ""
+        if self.behaviour.opts_out:
+            return self._line("opt_out")
         return self.offer_words(self.earliest_after(moment, minutes))
 
     def book_words(self, start: datetime) -> tuple[bool, str]:

@@ -92,6 +92,7 @@ class WorldBehaviour(_Model):
     wants_person: bool = False
     agent_fault: Literal["invent_time"] | None = None
     asks_expert: list[str] = Field(default_factory=list, max_length=4)  # expert questions (keys) the desk asks
+    opts_out: bool = False
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -161,6 +162,7 @@ class WorldProvider(_Model):
             wants_person=self.behavior.wants_person,
             agent_fault=self.behavior.agent_fault,
             asks_expert=tuple(self.behavior.asks_expert),
+            opts_out=self.behavior.opts_out,
         )
 
 
@@ -182,6 +184,35 @@ class WorldScript(_Model):
     reschedule: WorldReschedule | None = None
 
 
+Phone = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+
+
+class WorldCalls(_Model):
+    """NEXUS calls a practice already had (they count in its call budget): ``count`` calls, the latest at ``last``."""
+
+    phone: Phone
+    count: int = Field(ge=1, le=100)
+    last: Aware
+
+
+class WorldFact(_Model):
+    """Something an earlier call learned about a practice: nothing free from ``start`` (the world's ``now``
+    when not given) until ``until``, learned at ``learned_at`` (``now`` when not given)."""
+
+    phone: Phone
+    until: Aware
+    start: Aware | None = None
+    learned_at: Aware | None = None
+
+
+class WorldHistory(_Model):
+    """What NEXUS knows before the world's search starts, as if earlier searches had left it."""
+
+    opted_out: list[Phone] = Field(default_factory=list)
+    calls: list[WorldCalls] = Field(default_factory=list)
+    known_full: list[WorldFact] = Field(default_factory=list)
+
+
 class World(_Model):
     now: Aware
     timezone: str = "Europe/Berlin"
@@ -190,6 +221,7 @@ class World(_Model):
     providers: list[WorldProvider] = Field(default_factory=list)
     expert_answers: dict[str, str] = Field(default_factory=dict)  # the user's answers to the expert's questions
     script: WorldScript = Field(default_factory=WorldScript)
+    history: WorldHistory = Field(default_factory=WorldHistory)
 
     @field_validator("timezone")
     @classmethod

@@ -87,6 +87,25 @@ _WORDS_DE = {
     "handed over": "übergeben",
     "call back later": "später zurückrufen",
     "waitlisted": "auf der Warteliste",
+    "opted out": "möchte keine automatischen Anrufe",
+    "skipped": "übersprungen",
+}
+# Why a provider was not called, by ``not_called``.
+_NOT_CALLED = {
+    "en": {
+        "opted_out": "not called: did not want automated calls",
+        "over_budget": "not called: called often enough today",
+        "too_soon": "not called: called a moment ago",
+        "known_full": "not called: known: nothing free before {time}",
+        "call_back_later": "not called: asked to be called after {time}",
+    },
+    "de": {
+        "opted_out": "nicht angerufen: möchte keine automatischen Anrufe",
+        "over_budget": "nicht angerufen: heute schon oft genug angerufen",
+        "too_soon": "nicht angerufen: gerade erst angerufen",
+        "known_full": "nicht angerufen: bekannt: vor {time} nichts frei",
+        "call_back_later": "nicht angerufen: möchte erst nach {time} angerufen werden",
+    },
 }
 _TEXTS = {
     "en": {
@@ -140,6 +159,9 @@ def summary(result: dict[str, Any]) -> str:
     for call in result["calls"]:
         said = [_word(call["status"], lang)] + ([_word(call["outcome"], lang)] if call["outcome"] else [])
         said.append(texts["turns"].format(count=call["turns"]))
+        if call.get("not_called") in _NOT_CALLED[lang]:
+            before = call.get("nothing_free_before") or call.get("call_after")
+            said = [_NOT_CALLED[lang][call["not_called"]].format(time=_when(before, lang, zone) if before else "")]
         if call.get("scheduled_for"):
             said.append(texts["later"].format(time=_when(call["scheduled_for"], lang, zone)))
         purpose = purposes.get(call["purpose"], call["purpose"])

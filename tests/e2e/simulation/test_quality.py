@@ -12,11 +12,16 @@ from integrations.simulation.world import load_world
 from tests.e2e.simulation.conftest import WORLD_NAMES, WORLDS, Outcome, simulate
 from tests.e2e.simulation.formula import best_feasible
 
-COOPERATIVE = [
-    name
-    for name in WORLD_NAMES
-    if all(p.behavior.answers and not p.days for p in load_world(WORLDS / f"{name}.json").providers)
-]
+
+def _cooperative(name: str) -> bool:
+    """Every provider answers and may be called (none opts out; the world leaves none opted out, over its
+    call budget or known to be full)."""
+    world = load_world(WORLDS / f"{name}.json")
+    spared = world.history.opted_out or world.history.calls or world.history.known_full
+    return not spared and all(p.behavior.answers and not p.behavior.opts_out and not p.days for p in world.providers)
+
+
+COOPERATIVE = [name for name in WORLD_NAMES if _cooperative(name)]
 
 
 def _windows(outcome: Outcome) -> list[tuple[datetime, datetime]]:
@@ -39,7 +44,12 @@ def test_the_shortlist_fits_the_users_time(name: str, outcomes: dict[str, Outcom
 
 def test_the_cooperative_worlds_are_most_of_them() -> None:
     # keep_looking_four_days changes by day (nothing fits on its first): its test is test_days.py
-    assert set(WORLD_NAMES) - set(COOPERATIVE) == {"dentist_tuesday", "keep_looking_four_days", "nobody_answers"}
+    assert set(WORLD_NAMES) - set(COOPERATIVE) == {
+        "dentist_tuesday",
+        "good_citizen",
+        "keep_looking_four_days",
+        "nobody_answers",
+    }
 
 
 @pytest.mark.parametrize("name", COOPERATIVE)

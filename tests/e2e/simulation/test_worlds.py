@@ -107,6 +107,21 @@ EXPECTED: dict[str, Expected] = {
         },
         [],
     ),
+    # What earlier searches left: quiet opted out, popular had its three calls today, full is known to have
+    # nothing before Dec 4; none of them is called. refuses opts out on the phone.
+    "good_citizen": Expected(
+        "RANKING",
+        [("2026-12-03T15:00:00+01:00", "2026-12-03T20:00:00+01:00")],
+        {
+            "quiet": ("CANCELLED", "opted_out"),
+            "popular": ("CANCELLED", "skipped"),
+            "full": ("CANCELLED", "skipped"),
+            "refuses": ("COMPLETED", "opted_out"),
+            "mitte": OFFER,
+            "prenzlberg": OFFER,
+        },
+        [("mitte", "2026-12-03T16:30:00+01:00"), ("prenzlberg", "2026-12-03T17:30:00+01:00")],
+    ),
     # Without a deadline the slow calls finish too (the tests of the deadline cut them short).
     "slow_receptionists": Expected(
         "RANKING",

@@ -196,6 +196,9 @@ def settings_for(database_url: str) -> Settings:
         redis_url=None,
         tools_shared_secret=SecretStr(TOOL_SECRET),
         max_body_bytes=MAX_BODY_BYTES,
+        # these tests start search after search at one moment with the same practices: no per-practice budget
+        provider_calls_per_day=0,
+        provider_call_gap_minutes=0,
     )
 
 
