@@ -7,7 +7,7 @@ import hashlib
 import json
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -130,6 +130,21 @@ async def offline_nexus(
             nexus.start_dispatcher(nexus.notifications, live_view_interval=timedelta(0))
             yield SimulationRun(nexus, gateway, timezone)
             await gateway.wait_idle()
+
+
+def world_nexus(
+    world: World, seed: int = 0, *, ask_user_wait_seconds: float = 2.0
+) -> AbstractAsyncContextManager[SimulationRun]:
+    """``offline_nexus`` with the world's clock, providers, their behaviour and the user's busy time."""
+    return offline_nexus(
+        now=world.now,
+        providers=BundledDirectory(world.directory_providers()),
+        calendar=StaticCalendar({SIMULATED_USER: world.busy()}),
+        seed=seed,
+        timezone=world.timezone,
+        behaviours=world.behaviours(),
+        ask_user_wait_seconds=ask_user_wait_seconds,
+    )
 
 
 def _discovery_over(status: CampaignStatus) -> bool:
@@ -270,14 +285,7 @@ async def simulate_world(
 ) -> dict[str, Any]:
     """Run ``world`` and describe the result as the JSON ``nexus simulate`` prints."""
     user = world.user_profile(SIMULATED_USER)
-    async with offline_nexus(
-        now=world.now,
-        providers=BundledDirectory(world.directory_providers()),
-        calendar=StaticCalendar({SIMULATED_USER: world.busy()}),
-        seed=seed,
-        timezone=world.timezone,
-        behaviours=world.behaviours(),
-    ) as run:
+    async with world_nexus(world, seed) as run:
         await save_profile(run.nexus.ports, world.profile(SIMULATED_USER))
         scripted = ScriptedUser(run.nexus.ports, world.user.answers)
         run.nexus.notifications.subscribe(scripted)

@@ -10,11 +10,9 @@ from typing import Any
 
 from domain.notifications import HandoverStarting, QuestionAsked
 from domain.services.user_loop import save_profile
-from integrations.directory import BundledDirectory
-from integrations.offline_calendar import StaticCalendar
 from integrations.simulation.world import World, load_world
 from nexus.scripted_user import ScriptedUser
-from nexus.simulation import SIMULATED_USER, describe, offline_nexus, start_and_settle, world_campaign_id
+from nexus.simulation import SIMULATED_USER, describe, start_and_settle, world_campaign_id, world_nexus
 from tests.e2e.simulation.test_confirmation import Inbox
 
 WORLDS = Path(__file__).resolve().parents[3] / "examples" / "worlds"
@@ -33,14 +31,7 @@ class Run:
 
 
 async def run_world(world: World, *, wait: float = 2.0) -> Run:
-    async with offline_nexus(
-        now=world.now,
-        providers=BundledDirectory(world.directory_providers()),
-        calendar=StaticCalendar({SIMULATED_USER: world.busy()}),
-        timezone=world.timezone,
-        behaviours=world.behaviours(),
-        ask_user_wait_seconds=wait,
-    ) as run:
+    async with world_nexus(world, ask_user_wait_seconds=wait) as run:
         ports = run.nexus.ports
         await save_profile(ports, world.profile(SIMULATED_USER))
         scripted, told = ScriptedUser(ports, world.user.answers), Inbox()
