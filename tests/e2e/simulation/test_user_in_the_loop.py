@@ -132,3 +132,24 @@ async def test_a_mechanic_asks_for_the_car_and_the_user_answers() -> None:
         "agent: My client says: VW Golf, 2015.",
     ]
     assert run.result["questions"] == [{"topic": "car_model", "answer": "VW Golf, 2015"}]
+
+
+async def test_a_question_nobody_answers_is_handed_over_when_the_user_agreed() -> None:
+    salon = world(
+        "hairdresser",
+        "hairdresser Dec 3 after 3pm",
+        [{"id": "h1", "name": "Salon Anna", "behavior": {"asks": ["stylist"]}}],
+        profile={"phone": "+4915112345678", "handover_consent": True},
+    )
+
+    run = await run_world(salon, wait=0.3)
+
+    anna = run.call("h1")
+    assert anna["outcome"] == "handed_over"
+    assert anna["transcript"][-2:] == [
+        "agent: I'm putting you through to my client now.",
+        "provider: Yes, of course, I'll hold.",
+    ]
+    assert list(run.transfers.values()) == ["+4915112345678"]
+    [notice] = [m for m in run.told.received if isinstance(m, HandoverStarting)]
+    assert notice.about == "Do you have a favourite stylist, Anna or Murat?"
