@@ -107,6 +107,17 @@ EXPECTED: dict[str, Expected] = {
             ("slow2", "2026-11-27T14:00:00+01:00"),
         ],
     ),
+    # g1's agent made 08:00 up: it scores best but ranks last, unverified (test_grounding_world.py).
+    "grounding_and_experts": Expected(
+        "RANKING",
+        [("2026-12-02T08:00:00+01:00", "2026-12-02T12:00:00+01:00")],
+        {"g1": OFFER, "g2": OFFER, "g3": OFFER},
+        [
+            ("g2", "2026-12-02T10:30:00+01:00"),
+            ("g3", "2026-12-02T11:00:00+01:00"),
+            ("g1", "2026-12-02T08:00:00+01:00"),
+        ],
+    ),
 }
 
 
