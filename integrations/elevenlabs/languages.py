@@ -29,7 +29,7 @@ _FIRST_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
             "I'm calling to cancel an appointment on {{target_slot}}."
         ),
         CallPurpose.RESCHEDULE: (
-            "Hello, I'm a digital assistant calling on behalf of a client. "
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
             "I'm calling to move an appointment on {{target_slot}} to another time."
         ),
     },
@@ -47,8 +47,8 @@ _FIRST_MESSAGES: Mapping[str, Mapping[CallPurpose, str]] = {
             "transkribiert. Ich rufe an, um einen Termin abzusagen: {{target_slot}}."
         ),
         CallPurpose.RESCHEDULE: (
-            "Guten Tag, hier spricht ein digitaler Assistent im Auftrag eines Kunden. "
-            "Ich rufe an, um einen Termin zu verschieben: {{target_slot}}."
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag eines Kunden; das Gespräch wird "
+            "transkribiert. Ich rufe an, um einen Termin zu verschieben: {{target_slot}}."
         ),
     },
 }

@@ -389,3 +389,9 @@ def settle_days(ctx: Context) -> None:
             kept = [d for d in ref.dates if d.weekday() not in ctx.excluded_weekdays]
             if kept or len(ref.dates) <= 1:
                 ref.dates = kept
+            if ref.alternative is not None and not ref.dates:
+                # "Mittwoch 8.12. außer Dienstag": the date written is a Tuesday, so the weekday named decides
+                # (no doubt left to ask), unless that weekday is excluded too.
+                if ref.alternative.weekday() not in ctx.excluded_weekdays:
+                    ref.dates = [ref.alternative]
+                ref.alternative = None

@@ -98,7 +98,8 @@ _LINES = {
         "call_back_ok": "Of course, we will call back then. Thank you.",
         "waitlist_yes": "Yes, please put my client on the waiting list.",
         "move": (
-            "Hello, I'm calling for a client who has an appointment on {slot} and needs to move it, ideally "
+            "Hello, I'm an automated assistant calling on behalf of a client, and this call is transcribed. "
+            "My client has an appointment on {slot} and needs to move it, ideally "
             "{wanted}. What could you offer?"
         ),
         "keep_old": "Then my client keeps the appointment as it is for now.",
@@ -137,7 +138,8 @@ _LINES = {
         "call_back_ok": "Gern, dann rufen wir morgen wieder an. Vielen Dank.",
         "waitlist_yes": "Ja, bitte setzen Sie meine Kundin auf die Warteliste.",
         "move": (
-            "Guten Tag, ich rufe im Auftrag einer Kundin an. Sie hat einen Termin am {slot_dative} und müsste ihn "
+            "Guten Tag, hier spricht ein automatischer Assistent im Auftrag einer Kundin; das Gespräch wird "
+            "transkribiert. Sie hat einen Termin am {slot_dative} und müsste ihn "
             "verschieben, am liebsten {wanted}. Was könnten Sie anbieten?"
         ),
         "keep_old": "Dann behält meine Kundin den Termin vorerst.",

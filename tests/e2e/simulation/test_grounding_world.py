@@ -1,7 +1,9 @@
 """``examples/worlds/grounding_and_experts.json`` through ``nexus simulate``: one practice's agent reports a time
 its receptionist never said (the world's ``agent_fault``); the made-up offer scores best but is marked
 unverified and ranked after the true ones, and booking "best" books a true offer, re-stated to the
-receptionist and booked only after the receptionist confirms it."""
+receptionist and booked only after the receptionist confirms it. The same world has the user in the loop: a
+desk asks whether the client is new (the user answers through ask-user) and one wants the client on the line
+(the call is handed over)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ def test_the_made_up_offer_is_kept_marked_and_not_top(outcomes: dict[str, Outcom
     assert shortlist[-1] is made_up
     assert [o["grounding"] for o in shortlist[:-1]] == ["verified", "verified"]
     assert shortlist[0]["provider_id"] == "g2"
+
+
+def test_the_same_world_asks_the_user_once_and_hands_one_call_over(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["grounding_and_experts"]
+    assert result["questions"] == [{"topic": "new_patient", "answer": "neue Patientin"}]
+    outcome = {c["provider_id"]: c["outcome"] for c in result["calls"]}
+    assert outcome["g4"] == "handed_over"
+    assert "g4" not in {o["provider_id"] for o in result["shortlist"]}
 
 
 def test_the_german_expert_answers_the_desk_and_a_true_offer_is_booked_after_the_receptionist_confirms_it() -> None:

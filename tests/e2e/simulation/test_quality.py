@@ -15,10 +15,14 @@ from tests.e2e.simulation.formula import best_feasible
 
 def _cooperative(name: str) -> bool:
     """Every provider answers and may be called (none opts out; the world leaves none opted out, over its
-    call budget or known to be full)."""
+    call budget or known to be full), none wants the client on the line (a handed-over call offers nothing),
+    and nothing changes over days."""
     world = load_world(WORLDS / f"{name}.json")
     spared = world.history.opted_out or world.history.calls or world.history.known_full
-    return not spared and all(p.behavior.answers and not p.behavior.opts_out and not p.days for p in world.providers)
+    return not spared and all(
+        p.behavior.answers and not p.behavior.opts_out and not p.behavior.wants_person and not p.days
+        for p in world.providers
+    )
 
 
 COOPERATIVE = [name for name in WORLD_NAMES if _cooperative(name)]
@@ -47,8 +51,10 @@ def test_the_cooperative_worlds_are_most_of_them() -> None:
     assert set(WORLD_NAMES) - set(COOPERATIVE) == {
         "dentist_tuesday",
         "good_citizen",
+        "grounding_and_experts",
         "keep_looking_four_days",
         "nobody_answers",
+        "user_in_the_loop",
     }
 
 

@@ -134,12 +134,14 @@ EXPECTED: dict[str, Expected] = {
             ("slow2", "2026-11-27T14:00:00+01:00"),
         ],
     ),
-    # g1's agent reports 08:00, a time the German desk never said: the offer is kept but unverified and ranked
-    # after the two true ones, though its score is the best.
+    # The German dentist expert answers g2's and g3's questions from the intake's answers; g3 also asks whether
+    # the client is new (the scripted user answers through ask-user); g4 wants the client on the line (handed
+    # over); g1's agent reports 08:00, a time the desk never said: kept, unverified, ranked after the true ones
+    # though its score is the best.
     "grounding_and_experts": Expected(
         "RANKING",
         [("2026-12-02T08:00:00+01:00", "2026-12-02T12:00:00+01:00")],
-        {"g1": OFFER, "g2": OFFER, "g3": OFFER},
+        {"g1": OFFER, "g2": OFFER, "g3": OFFER, "g4": ("COMPLETED", "handed_over")},
         [("g2", "2026-12-02T10:30:00+01:00"), ("g3", "2026-12-02T11:00:00+01:00"), ("g1", "2026-12-02T08:00:00+01:00")],
     ),
     # The user in the loop: w1 asks the insurance (the profile answers) and whether the client is new (the

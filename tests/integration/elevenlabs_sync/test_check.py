@@ -71,8 +71,8 @@ async def test_an_empty_workspace_lacks_everything(client: AsyncElevenLabs) -> N
         "agent NEXUS discover: is missing.",
         "agent NEXUS confirm: is missing.",
         "agent NEXUS cancel: is missing.",
-        *(f"agent NEXUS discover {key.replace('/', ' (')}): is missing." for key, _, _ in expert_agents()),
         "agent NEXUS reschedule: is missing.",
+        *(f"agent NEXUS discover {key.replace('/', ' (')}): is missing." for key, _, _ in expert_agents()),
     ]
 
 

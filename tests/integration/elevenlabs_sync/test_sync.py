@@ -247,7 +247,8 @@ async def test_sync_makes_one_discovery_agent_per_expert_and_language_valid_for_
     assert "{{client_answers}}" in prompt
     assert prompt_of(german_dentist)["tool_ids"] == [tool_ids[name] for name in AGENT_TOOLS[CallPurpose.DISCOVER]]
     collected = german_dentist["platform_settings"]["data_collection"]
-    assert set(collected) == {"outcome", "takes_insurance", "treatment_notes"}
+    # the general discovery agent's fields (outcome, when to call back) and the expert's own
+    assert set(collected) == {"outcome", "call_back_at", "takes_insurance", "treatment_notes"}
     assert collected["takes_insurance"]["type"] == "boolean"
     english_mechanic = workspace.agents[report.experts["mechanic/en"].id]
     assert "What make and model is the car?" in prompt_of(english_mechanic)["prompt"]

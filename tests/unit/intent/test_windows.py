@@ -221,3 +221,20 @@ def test_windows_are_aware_sorted_disjoint_and_within_business_hours(
         assert (local_end.hour, local_end.minute) <= (20, 0)
     for earlier, later in zip(request.windows, request.windows[1:], strict=False):
         assert earlier.end < later.start
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 8.12. is a Tuesday: excluding Tuesdays leaves the Wednesday named, with nothing left to ask
+        ("Zahnarzt Mittwoch 8.12. außer Di", [("12-09", "08:00", "18:00")]),
+        ("dentist Wednesday 8 December except Tuesdays", [("12-09", "08:00", "18:00")]),
+        # both readings excluded: no time understood (the chat asks for one), never a crash
+        ("Zahnarzt Mittwoch 8.12. außer Di und Mi", []),
+    ],
+)
+def test_a_date_that_contradicts_its_weekday_is_settled_by_an_exclusion(
+    text: str, expected: list[tuple[str, str, str]]
+) -> None:
+    assert windows_of(text) == expected
+    assert parse_request(text, NOW, "Europe/Berlin").doubts == []
