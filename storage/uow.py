@@ -26,7 +26,6 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.repositories import (
     ReadAhead,
     SqlAlchemyAppointmentRepository,
@@ -40,13 +39,17 @@ from storage.repositories import (
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
 )
+from storage.transaction import WRITER_TURN_TIMEOUT_SECONDS, Transaction
 
-# A unit of work waits at most this long for its turn on SQLite (as long as SQLite's own busy timeout).
-WRITER_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+__all__ = ["WRITER_TURN_TIMEOUT_SECONDS", "SqlAlchemyUnitOfWork", "make_uow_factory"]
 
 
 class SqlAlchemyUnitOfWork:
     """``async with uow:`` opens a session and its transaction; leaving without ``commit()`` rolls back.
+
+    The transaction begins at the first statement that is not a leading read (``storage.transaction``):
+    a unit of work that only reads sends neither BEGIN nor COMMIT, and on SQLite never waits for the
+    writer's turn.
 
     Use one unit of work per task and do not nest them in one task: on SQLite the outer one may hold the
     write lock that the inner one waits for.
@@ -73,31 +76,26 @@ class SqlAlchemyUnitOfWork:
         self._on_queued = on_queued
         self._outbox: SqlAlchemyOutboxRepository | None = None
         self._session: AsyncSession | None = None
+        self._transaction: Transaction | None = None
         self._writer_turn = writer_turn
-        self._holds_turn = False
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
-        if self._writer_turn is not None:
-            try:
-                async with asyncio.timeout(WRITER_TURN_TIMEOUT_SECONDS):
-                    await self._writer_turn.acquire()
-            except TimeoutError:
-                raise DependencyUnavailable("The database is busy; please try again.") from None
-            self._holds_turn = True
         session = self._session = self._session_factory()
+        dialect = session.get_bind().dialect.name
+        tx = self._transaction = Transaction(session, dialect, self._writer_turn)
         ahead = ReadAhead()  # one per transaction: what one read brought along for the next
-        self.users = SqlAlchemyUserRepository(session)
-        self.campaigns = SqlAlchemyCampaignRepository(session, ahead)
-        self.calls = SqlAlchemyCallTaskRepository(session, ahead)
-        self.offers = SqlAlchemyOfferRepository(session, ahead)
-        self.appointments = SqlAlchemyAppointmentRepository(session, ahead)
-        self.reminders = SqlAlchemyReminderRepository(session)
-        self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
-        self.chat_sessions = SqlAlchemyChatSessionRepository(session)
-        self.events = SqlAlchemyProcessedEventRepository(session)
-        self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
+        self.users = SqlAlchemyUserRepository(tx)
+        self.campaigns = SqlAlchemyCampaignRepository(tx, ahead)
+        self.calls = SqlAlchemyCallTaskRepository(tx, ahead)
+        self.offers = SqlAlchemyOfferRepository(tx, ahead)
+        self.appointments = SqlAlchemyAppointmentRepository(tx, ahead)
+        self.reminders = SqlAlchemyReminderRepository(tx)
+        self.calendar_links = SqlAlchemyCalendarLinkRepository(tx)
+        self.chat_sessions = SqlAlchemyChatSessionRepository(tx)
+        self.events = SqlAlchemyProcessedEventRepository(tx)
+        self.outbox = self._outbox = SqlAlchemyOutboxRepository(tx)
         return self
 
     async def __aexit__(
@@ -107,14 +105,14 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self._session, None
+        transaction, self._transaction = self._transaction, None
         try:
             if session is not None:
                 # Closing rolls back whatever was not committed and returns the connection to the pool.
                 await session.close()
         finally:
-            if self._holds_turn and self._writer_turn is not None:
-                self._holds_turn = False
-                self._writer_turn.release()
+            if transaction is not None:
+                transaction.release_turn()
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
@@ -127,7 +125,11 @@ class SqlAlchemyUnitOfWork:
             raise DependencyUnavailable("The database connection was lost; please try again.") from exc
 
     async def commit(self) -> None:
-        await self._open().commit()
+        session = self._open()
+        if self._transaction is not None and self._transaction.began:
+            await session.commit()
+            self._transaction.ended()
+        # else: only leading reads ran, outside any transaction; there is nothing to commit.
         if self._outbox is not None and self._outbox.queued:
             self._outbox.queued = 0
             if self._on_queued is not None:
@@ -135,6 +137,8 @@ class SqlAlchemyUnitOfWork:
 
     async def rollback(self) -> None:
         await self._open().rollback()
+        if self._transaction is not None:
+            self._transaction.ended()
 
     def _open(self) -> AsyncSession:
         if self._session is None:
