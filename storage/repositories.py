@@ -224,8 +224,8 @@ class SqlAlchemyCallTaskRepository(_Repository):
     async def _get_with_campaign(self, statement: Select[Any], key: str) -> CallTask | None:
         """The call, with its campaign and the user's booked appointments read ahead (one statement)."""
         # A leading read (storage.transaction): whatever is written on its strength is checked by version.
-        result = await self._session.read_ahead_of_transaction(statement, {"key": key})
-        parts = statements.split_call_rows(result.all())
+        rows = await self._session.read_ahead_of_transaction(statement, {"key": key})
+        parts = statements.split_call_rows(rows)
         if parts is None:
             return None
         call_fields, campaign_fields, booked = parts
@@ -324,10 +324,10 @@ class SqlAlchemyOfferRepository(_Repository):
         """The call's offer for ``start``; its standing is counted in the same statement and read ahead."""
         params = {"call_task_id": call_task_id, "start_at": start}
         # A leading read: an offer added in between is caught by the insert's ON CONFLICT.
-        row = (await self._session.read_ahead_of_transaction(statements.OFFER_WITH_STANDING, params)).first()
-        if row is None:
+        rows = await self._session.read_ahead_of_transaction(statements.OFFER_WITH_STANDING, params)
+        if not rows:
             return None
-        fields, ahead, total = statements.split_offer_row(row)
+        fields, ahead, total = statements.split_offer_row(rows[0])
         offer = mapping.offer_from_row(fields)
         self._ahead.standings[offer.id] = (ahead + 1, total)
         return offer

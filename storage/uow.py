@@ -68,23 +68,22 @@ class SqlAlchemyUnitOfWork:
 
     def __init__(
         self,
+        engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         writer_turn: asyncio.Lock | None = None,
         on_queued: Callable[[], None] | None = None,
     ) -> None:
+        self._engine = engine
         self._session_factory = session_factory
         self._on_queued = on_queued
         self._outbox: SqlAlchemyOutboxRepository | None = None
-        self._session: AsyncSession | None = None
         self._transaction: Transaction | None = None
         self._writer_turn = writer_turn
 
     async def __aenter__(self) -> Self:
-        if self._session is not None:
+        if self._transaction is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
-        session = self._session = self._session_factory()
-        dialect = session.get_bind().dialect.name
-        tx = self._transaction = Transaction(session, dialect, self._writer_turn)
+        tx = self._transaction = Transaction(self._engine, self._session_factory, self._writer_turn)
         ahead = ReadAhead()  # one per transaction: what one read brought along for the next
         self.users = SqlAlchemyUserRepository(tx)
         self.campaigns = SqlAlchemyCampaignRepository(tx, ahead)
@@ -104,15 +103,10 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._session, None
         transaction, self._transaction = self._transaction, None
-        try:
-            if session is not None:
-                # Closing rolls back whatever was not committed and returns the connection to the pool.
-                await session.close()
-        finally:
-            if transaction is not None:
-                transaction.release_turn()
+        if transaction is not None:
+            # Closing rolls back whatever was not committed and returns the connection to the pool.
+            await transaction.close()
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
@@ -125,11 +119,8 @@ class SqlAlchemyUnitOfWork:
             raise DependencyUnavailable("The database connection was lost; please try again.") from exc
 
     async def commit(self) -> None:
-        session = self._open()
-        if self._transaction is not None and self._transaction.began:
-            await session.commit()
-            self._transaction.ended()
-        # else: only leading reads ran, outside any transaction; there is nothing to commit.
+        # Only leading reads ran (outside any transaction): there is nothing to commit, and nothing is sent.
+        await self._open().commit()
         if self._outbox is not None and self._outbox.queued:
             self._outbox.queued = 0
             if self._on_queued is not None:
@@ -137,13 +128,11 @@ class SqlAlchemyUnitOfWork:
 
     async def rollback(self) -> None:
         await self._open().rollback()
-        if self._transaction is not None:
-            self._transaction.ended()
 
-    def _open(self) -> AsyncSession:
-        if self._session is None:
+    def _open(self) -> Transaction:
+        if self._transaction is None:
             raise RuntimeError("Use the unit of work inside `async with`.")
-        return self._session
+        return self._transaction
 
 
 # SQLSTATEs of a server that refuses a connection: class 08 (connection exception), too_many_connections,
@@ -173,6 +162,6 @@ def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None =
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, writer_turn, on_queued)
+        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued)
 
     return new_unit_of_work

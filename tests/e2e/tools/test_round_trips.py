@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import asyncpg
 import pytest
 import redis.asyncio as redis
 from asyncpg import transaction as asyncpg_transaction
@@ -87,7 +88,8 @@ def _of_the_request(counter: Counter) -> bool:
 @contextmanager
 def counting_statements(counter: Counter) -> Iterator[None]:
     """Count what reaches a database: every statement the driver executes (SQLite's ``BEGIN IMMEDIATE``
-    included), PostgreSQL's BEGIN, COMMIT and ROLLBACK where asyncpg sends them, and SQLite's COMMIT and
+    included) or that goes to asyncpg directly, PostgreSQL's BEGIN, COMMIT and ROLLBACK where asyncpg sends
+    them, and SQLite's COMMIT and
     ROLLBACK when a transaction is open. A COMMIT or ROLLBACK with no transaction open sends nothing (a
     unit of work that only read, see ``storage.transaction``), so it is not counted."""
 
@@ -122,10 +124,19 @@ def counting_statements(counter: Counter) -> Iterator[None]:
 
         return sent
 
+    # Leading reads on PostgreSQL go to the driver itself (storage.transaction.DriverStatement).
+    driver_fetch = asyncpg.Connection.fetch
+
+    async def fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if _of_the_request(counter):
+            counter.statements.append(query.split(None, 1)[0].upper())
+        return await driver_fetch(self, query, *args, **kwargs)
+
     for name, listener in listeners:
         event.listen(Engine, name, listener)
     for name, verb in (("start", "BEGIN"), ("commit", "COMMIT"), ("rollback", "ROLLBACK")):
         setattr(asyncpg_transaction.Transaction, name, asyncpg_control(name, verb))
+    asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
     try:
         yield
     finally:
@@ -133,6 +144,7 @@ def counting_statements(counter: Counter) -> Iterator[None]:
             event.remove(Engine, name, listener)
         for name, original in originals.items():
             setattr(asyncpg_transaction.Transaction, name, original)
+        asyncpg.Connection.fetch = driver_fetch  # type: ignore[method-assign]
 
 
 @pytest.fixture(
