@@ -146,7 +146,18 @@ class Transaction:
         if self.began or self._dialect != "postgresql":
             return list((await connection.execute(statement, params)).all())
         driver = (await connection.get_raw_connection()).driver_connection
-        return await DriverStatement.of(statement, connection.dialect).fetch(driver, params)
+        try:
+            return await DriverStatement.of(statement, connection.dialect).fetch(driver, params)
+        except Exception as error:
+            if driver is None or not driver.is_closed():
+                raise
+            # The database dropped the connection: out of the pool with it, as SQLAlchemy would do.
+            await connection.invalidate(error)
+            raise DependencyUnavailable("The database connection was lost; please try again.") from error
+        except BaseException:
+            # Cancelled while the statement was under way: the connection's state is unknown, so it is not reused.
+            await connection.invalidate()
+            raise
 
     async def execute(self, statement: Executable, params: Any = None, **options: Any) -> Any:
         await self.begin()
