@@ -156,7 +156,8 @@ def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None =
     SQLite lets one transaction write at a time (every one starts ``BEGIN IMMEDIATE``). Left to itself, a
     waiting transaction polls the lock with growing sleeps, so under load most of the time goes to sleeping
     and the slowest requests wait seconds. Units of work of one process therefore take turns in order on an
-    asyncio lock; only other processes are left to SQLite's busy timeout.
+    asyncio lock, from their first statement that is not a leading read (``storage.transaction``); only
+    other processes are left to SQLite's busy timeout.
     """
     session_factory = async_sessionmaker(engine, expire_on_commit=False)
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
