@@ -352,6 +352,8 @@ def emit_targets(prefix: str, targets: list[Target], emit: Emit) -> None:
             continue
         emit(f"{name}.p99_vs_db_floor", f"{tally.percentile(0.99) / floor.percentile(0.99):.2f}")
         emit(f"{name}.throughput_vs_db_floor", f"{tally.rate / floor.rate:.2f}" if floor.rate else "nan")
+        # CPU per request swells with the machine's load (floor and NEXUS alike); the ratio holds better.
+        emit(f"{name}.cpu_vs_db_floor", f"{tally.cpu_ms / floor.cpu_ms:.2f}" if floor.cpu_ms else "nan")
         by_round = [t / f for t, f in zip(tally.round_p99, floor.round_p99, strict=False)]
         emit(f"{name}.p99_vs_db_floor_by_round", " ".join(f"{r:.2f}" for r in by_round))
         rates = [t / f for t, f in zip(tally.round_rate, floor.round_rate, strict=False) if f]

@@ -3,12 +3,15 @@
 Both set-ups run at once on one PostgreSQL database and one Redis (the second pair listens with
 ``SO_REUSEPORT``, as two ``nexus serve --reuse-port`` would) and take turns in rounds, so both see the same
 machine. ``get-distance`` is the tool that needs the database least; the others are measured the same way
-and reported as they are.
+and reported as they are. The load comes from this process; how many cores it used is printed too, since a
+load generator that takes a whole core of a 2-core machine leaves the pair of servers one core between them.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -16,7 +19,7 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from benchmarks.databases import REDIS_URL, postgres_database, servers_reachable
-from benchmarks.latency import SECRET, Emit, Target, measure_rounds, seed, tool_agents
+from benchmarks.latency import SECRET, Emit, Target, cpu_seconds, measure_rounds, seed, tool_agents
 from benchmarks.processes import nexus_server
 
 TOOLS = ("get_distance", "check_availability")
@@ -54,7 +57,12 @@ async def run_scale(agents: int, rounds: int, seconds: float, emit: Emit, tools:
                     tool_agents(first.base_url, tool, tokens, agents, seeded.day),
                 )
             )
+        began, client_cpu = time.monotonic(), cpu_seconds([os.getpid()])
         await measure_rounds(http, targets, rounds, seconds, warmup=min(1.0, seconds))
+        # The load comes from this one process: when it uses a whole core, the servers cannot be pushed harder.
+        share = (cpu_seconds([os.getpid()]) - client_cpu) / (time.monotonic() - began)
+        emit("scale.postgres_redis.load_generator_cores_used", f"{share:.2f}")
+        emit("scale.postgres_redis.load_average", " ".join(f"{x:.2f}" for x in os.getloadavg()))
         by_name = {t.name: t.tally for t in targets}
         for tool in tools:
             one, two = by_name[f"{tool}.one"], by_name[f"{tool}.two"]

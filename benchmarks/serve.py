@@ -6,13 +6,17 @@ Settings come from the environment only (never ``.env``). It prints ``serving <b
 and then one line per event a watching process may wait for. With ``--campaigns N`` it also starts N
 offline campaigns of simulated calls (``--time-scale`` slows them to wall-clock speed): it prints
 ``dialled <campaign id>`` when a campaign's calls are placed and ``offer <campaign id>`` when one of its
-calls reports an offer. It stops on SIGTERM or SIGINT.
+calls reports an offer. It stops on SIGTERM or SIGINT. With ``NEXUS_BENCH_PROFILE=<file>`` in its
+environment it runs under cProfile and writes the profile to that file when it stops (read it with
+``python -m pstats <file>``; cProfile slows the process, so read the shares, not the times).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import os
 import signal
 import sys
 from contextlib import AsyncExitStack
@@ -132,10 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-user", type=int, default=1, help="User id of the first simulated campaign.")
     parser.add_argument("--time-scale", type=float, default=0.0, help="Wall seconds per simulated second.")
     args = parser.parse_args(argv)
+    profile_to = os.environ.get("NEXUS_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
     try:
+        if profiler is not None:
+            profiler.enable()
         asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 130
+    finally:
+        if profiler is not None and profile_to:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
     return 0
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 # How long a SQLite writer waits for another to finish before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option of a connection whose transaction its user begins itself (``storage.transaction``).
+DEFERRED_BEGIN = "nexus_deferred_begin"
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -42,4 +44,5 @@ def _serialise_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(DEFERRED_BEGIN):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

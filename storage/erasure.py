@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.orm import (
     AppointmentRow,
@@ -30,9 +29,10 @@ from storage.orm import (
     UserQuestionRow,
     UserRow,
 )
+from storage.transaction import Transaction
 
 
-async def forget_call_details(session: AsyncSession, ended_before: datetime, now: datetime, limit: int) -> int:
+async def forget_call_details(session: Transaction, ended_before: datetime, now: datetime, limit: int) -> int:
     """Clear the transcript and summary of up to ``limit`` calls that ended before ``ended_before`` and still
     have them; the call's provider, times, status and outcome (and its offers' slots) stay. Returns how many.
 
@@ -56,10 +56,10 @@ async def forget_call_details(session: AsyncSession, ended_before: datetime, now
     await session.execute(delete(CallTurnRow).where(CallTurnRow.call_id.in_(ids)))
     await session.execute(delete(UserQuestionRow).where(UserQuestionRow.call_id.in_(ids)))
     await session.execute(update(OfferRow).where(OfferRow.call_task_id.in_(ids)).values(grounding_evidence=None))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
-async def erase_user(session: AsyncSession, user_id: int) -> None:
+async def erase_user(session: Transaction, user_id: int) -> None:
     """Delete every row about ``user_id``: messages not yet sent, chat state, calendar link, reminders,
     appointments, offers, calls, searches with their later rounds, and the profile (children first, so no
     foreign key is needed)."""

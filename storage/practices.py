@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -96,8 +96,8 @@ class SqlAlchemyPracticeRepository(_Repository):
         return sqlite.insert(PracticeCallRow).values(values).on_conflict_do_nothing(index_elements=keys)
 
     async def add_fact(self, fact: AvailabilityFact) -> None:
-        self._session.add(
-            PracticeFactRow(
+        await self._session.execute(
+            insert(PracticeFactRow).values(
                 phone=fact.phone,
                 kind=fact.kind.value,
                 learned_at=fact.learned_at,
@@ -107,7 +107,6 @@ class SqlAlchemyPracticeRepository(_Repository):
                 detail=fact.detail,
             )
         )
-        await self._session.flush()
 
     async def facts(self, phones: Collection[str], now: datetime) -> dict[str, list[AvailabilityFact]]:
         if not phones:

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from domain.errors import ConcurrentUpdate, SlotConflict
@@ -57,6 +56,7 @@ from storage.orm import (
     ReminderRow,
     UserRow,
 )
+from storage.transaction import Transaction
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -87,20 +87,22 @@ class ReadAhead:
 
 
 class _Repository:
-    def __init__(self, session: AsyncSession, ahead: ReadAhead | None = None) -> None:
+    def __init__(self, session: Transaction, ahead: ReadAhead | None = None) -> None:
         self._session = session
         self._ahead = ahead or ReadAhead()
 
     async def _first(self, statement: Select[RowT]) -> RowT | None:
         result = await self._session.scalars(statement.execution_options(populate_existing=True).limit(1))
-        return result.first()
+        row: RowT | None = result.first()
+        return row
 
     async def _all(self, statement: Select[RowT]) -> Sequence[RowT]:
         result = await self._session.scalars(statement.execution_options(populate_existing=True))
-        return result.all()
+        rows: Sequence[RowT] = result.all()
+        return rows
 
     def _dialect(self) -> str:
-        return self._session.get_bind().dialect.name
+        return self._session.dialect
 
     def _upsert(self, row_class: type[Base], values: dict[str, Any], key: str) -> Insert:
         """``INSERT ... ON CONFLICT (key) DO UPDATE``: one statement, so concurrent saves never collide."""
@@ -202,7 +204,8 @@ class SqlAlchemyCampaignRepository(_Repository):
 
     async def count_created_since(self, user_id: int, since: datetime) -> int:
         statement = select(func.count()).where(CampaignRow.user_id == user_id, CampaignRow.created_at >= since)
-        return (await self._session.execute(statement)).scalar_one()
+        count: int = (await self._session.execute(statement)).scalar_one()
+        return count
 
 
 class SqlAlchemyCallTaskRepository(_Repository):
@@ -225,7 +228,9 @@ class SqlAlchemyCallTaskRepository(_Repository):
 
     async def _get_with_campaign(self, statement: Select[Any], key: str) -> CallTask | None:
         """The call, with its campaign and the user's booked appointments read ahead (one statement)."""
-        parts = statements.split_call_rows((await self._session.execute(statement, {"key": key})).all())
+        # A leading read (storage.transaction): whatever is written on its strength is checked by version.
+        rows = await self._session.read_ahead_of_transaction(statement, {"key": key})
+        parts = statements.split_call_rows(rows)
         if parts is None:
             return None
         call_fields, campaign_fields, booked = parts
@@ -326,10 +331,11 @@ class SqlAlchemyOfferRepository(_Repository):
     async def find(self, call_task_id: str, start: datetime) -> Offer | None:
         """The call's offer for ``start``; its standing is counted in the same statement and read ahead."""
         params = {"call_task_id": call_task_id, "start_at": start}
-        row = (await self._session.execute(statements.OFFER_WITH_STANDING, params)).first()
-        if row is None:
+        # A leading read: an offer added in between is caught by the insert's ON CONFLICT.
+        rows = await self._session.read_ahead_of_transaction(statements.OFFER_WITH_STANDING, params)
+        if not rows:
             return None
-        fields, ahead, total = statements.split_offer_row(row)
+        fields, ahead, total = statements.split_offer_row(rows[0])
         offer = mapping.offer_from_row(fields)
         self._ahead.standings[offer.id] = (ahead + 1, total)
         return offer
@@ -532,7 +538,7 @@ class SqlAlchemyOutboxRepository(_Repository):
     transaction and delivered outside it; the lease keeps other dispatchers off it and off the later
     messages of its user, and lets another dispatcher take over when the claimer died."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Transaction) -> None:
         super().__init__(session)
         self.queued = 0
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Float, Select, String, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
 
 from domain.models import AppointmentStatus, OfferStatus
 from domain.scoring import UNKNOWN_RATING
@@ -64,7 +63,7 @@ CALL_BY_ID = _call_with_campaign(calls.c.id == bindparam("key"))
 CALL_BY_TOKEN_HASH = _call_with_campaign(calls.c.token_hash == bindparam("key"))
 
 
-def split_call_rows(rows: Sequence[Row[Any]]) -> tuple[Any, Any, list[Any]] | None:
+def split_call_rows(rows: Sequence[Sequence[Any]]) -> tuple[Any, Any, list[Any]] | None:
     """The call's, its campaign's and every joined appointment's fields from the rows of ``CALL_BY_*``."""
     if not rows:
         return None
@@ -138,7 +137,7 @@ STANDING = _standing()
 _OFFER_END = len(offers.columns)
 
 
-def split_offer_row(row: Row[Any]) -> tuple[Any, int, int]:
+def split_offer_row(row: Sequence[Any]) -> tuple[Any, int, int]:
     """The offer's fields, and how many offers are ahead of it and in all, from a row of ``OFFER_WITH_STANDING``."""
     values = tuple(row)
     return OfferFields._make(values[:_OFFER_END]), int(values[_OFFER_END + 1]), int(values[_OFFER_END])

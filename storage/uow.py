@@ -29,7 +29,6 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 from storage.loop_repositories import (
     SqlAlchemyInstructionRepository,
     SqlAlchemyProfileRepository,
@@ -51,13 +50,17 @@ from storage.repositories import (
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
 )
+from storage.transaction import WRITER_TURN_TIMEOUT_SECONDS, Transaction
 
-# A unit of work waits at most this long for its turn on SQLite (as long as SQLite's own busy timeout).
-WRITER_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+__all__ = ["WRITER_TURN_TIMEOUT_SECONDS", "SqlAlchemyUnitOfWork", "make_uow_factory"]
 
 
 class SqlAlchemyUnitOfWork:
     """``async with uow:`` opens a session and its transaction; leaving without ``commit()`` rolls back.
+
+    The transaction begins at the first statement that is not a leading read (``storage.transaction``):
+    a unit of work that only reads sends neither BEGIN nor COMMIT, and on SQLite never waits for the
+    writer's turn.
 
     Use one unit of work per task and do not nest them in one task: on SQLite the outer one may hold the
     write lock that the inner one waits for.
@@ -82,45 +85,39 @@ class SqlAlchemyUnitOfWork:
 
     def __init__(
         self,
+        engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         writer_turn: asyncio.Lock | None = None,
         on_queued: Callable[[], None] | None = None,
     ) -> None:
+        self._engine = engine
         self._session_factory = session_factory
         self._on_queued = on_queued
         self._outbox: SqlAlchemyOutboxRepository | None = None
-        self._session: AsyncSession | None = None
+        self._transaction: Transaction | None = None
         self._writer_turn = writer_turn
-        self._holds_turn = False
 
     async def __aenter__(self) -> Self:
-        if self._session is not None:
+        if self._transaction is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
-        if self._writer_turn is not None:
-            try:
-                async with asyncio.timeout(WRITER_TURN_TIMEOUT_SECONDS):
-                    await self._writer_turn.acquire()
-            except TimeoutError:
-                raise DependencyUnavailable("The database is busy; please try again.") from None
-            self._holds_turn = True
-        session = self._session = self._session_factory()
+        tx = self._transaction = Transaction(self._engine, self._session_factory, self._writer_turn)
         ahead = ReadAhead()  # one per transaction: what one read brought along for the next
-        self.users = SqlAlchemyUserRepository(session)
-        self.campaigns = SqlAlchemyCampaignRepository(session, ahead)
-        self.calls = SqlAlchemyCallTaskRepository(session, ahead)
-        self.offers = SqlAlchemyOfferRepository(session, ahead)
-        self.appointments = SqlAlchemyAppointmentRepository(session, ahead)
-        self.reminders = SqlAlchemyReminderRepository(session)
-        self.calendar_links = SqlAlchemyCalendarLinkRepository(session)
-        self.chat_sessions = SqlAlchemyChatSessionRepository(session)
-        self.events = SqlAlchemyProcessedEventRepository(session)
-        self.outbox = self._outbox = SqlAlchemyOutboxRepository(session)
-        self.turns = SqlAlchemyTurnRepository(session)
-        self.questions = SqlAlchemyQuestionRepository(session)
-        self.profiles = SqlAlchemyProfileRepository(session)
-        self.instructions = SqlAlchemyInstructionRepository(session)
-        self.follow_ups = SqlAlchemyFollowUpRepository(session)
-        self.practices = SqlAlchemyPracticeRepository(session)
+        self.users = SqlAlchemyUserRepository(tx)
+        self.campaigns = SqlAlchemyCampaignRepository(tx, ahead)
+        self.calls = SqlAlchemyCallTaskRepository(tx, ahead)
+        self.offers = SqlAlchemyOfferRepository(tx, ahead)
+        self.appointments = SqlAlchemyAppointmentRepository(tx, ahead)
+        self.reminders = SqlAlchemyReminderRepository(tx)
+        self.calendar_links = SqlAlchemyCalendarLinkRepository(tx)
+        self.chat_sessions = SqlAlchemyChatSessionRepository(tx)
+        self.events = SqlAlchemyProcessedEventRepository(tx)
+        self.outbox = self._outbox = SqlAlchemyOutboxRepository(tx)
+        self.turns = SqlAlchemyTurnRepository(tx)
+        self.questions = SqlAlchemyQuestionRepository(tx)
+        self.profiles = SqlAlchemyProfileRepository(tx)
+        self.instructions = SqlAlchemyInstructionRepository(tx)
+        self.follow_ups = SqlAlchemyFollowUpRepository(tx)
+        self.practices = SqlAlchemyPracticeRepository(tx)
         return self
 
     async def __aexit__(
@@ -129,15 +126,10 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._session, None
-        try:
-            if session is not None:
-                # Closing rolls back whatever was not committed and returns the connection to the pool.
-                await session.close()
-        finally:
-            if self._holds_turn and self._writer_turn is not None:
-                self._holds_turn = False
-                self._writer_turn.release()
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            # Closing rolls back whatever was not committed and returns the connection to the pool.
+            await transaction.close()
         if isinstance(exc, PoolTimeout):
             # Every connection of this process stayed busy for the pool's whole timeout: overloaded.
             raise DependencyUnavailable("The database is busy; please try again in a moment.") from exc
@@ -150,6 +142,7 @@ class SqlAlchemyUnitOfWork:
             raise DependencyUnavailable("The database connection was lost; please try again.") from exc
 
     async def commit(self) -> None:
+        # Only leading reads ran (outside any transaction): there is nothing to commit, and nothing is sent.
         await self._open().commit()
         if self._outbox is not None and self._outbox.queued:
             self._outbox.queued = 0
@@ -159,10 +152,10 @@ class SqlAlchemyUnitOfWork:
     async def rollback(self) -> None:
         await self._open().rollback()
 
-    def _open(self) -> AsyncSession:
-        if self._session is None:
+    def _open(self) -> Transaction:
+        if self._transaction is None:
             raise RuntimeError("Use the unit of work inside `async with`.")
-        return self._session
+        return self._transaction
 
 
 # SQLSTATEs of a server that refuses a connection: class 08 (connection exception), too_many_connections,
@@ -186,12 +179,13 @@ def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None =
     SQLite lets one transaction write at a time (every one starts ``BEGIN IMMEDIATE``). Left to itself, a
     waiting transaction polls the lock with growing sleeps, so under load most of the time goes to sleeping
     and the slowest requests wait seconds. Units of work of one process therefore take turns in order on an
-    asyncio lock; only other processes are left to SQLite's busy timeout.
+    asyncio lock, from their first statement that is not a leading read (``storage.transaction``); only
+    other processes are left to SQLite's busy timeout.
     """
     session_factory = async_sessionmaker(engine, expire_on_commit=False)
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, writer_turn, on_queued)
+        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued)
 
     return new_unit_of_work

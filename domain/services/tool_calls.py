@@ -390,11 +390,14 @@ async def book_slot(ports: Ports, ctx: CallContext, start: datetime) -> BookingA
 
     try:
         appointment, new = await in_transaction(ports.uow, work)
-    except SlotConflict as exc:
+    except (SlotConflict, CallClosed) as exc:
         # The overlap may be this very offer, booked by an identical request a moment earlier: the same booking.
+        # So may a call that closed in the meantime (that booking confirmed the campaign).
         async with ports.uow() as uow:
             same = await uow.appointments.get_by_offer(ctx.call.target_offer_id or "")
         if same is None or same.status is not AppointmentStatus.BOOKED:
+            if isinstance(exc, CallClosed):
+                raise
             raise SlotConflict(
                 f"The user already has an appointment that overlaps this time, so it cannot be booked. ({exc}) "
                 "Apologise, do not book, and end the call."

@@ -64,8 +64,10 @@ def answering(query_id: str) -> Callable[[ApiCall], bool]:
 
 
 async def play_agents(harness: Harness) -> None:
-    """Both providers offer a time on Tuesday and hang up."""
-    for request, hour in zip(await harness.voice.wait_placed(2), (14, 15), strict=True):
+    """Both providers offer a time on Tuesday and hang up: Smile 14:00, Teeth & Co 15:00 (the calls are placed
+    concurrently, so the order they were placed in says nothing)."""
+    placed = sorted(await harness.voice.wait_placed(2), key=lambda r: r.call.provider.name)
+    for request, hour in zip(placed, (14, 15), strict=True):
         ctx = await open_call(harness.ports, request.token)
         await report_offer(harness.ports, ctx, at(hour))
         await end_call(harness.ports, ctx, CallOutcome.OFFER_MADE)

@@ -31,7 +31,8 @@ async def test_a_question_answered_by_button_mid_call_and_the_handover_announced
         card = await summary_card(harness)
         assert "🤝 The agent may share: 👤 Alex Kim, 📱 +4915112345678. Nothing else." in card.text
         await tap(harness, card, "📞 Call providers")
-        smile, teeth = await harness.voice.wait_placed(2)
+        # placed at once, in no fixed order: by name (Smile before Teeth)
+        smile, teeth = sorted(await harness.voice.wait_placed(2), key=lambda placed: placed.call.provider.name)
         smile_ctx = await open_call(harness.ports, smile.token)
         teeth_ctx = await open_call(harness.ports, teeth.token)
 
@@ -72,7 +73,8 @@ async def test_listen_to_a_call_tell_it_something_and_stop_it(harness: Harness) 
         card = await summary_card(harness)
         assert "🤝 The agent may share: 🩺 public. Nothing else." in card.text
         await tap(harness, card, "📞 Call providers")
-        smile, teeth = await harness.voice.wait_placed(2)
+        # placed at once, in no fixed order: by name (Smile before Teeth)
+        smile, teeth = sorted(await harness.voice.wait_placed(2), key=lambda placed: placed.call.provider.name)
         live = await api.wait_for("sendMessage", lambda c: "Calling 2 providers</b> for a dentist" in c.text)
         latest = max([live, *[c for c in api.sent("editMessageText") if c.edits(live.message_id)]], key=lambda c: c.at)
 
