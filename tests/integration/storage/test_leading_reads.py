@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from domain.errors import ConcurrentUpdate
 from domain.models import CallStatus
@@ -63,7 +64,8 @@ async def test_writers_waiting_for_their_turn_never_hold_up_the_pool(database: D
     campaign, call = await builders.store_campaign_with_call(database.uow_factory)
     # Two connections for twelve units of work at once: half start with a leading read (and then hold their
     # connection while they wait to write), half start by writing.
-    engine = create_engine(database.url, pool_size=2, max_overflow=0, pool_timeout=20)
+    # The pool named: older SQLAlchemy gives a SQLite file no pool at all (NullPool) unless asked.
+    engine = create_engine(database.url, poolclass=AsyncAdaptedQueuePool, pool_size=2, max_overflow=0, pool_timeout=20)
     uow_factory = make_uow_factory(engine)
 
     def work(index: int, leading_read: bool) -> Callable[[UnitOfWork], Awaitable[None]]:
