@@ -123,6 +123,11 @@ class SimulatedVoiceGateway:
         assert self._ports is not None
         await record_transcript(self._ports, call_id, turns)
 
+    async def _report_turns(self, call_id: str, turns: list[Turn]) -> None:
+        """Store what was just said, as a live call's turns are stored while it runs (the "Listen" view)."""
+        assert self._ports is not None
+        await append_turns(self._ports, call_id, turns)
+
     async def _converse(self, request: CallRequest, conversation_id: str) -> None:
         assert self._tools_url is not None and self._session is not None
         call = request.call
@@ -151,8 +156,7 @@ class SimulatedVoiceGateway:
                 # what was just said is stored at once, as a live call's turns are (the "Listen" view)
                 nonlocal stored
                 fresh, stored = turns[stored:], len(turns)
-                assert self._ports is not None
-                await append_turns(self._ports, call.id, fresh)
+                await self._report_turns(call.id, fresh)
                 await self._pause(turn_seconds)
 
             async def transfer(phone: str) -> None:
