@@ -4,10 +4,11 @@ about it, and a new search like the one that booked it."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain.errors import NotAllowed, NotFound
+from domain.errors import DependencyUnavailable, NotAllowed, NotFound
 from domain.models import Appointment, AppointmentStatus, CallPurpose, CallTask, Campaign, Reminder, TimeWindow
 from domain.ports import UnitOfWork
 from domain.services.context import Ports
@@ -15,6 +16,8 @@ from domain.services.transactions import in_transaction
 
 if TYPE_CHECKING:
     from domain.services.campaigns import StartCampaign
+
+log = logging.getLogger(__name__)
 
 
 async def add_reminders(uow: UnitOfWork, ports: Ports, appointment: Appointment, now: datetime) -> None:
@@ -32,6 +35,21 @@ async def add_reminders(uow: UnitOfWork, ports: Ports, appointment: Appointment,
                     lead_minutes=int(lead.total_seconds() // 60),
                 )
             )
+
+
+async def put_in_calendar(ports: Ports, appointment: Appointment, *, replacing: bool = False) -> None:
+    """Add the appointment to the user's calendar and keep the event's id; ``replacing``: remove its old event
+    first (a moved appointment; the calendar port cannot move one). An unreachable calendar only costs the
+    event: the booking stands."""
+    try:
+        if replacing:
+            await ports.calendar.remove_event(appointment)
+        event_id = await ports.calendar.add_event(appointment)
+    except DependencyUnavailable as exc:
+        log.warning("calendar event of appointment %s not written: %s", appointment.id, exc)
+        return
+    if event_id:
+        await remember_event(ports, appointment, event_id)
 
 
 async def remember_event(ports: Ports, appointment: Appointment, event_id: str) -> None:

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain.errors import DependencyUnavailable, NotAllowed, NotFound
+from domain.errors import NotAllowed, NotFound
 from domain.follow_ups import FollowUp, FollowUpKind, FollowUpStatus
 from domain.models import (
     Appointment,
@@ -28,7 +28,7 @@ from domain.models import (
 )
 from domain.notifications import RoundEvent, RoundNews
 from domain.ports import UnitOfWork
-from domain.services.booked import add_reminders, call_about, own_booked, remember_event, search_like
+from domain.services.booked import add_reminders, call_about, own_booked, put_in_calendar, search_like
 from domain.services.context import Ports
 from domain.services.transactions import in_transaction
 from domain.wording import slot_in_words
@@ -127,25 +127,13 @@ async def move_booked(ports: Ports, ctx: CallContext, start: datetime) -> Bookin
 
     appointment, moved = await in_transaction(ports.uow, work)
     if moved:
-        await _move_event(ports, appointment)
+        await put_in_calendar(ports, appointment, replacing=True)
     tz = ctx.campaign.timezone
     return BookingAnswer(
         appointment,
         f"Moved: {appointment.provider.name}, now {slot_in_words(appointment.window, tz)}. Ask the receptionist "
         f"to release the old time, then end the call with outcome booked. {CLOSE_POLITELY}",
     )
-
-
-async def _move_event(ports: Ports, appointment: Appointment) -> None:
-    """The calendar event follows the appointment (removed and added again where the calendar cannot move)."""
-    try:
-        await ports.calendar.remove_event(appointment)
-        event_id = await ports.calendar.add_event(appointment)
-    except DependencyUnavailable as exc:
-        log.warning("calendar event of appointment %s not moved: %s", appointment.id, exc)
-        return
-    if event_id:
-        await remember_event(ports, appointment, event_id)
 
 
 async def settle_reschedule(ports: Ports, call: CallTask) -> None:

@@ -36,7 +36,7 @@ from domain.models import (
 from domain.notifications import Booked
 from domain.ports import UnitOfWork
 from domain.scoring import score_slot
-from domain.services.booked import add_reminders, remember_event
+from domain.services.booked import add_reminders, put_in_calendar
 from domain.services.campaigns import (
     after_call_ended,
     calls_changed,
@@ -417,13 +417,7 @@ async def _after_booking(ports: Ports, appointment: Appointment) -> None:
     from domain.services.watch import after_booking
 
     await release_holds(ports, appointment.user_id, appointment.campaign_id)
-    try:
-        event_id = await ports.calendar.add_event(appointment)
-    except DependencyUnavailable as exc:
-        log.warning("appointment %s not added to the calendar: %s", appointment.id, exc)
-        event_id = None
-    if event_id:
-        await remember_event(ports, appointment, event_id)
+    await put_in_calendar(ports, appointment)
     async with ports.uow() as uow:
         open_calls = [c for c in await uow.calls.list_for_campaign(appointment.campaign_id) if not c.status.is_ended]
     # Discovery calls still running for this campaign have nothing left to do.
