@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -71,6 +72,48 @@ class DriverStatement:
         return rows
 
 
+class ConnectionGate:
+    """Connections of one engine handed out in the order they were asked for.
+
+    SQLAlchemy's async pool lets a newcomer take a connection that was just given back while earlier
+    requests still wait for one (its queue is tried without waiting first), and a waiter that loses that
+    race queues again at the back. Under load a few requests then wait many times as long as the rest: with
+    100 requests on 10 connections, the slowest percent waited 0.7 s for a connection while half waited
+    none. A unit of work therefore takes a place here, first come first served (asyncio's semaphore hands a
+    released place to its longest waiter), before it takes a connection: with as many places as the pool has
+    connections, the pool always has one ready for whoever holds a place.
+    """
+
+    def __init__(self, places: int, timeout: float) -> None:
+        self.places = places
+        self._timeout = timeout
+        self._semaphore = asyncio.Semaphore(places)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> ConnectionGate | None:
+        """A gate as wide as ``engine``'s pool, or none when the pool has no fixed size (no queue to be fair in)."""
+        pool = engine.sync_engine.pool
+        if not isinstance(pool, QueuePool):
+            return None
+        return cls(pool.size() + max(pool._max_overflow, 0), pool.timeout())
+
+    @property
+    def waiting(self) -> int:
+        """Units of work waiting for a place now."""
+        return len(self._semaphore._waiters or ())
+
+    async def enter(self) -> None:
+        """Wait for a place in arrival order; as long as the pool would wait for a connection at most."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise DependencyUnavailable("The database is busy; please try again in a moment.") from None
+
+    def leave(self) -> None:
+        self._semaphore.release()
+
+
 class Transaction:
     """What the repositories of one unit of work execute their statements on: one connection, with the
     transaction begun at the first statement that is not a leading read (``read_ahead_of_transaction``).
@@ -84,8 +127,11 @@ class Transaction:
         engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         writer_turn: asyncio.Lock | None,
+        gate: ConnectionGate | None = None,
     ) -> None:
         self._engine = engine
+        self._gate = gate
+        self._in_gate = False
         self._session_factory = session_factory
         self._dialect = engine.dialect.name
         self._writer_turn = writer_turn
@@ -100,7 +146,14 @@ class Transaction:
 
     async def _connect(self) -> AsyncConnection:
         if self._connection is None:
-            connection = await self._engine.connect()
+            if self._gate is not None and not self._in_gate:
+                await self._gate.enter()
+                self._in_gate = True
+            try:
+                connection = await self._engine.connect()
+            except BaseException:
+                self._leave_gate()
+                raise
             if self._dialect == "sqlite":
                 # SQLite's BEGIN IMMEDIATE is left to ``begin`` below (storage.engine skips it for this option).
                 await connection.execution_options(**{DEFERRED_BEGIN: True})
@@ -209,7 +262,13 @@ class Transaction:
                 if connection is not None:
                     await connection.close()
             finally:
+                self._leave_gate()
                 self._ended()
+
+    def _leave_gate(self) -> None:
+        if self._in_gate and self._gate is not None:
+            self._in_gate = False
+            self._gate.leave()
 
     def release_turn(self) -> None:
         if self.holds_turn and self._writer_turn is not None:

@@ -50,7 +50,7 @@ from storage.repositories import (
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
 )
-from storage.transaction import WRITER_TURN_TIMEOUT_SECONDS, Transaction
+from storage.transaction import WRITER_TURN_TIMEOUT_SECONDS, ConnectionGate, Transaction
 
 __all__ = ["WRITER_TURN_TIMEOUT_SECONDS", "SqlAlchemyUnitOfWork", "make_uow_factory"]
 
@@ -89,8 +89,10 @@ class SqlAlchemyUnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         writer_turn: asyncio.Lock | None = None,
         on_queued: Callable[[], None] | None = None,
+        gate: ConnectionGate | None = None,
     ) -> None:
         self._engine = engine
+        self._gate = gate
         self._session_factory = session_factory
         self._on_queued = on_queued
         self._outbox: SqlAlchemyOutboxRepository | None = None
@@ -100,7 +102,7 @@ class SqlAlchemyUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._transaction is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
-        tx = self._transaction = Transaction(self._engine, self._session_factory, self._writer_turn)
+        tx = self._transaction = Transaction(self._engine, self._session_factory, self._writer_turn, self._gate)
         ahead = ReadAhead()  # one per transaction: what one read brought along for the next
         self.users = SqlAlchemyUserRepository(tx)
         self.campaigns = SqlAlchemyCampaignRepository(tx, ahead)
@@ -184,8 +186,9 @@ def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None =
     """
     session_factory = async_sessionmaker(engine, expire_on_commit=False)
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    gate = ConnectionGate.of(engine)
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued)
+        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued, gate)
 
     return new_unit_of_work
