@@ -21,7 +21,7 @@ from storage.orm import (
     UserProfileRow,
     UserQuestionRow,
 )
-from storage.repositories import _DML, _Repository
+from storage.repositories import _Repository
 
 
 class SqlAlchemyTurnRepository(_Repository):
@@ -31,7 +31,7 @@ class SqlAlchemyTurnRepository(_Repository):
             await self._session.execute(insert(CallTurnRow), rows)
 
     async def replace(self, call_id: str, turns: Sequence[Turn]) -> None:
-        await self._session.execute(delete(CallTurnRow).where(CallTurnRow.call_id == call_id), execution_options=_DML)
+        await self._session.execute(delete(CallTurnRow).where(CallTurnRow.call_id == call_id))
         await self.append(call_id, turns)
 
     async def list_for_call(self, call_id: str) -> list[Turn]:
@@ -101,7 +101,7 @@ class SqlAlchemyQuestionRepository(_Repository):
             .values(answer=question.answer, answered_at=question.answered_at)
             .returning(UserQuestionRow.id)
         )
-        stored = await self._session.execute(change, execution_options=_DML)
+        stored = await self._session.execute(change)
         if stored.first() is None:
             raise ConcurrentUpdate("The question was answered by someone else in the meantime.")
 

@@ -316,9 +316,7 @@ class SqlAlchemyOfferRepository(_Repository):
     async def save(self, offer: Offer) -> None:
         self._ahead.standings.pop(offer.id, None)
         values = mapping.offer_values(offer)
-        await self._session.execute(
-            update(OfferRow).where(OfferRow.id == offer.id).values(values), execution_options=_DML
-        )
+        await self._session.execute(update(OfferRow).where(OfferRow.id == offer.id).values(values))
 
     async def list_for_campaign(self, campaign_id: str) -> list[Offer]:
         statement = (
@@ -426,7 +424,7 @@ class SqlAlchemyAppointmentRepository(_Repository):
                 raise SlotConflict(_SLOT_TAKEN)
         try:
             async with self._session.begin_nested():
-                await self._session.execute(statement, execution_options=_DML)
+                await self._session.execute(statement)
         except IntegrityError as error:
             violated = _violated(error)
             if violated == "unique" and _is_index(error, ONE_BOOKING_PER_OFFER, "offer_id"):
@@ -472,7 +470,7 @@ class SqlAlchemyReminderRepository(_Repository):
             .values(cancelled=True)
             .returning(ReminderRow.id)
         )
-        return len((await self._session.execute(statement, execution_options=_DML)).all())
+        return len((await self._session.execute(statement)).all())
 
 
 class SqlAlchemyCalendarLinkRepository(_Repository):
@@ -485,7 +483,7 @@ class SqlAlchemyCalendarLinkRepository(_Repository):
 
     async def delete(self, user_id: int) -> bool:
         statement = delete(CalendarLinkRow).where(CalendarLinkRow.user_id == user_id).returning(CalendarLinkRow.user_id)
-        return (await self._session.execute(statement, execution_options=_DML)).first() is not None
+        return (await self._session.execute(statement)).first() is not None
 
 
 class SqlAlchemyChatSessionRepository(_Repository):
@@ -505,14 +503,14 @@ class SqlAlchemyChatSessionRepository(_Repository):
                 .values(**values, version=session.version + 1)
                 .returning(ChatSessionRow.user_id)
             )
-            result = await self._session.execute(change, execution_options=_DML)
+            result = await self._session.execute(change)
         if result.first() is None:
             raise ConcurrentUpdate("The chat was changed by someone else in the meantime; please try again.")
         session.version += 1
 
     async def delete(self, user_id: int) -> None:
         statement = delete(ChatSessionRow).where(ChatSessionRow.user_id == user_id)
-        await self._session.execute(statement, execution_options=_DML)
+        await self._session.execute(statement)
 
 
 class SqlAlchemyProcessedEventRepository(_Repository):
@@ -638,7 +636,7 @@ class SqlAlchemyOutboxRepository(_Repository):
 
     async def _set(self, ids: Collection[int], **values: Any) -> None:
         statement = update(OutboxRow).where(OutboxRow.seq.in_(list(ids))).values(**values)
-        await self._session.execute(statement, execution_options=_DML)
+        await self._session.execute(statement)
 
     async def delivered(self, ids: Collection[int], now: datetime) -> None:
         await self._set(ids, status=OutboxStatus.DELIVERED, delivered_at=now, claimed_until=None)
@@ -667,7 +665,7 @@ class SqlAlchemyOutboxRepository(_Repository):
             .where(OutboxRow.status == OutboxStatus.DELIVERED, OutboxRow.delivered_at < before)
             .returning(OutboxRow.seq)
         )
-        return len((await self._session.execute(statement, execution_options=_DML)).all())
+        return len((await self._session.execute(statement)).all())
 
 
 class SqlAlchemyFollowUpRepository(_Repository):
@@ -687,7 +685,7 @@ class SqlAlchemyFollowUpRepository(_Repository):
                 .values(**values, version=follow_up.version + 1)
                 .returning(FollowUpRow.campaign_id)
             )
-            result = await self._session.execute(change, execution_options=_DML)
+            result = await self._session.execute(change)
         if result.first() is None:
             raise ConcurrentUpdate("The follow-up of this search was changed by someone else in the meantime.")
         follow_up.version += 1
