@@ -35,6 +35,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from domain.errors import DependencyUnavailable
 from storage.engine import DEFERRED_BEGIN, SQLITE_BUSY_TIMEOUT_MS
+from storage.sqlite_reads import SqliteReader
 
 # A unit of work waits at most this long for its turn on SQLite (as long as SQLite's own busy timeout).
 WRITER_TURN_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
@@ -129,9 +130,11 @@ class Transaction:
         session_factory: async_sessionmaker[AsyncSession],
         writer_turn: asyncio.Lock | None,
         gate: ConnectionGate | None = None,
+        reader: SqliteReader | None = None,
     ) -> None:
         self._engine = engine
         self._gate = gate
+        self._reader = reader
         self._in_gate = False
         self._session_factory = session_factory
         self._dialect = engine.dialect.name
@@ -200,8 +203,13 @@ class Transaction:
         """The rows of a read that needs no transaction: without one if none has begun, else inside it.
 
         On PostgreSQL, outside a transaction, it is a prepared statement of the driver's own (compiled once,
-        prepared once per connection; see ``DriverStatement``): the rows are the same, a third of the CPU.
+        prepared once per connection; see ``DriverStatement``): the rows are the same, a third of the CPU. On
+        SQLite it is read in the event loop's thread (``storage.sqlite_reads``), without taking a connection.
         """
+        if not self.began and self._reader is not None:
+            rows = self._reader.rows(statement, params)
+            if rows is not None:
+                return rows
         connection = await self._connect()
         if self.began or self._dialect != "postgresql":
             return list((await connection.execute(statement, params)).all())

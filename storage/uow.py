@@ -50,6 +50,7 @@ from storage.repositories import (
     SqlAlchemyReminderRepository,
     SqlAlchemyUserRepository,
 )
+from storage.sqlite_reads import SqliteReader
 from storage.transaction import WRITER_TURN_TIMEOUT_SECONDS, ConnectionGate, Transaction
 
 __all__ = ["WRITER_TURN_TIMEOUT_SECONDS", "SqlAlchemyUnitOfWork", "make_uow_factory"]
@@ -90,9 +91,11 @@ class SqlAlchemyUnitOfWork:
         writer_turn: asyncio.Lock | None = None,
         on_queued: Callable[[], None] | None = None,
         gate: ConnectionGate | None = None,
+        reader: SqliteReader | None = None,
     ) -> None:
         self._engine = engine
         self._gate = gate
+        self._reader = reader
         self._session_factory = session_factory
         self._on_queued = on_queued
         self._outbox: SqlAlchemyOutboxRepository | None = None
@@ -102,7 +105,9 @@ class SqlAlchemyUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._transaction is not None:
             raise RuntimeError("This unit of work is already open; make a new one for each transaction.")
-        tx = self._transaction = Transaction(self._engine, self._session_factory, self._writer_turn, self._gate)
+        tx = self._transaction = Transaction(
+            self._engine, self._session_factory, self._writer_turn, self._gate, self._reader
+        )
         ahead = ReadAhead()  # one per transaction: what one read brought along for the next
         self.users = SqlAlchemyUserRepository(tx)
         self.campaigns = SqlAlchemyCampaignRepository(tx, ahead)
@@ -187,8 +192,9 @@ def make_uow_factory(engine: AsyncEngine, on_queued: Callable[[], None] | None =
     session_factory = async_sessionmaker(engine, expire_on_commit=False)
     writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     gate = ConnectionGate.of(engine)
+    reader = SqliteReader.of(engine)
 
     def new_unit_of_work() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued, gate)
+        return SqlAlchemyUnitOfWork(engine, session_factory, writer_turn, on_queued, gate, reader)
 
     return new_unit_of_work
