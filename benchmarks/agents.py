@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +65,9 @@ class _ForwardingGateway(SimulatedVoiceGateway):
                 finally:
                     held = time.monotonic() - began
         finally:
+            # Reported already: what the simulation keeps of a call for tests to read is dropped here.
+            for kept in (self.transcripts, self.call_seconds, self.transfers):
+                kept.pop(request.call.id, None)
             _say("done", f"{request.call.id} {held:.4f}")
 
     def _connected(self) -> bool:
@@ -144,6 +148,8 @@ class AgentProcesses:
     _children: list[_Worker] = field(default_factory=list)
     _open: dict[str, int] = field(default_factory=dict)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    # The report being handled last for each call (``_report``).
+    _reports: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _next: int = 0
     peak_open: int = 0
     # Seconds each finished call held its slot (from taking it to hanging up).
@@ -195,10 +201,39 @@ class AgentProcesses:
         if index is not None:
             await self._send(index, f"hangup {call.id}")
 
+    def reset_counts(self) -> None:
+        """Forget the calls counted so far (after a warm-up)."""
+        self.held.clear()
+        self.peak_open = len(self._open)
+
     async def wait_idle(self) -> None:
-        while self._open:
-            self._idle.clear()
-            await self._idle.wait()
+        while self._open or self._reports:
+            if self._open:
+                self._idle.clear()
+                await self._idle.wait()
+            await asyncio.gather(*list(self._reports.values()), return_exceptions=True)
+
+    def _report(self, call_id: str, handling: Coroutine[Any, Any, object]) -> None:
+        """Handle a call's report (what the post-call webhook would say) in a task of its own, after the call's
+        earlier reports: reports of different calls are handled at once, as concurrent webhooks are.
+
+        Handled one after another, a slow report held up the reading of the worker's output, the pipe filled,
+        and the worker's writes blocked its whole event loop: its calls stopped talking (slots idle)."""
+        previous = self._reports.get(call_id)
+
+        async def handle() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await handling
+            except Exception:
+                log.exception("an agent process's report could not be handled")
+
+        task = asyncio.create_task(handle())
+        self._reports[call_id] = task
+        task.add_done_callback(
+            lambda done: self._reports.pop(call_id, None) if self._reports.get(call_id) is done else None
+        )
 
     async def worker_rss(self) -> list[tuple[int, int]]:
         """Resident and peak memory of each worker now, in bytes."""
@@ -243,10 +278,10 @@ class AgentProcesses:
                         self._idle.set()
                 elif kind == "end":
                     call_id, status, reason = _decode(payload)
-                    await end_call_task(ports, call_id, status, reason=reason)
+                    self._report(call_id, end_call_task(ports, call_id, status, reason=reason))
                 elif kind == "transcript":
                     call_id, turns = _decode(payload)
-                    await record_transcript(ports, call_id, turns)
+                    self._report(call_id, record_transcript(ports, call_id, turns))
                 elif kind == "rss" and worker.rss is not None:
                     now, peak = payload.split()
                     worker.rss.set_result((int(now), int(peak)))

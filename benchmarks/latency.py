@@ -17,7 +17,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -50,13 +50,31 @@ Request = tuple[str, dict[str, str], dict[str, Any]]
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time the processes have used so far (Linux ``/proc/<pid>/stat``)."""
+    """User + system CPU time the processes have used so far (Linux ``/proc/<pid>/stat``); a process that
+    has exited since its pid was taken counts nothing."""
     total = 0
     for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            continue
         # The command name may hold spaces; the fields after its closing parenthesis do not.
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
     return total / _TICK
+
+
+def pids_named(*names: str) -> list[int]:
+    """The processes whose command name is one of ``names`` (``postgres``, ``redis-server``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # gone, or not ours to read
+    return found
 
 
 @dataclass
@@ -70,6 +88,8 @@ class Tally:
     round_p99: list[float] = field(default_factory=list)
     round_rate: list[float] = field(default_factory=list)
     error_sample: str = ""
+    # CPU seconds of other processes while this target ran (the load generator, the databases), by name.
+    observed: dict[str, float] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -145,9 +165,16 @@ async def load(
 
 
 async def measure_rounds(
-    http: aiohttp.ClientSession, targets: list[Target], rounds: int, seconds: float, warmup: float
+    http: aiohttp.ClientSession,
+    targets: list[Target],
+    rounds: int,
+    seconds: float,
+    warmup: float,
+    observe: Mapping[str, Callable[[], Sequence[int]]] | None = None,
 ) -> None:
-    """Warm every target up, then run the rounds; the order turns each round so no target always goes first."""
+    """Warm every target up, then run the rounds; the order turns each round so no target always goes first.
+
+    ``observe`` names other processes (their pids, looked up at each round) whose CPU is added up per target."""
     for target in targets:
         if target.before_round is not None:
             await target.before_round()
@@ -157,9 +184,14 @@ async def measure_rounds(
         for target in targets[turn:] + targets[:turn]:
             if target.before_round is not None:
                 await target.before_round()
+            watched = {name: pids() for name, pids in (observe or {}).items()}
+            others_before = {name: cpu_seconds(pids) for name, pids in watched.items()}
             cpu_before = cpu_seconds(target.pids)
             await load(http, target.agents, seconds, target.tally)
             target.tally.cpu += cpu_seconds(target.pids) - cpu_before
+            for name, pids in watched.items():
+                used = cpu_seconds(pids) - others_before[name]
+                target.tally.observed[name] = target.tally.observed.get(name, 0.0) + used
 
 
 # --- what the agents send ------------------------------------------------------------------------

@@ -118,7 +118,7 @@ async def lag(campaigns: int) -> dict[str, str]:
     holds = RedisHoldStore(client, f"nexus-bench:{uuid.uuid4().hex[:8]}:holds") if client else InMemoryHoldStore()
     async with database as url, _bot_api() as (api, bot):
         settings = Settings(_env_file=None, database_url=url, nexus_mode=Mode.MOCK_AI, max_concurrent_calls=1000)
-        gateway = SimulatedVoiceGateway(max_concurrent_calls=1000, time_scale=TIME_SCALE)
+        gateway = SimulatedVoiceGateway(time_scale=TIME_SCALE)
         async with (
             bootstrap(settings, clock=SystemClock(), voice=gateway, holds=holds, policy=UNLIMITED) as nexus,
             nexus.serving(nexus.create_web_app(), "127.0.0.1", 0),

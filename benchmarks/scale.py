@@ -19,7 +19,17 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from benchmarks.databases import REDIS_URL, postgres_database, servers_reachable
-from benchmarks.latency import SECRET, Emit, Target, cpu_seconds, measure_rounds, seed, tool_agents
+from benchmarks.latency import (
+    SECRET,
+    Emit,
+    Tally,
+    Target,
+    cpu_seconds,
+    measure_rounds,
+    pids_named,
+    seed,
+    tool_agents,
+)
 from benchmarks.processes import nexus_server
 
 TOOLS = ("get_distance", "check_availability")
@@ -58,7 +68,8 @@ async def run_scale(agents: int, rounds: int, seconds: float, emit: Emit, tools:
                 )
             )
         began, client_cpu = time.monotonic(), cpu_seconds([os.getpid()])
-        await measure_rounds(http, targets, rounds, seconds, warmup=min(1.0, seconds))
+        observe = {"load_generator": lambda: [os.getpid()], "databases": lambda: pids_named("postgres", "redis-server")}
+        await measure_rounds(http, targets, rounds, seconds, warmup=min(1.0, seconds), observe=observe)
         # The load comes from this one process: when it uses a whole core, the servers cannot be pushed harder.
         share = (cpu_seconds([os.getpid()]) - client_cpu) / (time.monotonic() - began)
         emit("scale.postgres_redis.load_generator_cores_used", f"{share:.2f}")
@@ -77,6 +88,23 @@ async def run_scale(agents: int, rounds: int, seconds: float, emit: Emit, tools:
             emit(f"{name}.one_process.cpu_ms_per_request", f"{one.cpu_ms:.2f}")
             emit(f"{name}.two_processes.cpu_ms_per_request", f"{two.cpu_ms:.2f}")
             emit(f"{name}.errors", f"{one.errors} / {two.errors}")
+            _emit_ceiling(name, one, two, emit)
+
+
+def _emit_ceiling(name: str, one: Tally, two: Tally, emit: Emit) -> None:
+    """What two processes could reach at best on this machine: every core busy, each request costing what the
+    pair's requests cost (server, load generator, PostgreSQL and Redis). Not measured when a process's CPU
+    cannot be read (the databases run elsewhere or as another user)."""
+    if not two.requests or not one.rate:
+        return
+    server = 1000 * two.cpu / two.requests
+    generator = 1000 * two.observed.get("load_generator", 0.0) / two.requests
+    databases = 1000 * two.observed.get("databases", 0.0) / two.requests
+    emit(f"{name}.two_processes.cpu_ms_per_request_load_generator", f"{generator:.2f}")
+    emit(f"{name}.two_processes.cpu_ms_per_request_databases", f"{databases:.2f}")
+    cores = os.cpu_count() or 1
+    best = 1000 * cores / (server + generator + databases)
+    emit(f"{name}.throughput_two_vs_one_ceiling_on_this_machine", f"{best / one.rate:.2f}")
 
 
 async def run_scale_out(agents: int, rounds: int, seconds: float, emit: Emit) -> None:

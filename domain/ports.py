@@ -137,7 +137,8 @@ class OfferRepository(Protocol):
 
     async def standing(self, offer: Offer) -> tuple[int, int]:
         """``(rank, total)`` of ``offer`` among its campaign's ``OFFERED`` offers, ranked as
-        ``domain.scoring.ranking_key`` ranks them (rank 1 is the best)."""
+        ``domain.scoring.ranking_key`` ranks them (rank 1 is the best). ``offer`` counts as one of them
+        whether or not it is stored yet, so a new offer's standing may be read before it is added."""
         ...
 
 

@@ -345,14 +345,16 @@ class SqlAlchemyOfferRepository(_Repository):
         if read is not None:
             return read
         params = {
+            "offer_id": offer.id,
             "campaign_id": offer.campaign_id,
             "score": offer.score,
             "start_at": offer.start,
             "rating": UNKNOWN_RATING if offer.rating is None else offer.rating,
             "provider_name": offer.provider_name,
         }
-        total, better = (await self._session.execute(statements.STANDING, params)).one()
-        return int(better) + 1, int(total)
+        # A leading read: the count leaves the offer out, so it holds whether or not the offer is stored yet.
+        others, better = (await self._session.read_ahead_of_transaction(statements.STANDING, params))[0]
+        return int(better) + 1, int(others) + 1
 
 
 class SqlAlchemyAppointmentRepository(_Repository):
@@ -554,11 +556,11 @@ class SqlAlchemyOutboxRepository(_Repository):
             "attempts": 0,
         }
         if key is None:
-            await self._session.execute(insert(OutboxRow).values(values))
+            await self._session.execute(statements.OUTBOX_INSERT, values)
         else:
             # ON CONFLICT DO NOTHING: the same message queued twice is one, and the transaction goes on.
-            statement = self._insert_if_absent(OutboxRow, values, "key").returning(OutboxRow.seq)
-            if (await self._session.execute(statement)).first() is None:
+            statement = statements.OUTBOX_INSERT_IF_ABSENT[self._dialect()]
+            if (await self._session.execute(statement, values)).first() is None:
                 return False
         self.queued += 1
         return True

@@ -13,17 +13,18 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, Select, String, Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Float, Select, String, Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.models import AppointmentStatus, OfferStatus
 from domain.scoring import UNKNOWN_RATING
-from storage.orm import AppointmentRow, CallTaskRow, CampaignRow, OfferRow
+from storage.orm import AppointmentRow, CallTaskRow, CampaignRow, OfferRow, OutboxRow
 
 calls: Table = CallTaskRow.__table__  # type: ignore[assignment]
 campaigns: Table = CampaignRow.__table__  # type: ignore[assignment]
 appointments: Table = AppointmentRow.__table__  # type: ignore[assignment]
 offers: Table = OfferRow.__table__  # type: ignore[assignment]
+outbox: Table = OutboxRow.__table__  # type: ignore[assignment]
 
 
 def _columns(table: Table, prefix: str) -> list[Any]:
@@ -117,7 +118,10 @@ OFFER_WITH_STANDING = _offer_with_standing()
 
 
 def _standing() -> Select[Any]:
-    """Offered offers of a campaign, and those ranked ahead of the offer given by its values."""
+    """The other offered offers of a campaign, and those of them ranked ahead of the offer given by its values.
+
+    The offer itself is left out, so the answer is the same before it is stored and after: a new offer's
+    standing is read ahead of the transaction that stores it (on SQLite, outside the writer's turn)."""
     rating = func.coalesce(offers.c.rating, UNKNOWN_RATING)
     score, mine = bindparam("score", type_=Float()), bindparam("rating", type_=Float())
     start = bindparam("start_at", type_=offers.c.start_at.type)
@@ -129,7 +133,9 @@ def _standing() -> Select[Any]:
         and_(offers.c.score == score, offers.c.start_at == start, rating == mine, offers.c.provider_name < name),
     )
     return select(func.count(), func.coalesce(func.sum(case((ahead, 1), else_=0)), 0)).where(
-        offers.c.campaign_id == bindparam("campaign_id"), offers.c.status == OfferStatus.OFFERED.value
+        offers.c.campaign_id == bindparam("campaign_id"),
+        offers.c.status == OfferStatus.OFFERED.value,
+        offers.c.id != bindparam("offer_id", type_=String()),
     )
 
 
@@ -156,6 +162,17 @@ def _offer_insert_if_absent() -> dict[str, Any]:
 
 
 OFFER_INSERT_IF_ABSENT = _offer_insert_if_absent()
+
+
+def _outbox_inserts() -> tuple[Any, dict[str, Any]]:
+    """``INSERT INTO outbox``, and per dialect the same ``ON CONFLICT (key) DO NOTHING RETURNING seq``."""
+    return insert(outbox), {
+        "postgresql": postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.seq),
+        "sqlite": sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.seq),
+    }
+
+
+OUTBOX_INSERT, OUTBOX_INSERT_IF_ABSENT = _outbox_inserts()
 
 
 def versioned_update(table: Table) -> Any:

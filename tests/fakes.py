@@ -253,9 +253,13 @@ class FakeOffers(_Repo):
         return next((o for o in self._all() if o.call_task_id == call_task_id and o.start == start), None)
 
     async def standing(self, offer: Offer) -> tuple[int, int]:
-        open_offers = [o for o in self._all() if o.campaign_id == offer.campaign_id and o.status is OfferStatus.OFFERED]
-        better = sum(1 for o in open_offers if ranking_key(o) < ranking_key(offer))
-        return better + 1, len(open_offers)
+        others = [
+            o
+            for o in self._all()
+            if o.campaign_id == offer.campaign_id and o.status is OfferStatus.OFFERED and o.id != offer.id
+        ]
+        better = sum(1 for o in others if ranking_key(o) < ranking_key(offer))
+        return better + 1, len(others) + 1
 
 
 class FakeAppointments(_Repo):

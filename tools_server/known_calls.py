@@ -25,6 +25,11 @@ class KnownCalls:
         self._size = size
         self._contexts: OrderedDict[str, CallContext] = OrderedDict()
 
+    def forget(self, token: str | None) -> None:
+        """Drop a call that has ended: its context would only take room until the oldest are dropped."""
+        if token:
+            self._contexts.pop(hash_token(token), None)
+
     async def open(self, ports: Ports, token: str | None, conversation_id: str | None) -> CallContext:
         key = hash_token(token) if token else None
         known = self._contexts.get(key) if key else None

@@ -102,7 +102,9 @@ _NOT_REFUSALS = (NotAuthorized, DependencyUnavailable)
 ToolAction = Callable[[Ports, CallContext, M], Awaitable[BaseModel]]
 
 
-def tool_endpoint(model: type[M], act: ToolAction[M]) -> Callable[[web.Request], Awaitable[web.Response]]:
+def tool_endpoint(
+    model: type[M], act: ToolAction[M], *, ends_call: bool = False
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The HTTP handler of one tool: authenticate, read the body, act, answer.
 
     A refusal the agent must act on (the call is over, the slot is taken, a field is missing, a time it
@@ -113,6 +115,9 @@ def tool_endpoint(model: type[M], act: ToolAction[M]) -> Callable[[web.Request],
 
     async def handle(request: web.Request) -> web.Response:
         ports, ctx = await _authenticate(request)
+        if ends_call:
+            # Whatever the answer, the call is over (or was already): its token is not looked up again.
+            request.app[KNOWN_CALLS].forget(request.headers.get(CALL_TOKEN_HEADER))
         data = await _read_object(request)
         try:
             body = model.model_validate(data)
@@ -264,7 +269,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Call this once, just before you hang up, with how the call ended.",
         schemas.EndCallRequest,
         schemas.EndCallResponse,
-        tool_endpoint(schemas.EndCallRequest, end_call),
+        tool_endpoint(schemas.EndCallRequest, end_call, ends_call=True),
     ),
     ToolSpec(
         "get_distance",

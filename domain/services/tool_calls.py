@@ -298,9 +298,12 @@ async def report_offer(
                     f"Ask for a time when the user is free: {windows_in_words(free, tz)}.",
                 )
             existing = _score_offer(campaign, call, slot, notes, now)
+            # Read before the writes: it is a read ahead of the transaction, not one more statement inside it.
+            position, total = await uow.offers.standing(existing)
             await uow.offers.add(existing)
             await calls_changed(uow, campaign.id, now, campaign.user_id)
-        position, total = await uow.offers.standing(existing)
+        else:
+            position, total = await uow.offers.standing(existing)
         return OfferAnswer(
             OfferAnswerStatus.RECORDED,
             f"Offer recorded: {slot_in_words(existing.window, tz)} is number {position} of {total} so far. "

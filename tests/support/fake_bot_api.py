@@ -113,15 +113,16 @@ class FakeBotApi:
         location: dict[str, Any] = {"latitude": lat, "longitude": lng}
         if live_period is not None:
             location["live_period"] = live_period
+        message_id: int = next(self._message_ids)
         message = {
-            "message_id": next(self._message_ids),
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": self._chat(user_id),
             "from": self._user(user_id, "en"),
             "location": location,
         }
         await self._push({"message": message})
-        return int(message["message_id"])
+        return message_id
 
     async def user_edits(self, message_id: int, user_id: int = USER_ID, **content: Any) -> None:
         """An edit of an earlier message: a live location moving (``location=``) or corrected ``text=``."""

@@ -33,7 +33,8 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "check-availability": (1, 0),
         "report-slot-offer existing": (2, 0),  # + the offer with its standing
-        # + BEGIN, inserting the offer, the live view's refresh (an outbox row), its standing, COMMIT
+        # + its standing (read ahead too), then BEGIN, inserting the offer, the live view's refresh (an outbox
+        # row), COMMIT: on SQLite the writer's turn covers only these four
         "report-slot-offer new": (7, 0),
         "get-distance": (1, 0),
         # the call; BEGIN, its update and the live view's refresh (an outbox row), COMMIT; then a

@@ -222,6 +222,23 @@ async def test_standing_ranks_open_offers_as_the_scoring_does(uow_factory: UnitO
         ]
 
 
+async def test_a_new_offer_has_the_same_standing_before_it_is_stored_as_after(uow_factory: UnitOfWorkFactory) -> None:
+    # report-slot-offer reads a new offer's standing ahead of the transaction that stores it.
+    campaign, offers = await builders.store_offers(uow_factory, 3)
+    newcomer = builders.offer(
+        campaign.id, offers[0].call_task_id, start=offers[0].start + timedelta(days=1), score=offers[1].score
+    )
+    async with uow_factory() as uow:
+        before = await uow.offers.standing(newcomer)
+        await uow.offers.add(newcomer)
+        after = await uow.offers.standing(newcomer)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.offers.standing(newcomer)
+    assert before == after == stored
+    assert before == (4, 4)  # the same score, the latest start: last of four
+
+
 async def test_a_call_reports_one_offer_per_start(uow_factory: UnitOfWorkFactory) -> None:
     campaign, offers = await builders.store_offers(uow_factory, 1)
     duplicate = builders.offer(campaign.id, offers[0].call_task_id, start=offers[0].start)

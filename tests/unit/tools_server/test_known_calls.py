@@ -64,3 +64,23 @@ async def test_unknown_tokens_are_refused_and_not_remembered() -> None:
     await known.open(world.ports, world.voice.token_for("a"), None)
     await known.open(world.ports, world.voice.token_for("b"), None)
     assert len(known._contexts) == 1  # bounded: the older one was dropped
+
+
+async def test_an_ended_call_is_forgotten_and_looked_up_again_if_it_comes_back() -> None:
+    # The end-call endpoint forgets the call's token, so a server's memory does not grow with calls that are over.
+    world = await _world()
+    opened: list[FakeUnitOfWork] = []
+
+    def counting_uow() -> FakeUnitOfWork:
+        opened.append(FakeUnitOfWork(world.store))
+        return opened[-1]
+
+    ports = replace(world.ports, uow=counting_uow)
+    known = KnownCalls()
+    token = world.voice.token_for("a")
+    await known.open(ports, token, None)
+    known.forget(token)
+    known.forget(None)  # a request without a token has nothing to forget
+    assert known._contexts == {}
+    await known.open(ports, token, None)
+    assert len(opened) == 2
