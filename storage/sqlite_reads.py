@@ -45,6 +45,8 @@ class SqliteReader:
             poolclass=QueuePool,
             pool_size=1,
             max_overflow=0,
+            # Nothing to reset when a read gives its connection back: a SELECT opens no transaction here.
+            pool_reset_on_return=None,
             connect_args={"check_same_thread": False},
         )
 

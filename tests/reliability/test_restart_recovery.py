@@ -54,7 +54,14 @@ async def test_a_restart_after_kill_9_leaves_no_call_open(
     uow = make_uow_factory(engine)
     client = redis.from_url(redis_url)
     prefix = f"nexus-test:{uuid.uuid4().hex[:12]}"
-    settings = {"CALL_SLOT_LEASE_SECONDS": LEASE_SECONDS, "SWEEP_INTERVAL_SECONDS": "1", "LOG_LEVEL": "INFO"}
+    settings = {
+        "CALL_SLOT_LEASE_SECONDS": LEASE_SECONDS,
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+        # A voicemail box is called again ten minutes later: a call queued for then is not one left open by the
+        # kill. (Whether a practice's voicemail answers depends on the hour the simulated world is made.)
+        "VOICEMAIL_RETRIES": "0",
+    }
     try:
         args = ["--holds-prefix", f"{prefix}:holds", "--slots-prefix", f"{prefix}:calls"]
         args += ["--campaigns", str(CAMPAIGNS), "--time-scale", TIME_SCALE]

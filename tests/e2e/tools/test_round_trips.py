@@ -102,8 +102,11 @@ def counting_statements(counter: Counter) -> Iterator[None]:
         def note(conn: Any) -> None:
             if conn.dialect.name != "sqlite" or not _of_the_request(counter):
                 return
-            # The adapted aiosqlite connection, its aiosqlite connection, and that one's sqlite3 connection.
-            if conn.connection.dbapi_connection._connection._conn.in_transaction:
+            # The adapted aiosqlite connection, its aiosqlite connection, and that one's sqlite3 connection; or
+            # a plain sqlite3 connection (the leading reads' reader, storage.sqlite_reads).
+            dbapi = conn.connection.dbapi_connection
+            adapted = getattr(dbapi, "_connection", None)
+            if (dbapi if adapted is None else adapted._conn).in_transaction:
                 counter.statements.append(verb)
 
         return note
