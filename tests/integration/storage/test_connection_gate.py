@@ -38,26 +38,27 @@ async def _until_waiting(gate: ConnectionGate, count: int) -> None:
     raise AssertionError(f"{gate.waiting} units of work wait, not {count}")
 
 
+async def _read(uow_factory: UnitOfWorkFactory, name: str, served: list[str]) -> None:
+    async with uow_factory() as uow:
+        await uow.campaigns.get(name)  # one connection: reads finish in the order connections were given
+        served.append(name)
+
+
 async def test_a_newcomer_does_not_take_the_connection_from_those_already_waiting(
     one_connection: tuple[UnitOfWorkFactory, ConnectionGate],
 ) -> None:
     uow_factory, gate = one_connection
     served: list[str] = []
 
-    async def read(name: str) -> None:
-        async with uow_factory() as uow:
-            await uow.campaigns.get(name)  # one connection: reads finish in the order connections were given
-            served.append(name)
-
     holder = uow_factory()
     async with holder:
         await holder.campaigns.get("holder")
         waiters = []
         for name in ("first", "second", "third"):
-            waiters.append(asyncio.create_task(read(name)))
+            waiters.append(asyncio.create_task(_read(uow_factory, name, served)))
             await _until_waiting(gate, len(waiters))
     # The holder has just given its connection back; a newcomer arrives before any waiter has run again.
-    newcomer = asyncio.create_task(read("newcomer"))
+    newcomer = asyncio.create_task(_read(uow_factory, "newcomer", served))
     await asyncio.gather(*waiters, newcomer)
     assert served == ["first", "second", "third", "newcomer"]
     assert gate.waiting == 0
@@ -69,16 +70,11 @@ async def test_a_unit_of_work_that_stops_waiting_leaves_its_turn_to_the_next(
     uow_factory, gate = one_connection
     served: list[str] = []
 
-    async def read(name: str) -> None:
-        async with uow_factory() as uow:
-            await uow.campaigns.get(name)
-            served.append(name)
-
     async with uow_factory() as holder:
         await holder.campaigns.get("holder")
-        impatient = asyncio.create_task(read("impatient"))
+        impatient = asyncio.create_task(_read(uow_factory, "impatient", served))
         await _until_waiting(gate, 1)
-        patient = asyncio.create_task(read("patient"))
+        patient = asyncio.create_task(_read(uow_factory, "patient", served))
         await _until_waiting(gate, 2)
         impatient.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -11,6 +11,7 @@ from domain.errors import CallClosed, NotAuthorized
 from domain.models import CallOutcome, TimeWindow
 from domain.services import tool_calls
 from domain.services.campaigns import StartCampaign, create_campaign, run_campaign
+from domain.services.context import Ports
 from tests.factories import ALEXANDERPLATZ, make_provider
 from tests.fakes import FakeClock, FakeUnitOfWork, FakeWorld
 from tools_server.known_calls import KnownCalls
@@ -26,15 +27,20 @@ async def _world() -> FakeWorld:
     return world
 
 
-async def test_a_known_token_is_answered_without_a_lookup_and_carries_this_requests_conversation() -> None:
-    world = await _world()
+def _counting(world: FakeWorld) -> tuple[Ports, list[FakeUnitOfWork]]:
+    """The world's ports, with every unit of work they open kept in the list returned."""
     opened: list[FakeUnitOfWork] = []
 
     def counting_uow() -> FakeUnitOfWork:
         opened.append(FakeUnitOfWork(world.store))
         return opened[-1]
 
-    ports = replace(world.ports, uow=counting_uow)
+    return replace(world.ports, uow=counting_uow), opened
+
+
+async def test_a_known_token_is_answered_without_a_lookup_and_carries_this_requests_conversation() -> None:
+    world = await _world()
+    ports, opened = _counting(world)
     known = KnownCalls()
     token = world.voice.token_for("a")
     first = await known.open(ports, token, "conv-1")
@@ -69,13 +75,7 @@ async def test_unknown_tokens_are_refused_and_not_remembered() -> None:
 async def test_an_ended_call_is_forgotten_and_looked_up_again_if_it_comes_back() -> None:
     # The end-call endpoint forgets the call's token, so a server's memory does not grow with calls that are over.
     world = await _world()
-    opened: list[FakeUnitOfWork] = []
-
-    def counting_uow() -> FakeUnitOfWork:
-        opened.append(FakeUnitOfWork(world.store))
-        return opened[-1]
-
-    ports = replace(world.ports, uow=counting_uow)
+    ports, opened = _counting(world)
     known = KnownCalls()
     token = world.voice.token_for("a")
     await known.open(ports, token, None)
